@@ -1,0 +1,6 @@
+import type { Command } from "commander";
+
+/** A sub-command module adds itself to the program. One file per command in this folder; list it here. */
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: RegisterCommand[] = [];
