@@ -4,10 +4,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 
-const op = tf.customGrad((x: tf.Tensor) => ({
+const op = tf.customGrad(((x: tf.Tensor) => ({
   value: tf.clone(x),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-}));
+  gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)],
+})) as unknown as tf.CustomGradientFunc<tf.Tensor>);
 
 /** Identity in the forward pass, zero gradient in the backward pass. */
 export function stopGradient<T extends tf.Tensor>(x: T): T {

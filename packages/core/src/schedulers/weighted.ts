@@ -1,0 +1,100 @@
+/**
+ * Schedulers that draw each prompt's domain i.i.d. from fixed probabilities:
+ * proportional p_d ∝ n_d; uniform p_d = 1/D; temperature p_d ∝ n_d^(1/T) (T = 1 proportional, T → ∞ uniform).
+ */
+import { ConfigError } from "../errors/index.ts";
+import { Rng, type RngState } from "../rng/index.ts";
+import type { MixingScheduler, MixingSchedulerInfo, SchedulerContext, SchedulerState } from "./types.ts";
+
+export class WeightedScheduler implements MixingScheduler {
+  private readonly rng: Rng;
+  private readonly probs: number[];
+  constructor(
+    readonly name: string,
+    private readonly domains: readonly string[],
+    rawWeights: readonly number[],
+    seed: number,
+  ) {
+    if (domains.length === 0)
+      throw new ConfigError("a mixing scheduler needs at least one domain", { plugin: name });
+    const total = rawWeights.reduce((a, b) => a + b, 0);
+    if (!(total > 0) || rawWeights.some((w) => !(w >= 0) || !Number.isFinite(w))) {
+      throw new ConfigError(
+        `domain weights must be non-negative and not all 0, got [${rawWeights.join(", ")}]`,
+        {
+          plugin: name,
+        },
+      );
+    }
+    this.probs = rawWeights.map((w) => w / total);
+    this.rng = new Rng(seed);
+  }
+  next(count: number): string[] {
+    return Array.from({ length: count }, () => this.domains[this.rng.categorical(this.probs)]);
+  }
+  weights(): Record<string, number> {
+    return Object.fromEntries(this.domains.map((d, i) => [d, this.probs[i]]));
+  }
+  getState(): SchedulerState {
+    return { rng: [...this.rng.getState()] };
+  }
+  setState(state: SchedulerState): void {
+    this.rng.setState(state.rng as RngState);
+  }
+}
+
+/** p_d ∝ n_d^(1/T). */
+export function temperatureWeights(sizes: readonly number[], temperature: number): number[] {
+  if (!(temperature > 0))
+    throw new ConfigError(`temperature must be > 0, got ${temperature}`, { path: "temperature" });
+  return sizes.map((n) => n ** (1 / temperature));
+}
+
+const names = (c: SchedulerContext) => c.domains.map((d) => d.name);
+
+export const proportionalScheduler: MixingSchedulerInfo = {
+  name: "proportional",
+  description:
+    "Each prompt's domain drawn with probability proportional to the domain's train-set size (the paper).",
+  optionsSchema: { type: "object", additionalProperties: false, properties: {} },
+  create: (_o, c) =>
+    new WeightedScheduler(
+      "proportional",
+      names(c),
+      c.domains.map((d) => d.size),
+      c.seed,
+    ),
+};
+
+export const uniformScheduler: MixingSchedulerInfo = {
+  name: "uniform",
+  description: "Each prompt's domain drawn uniformly.",
+  optionsSchema: { type: "object", additionalProperties: false, properties: {} },
+  create: (_o, c) =>
+    new WeightedScheduler(
+      "uniform",
+      names(c),
+      c.domains.map(() => 1),
+      c.seed,
+    ),
+};
+
+export const temperatureScheduler: MixingSchedulerInfo = {
+  name: "temperature",
+  description: "p ∝ n^(1/T): T = 1 is proportional, large T approaches uniform.",
+  optionsSchema: {
+    type: "object",
+    additionalProperties: false,
+    properties: { temperature: { type: "number", exclusiveMinimum: 0, default: 2 } },
+  },
+  create: (o, c) =>
+    new WeightedScheduler(
+      "temperature",
+      names(c),
+      temperatureWeights(
+        c.domains.map((d) => d.size),
+        (o.temperature as number | undefined) ?? 2,
+      ),
+      c.seed,
+    ),
+};

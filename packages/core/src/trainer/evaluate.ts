@@ -1,0 +1,134 @@
+/**
+ * Evaluation of a policy on the eval split of each domain: greedy (temperature 0, one sample per task) or
+ * sampled (n samples per task): accuracy (Avg@n: mean over samples of status `correct`), mean reward, unbiased
+ * pass@k, status counts and mean response length, per domain.
+ */
+import type { Domain, Task, VerificationStatus } from "../domain/types.ts";
+import { VERIFICATION_STATUSES } from "../domain/types.ts";
+import type { Policy } from "../policy/types.ts";
+import { passAtK } from "./pass-at-k.ts";
+
+export interface EvalOptions {
+  /** "greedy": temperature 0 and one sample per task; "sampled": `samples` per task at `temperature`. */
+  mode: "greedy" | "sampled";
+  /** Samples per task in sampled mode (n of pass@k). Default 4. */
+  samples: number;
+  /** The k of pass@k (values above n are skipped). Default [1]. */
+  k: number[];
+  /** Default 1.0 (PAPER.md evaluation). */
+  temperature: number;
+  /** Default 0.7 (PAPER.md evaluation). */
+  topP: number;
+  maxNewTokens: number;
+  stop?: string[];
+  seed: number;
+  /** Eval tasks per domain (undefined: the domain's default). */
+  count?: number;
+  /** Prompts per generate call. Default 64. */
+  batchSize: number;
+}
+
+export const DEFAULT_EVAL: EvalOptions = {
+  mode: "greedy",
+  samples: 4,
+  k: [1],
+  temperature: 1,
+  topP: 0.7,
+  maxNewTokens: 256,
+  seed: 0,
+  batchSize: 64,
+};
+
+export interface DomainEval {
+  domain: string;
+  tasks: number;
+  samples: number;
+  accuracy: number;
+  meanReward: number;
+  passAtK: Record<string, number>;
+  statusCounts: Record<VerificationStatus, number>;
+  meanResponseTokens: number;
+}
+
+export interface EvalResult {
+  mode: "greedy" | "sampled";
+  domains: DomainEval[];
+  /** Unweighted mean of the domains' accuracies. */
+  meanAccuracy: number;
+}
+
+export function emptyStatusCounts(): Record<VerificationStatus, number> {
+  return Object.fromEntries(VERIFICATION_STATUSES.map((s) => [s, 0])) as Record<VerificationStatus, number>;
+}
+
+/** Evaluates `policy` on each domain's eval split (or the given tasks). */
+export async function evaluatePolicy(
+  policy: Policy,
+  domains: readonly Domain[],
+  options: Partial<EvalOptions> = {},
+  tasksByDomain?: ReadonlyMap<string, readonly Task[]>,
+): Promise<EvalResult> {
+  const o = { ...DEFAULT_EVAL, ...options };
+  const n = o.mode === "greedy" ? 1 : o.samples;
+  const out: DomainEval[] = [];
+  for (const domain of domains) {
+    const tasks =
+      tasksByDomain?.get(domain.name) ??
+      (await domain.tasks({ split: "eval", seed: o.seed, count: o.count }));
+    const statusCounts = emptyStatusCounts();
+    let correct = 0;
+    let reward = 0;
+    let tokens = 0;
+    const passSums: Record<string, number> = {};
+    const ks = o.k.filter((k) => k <= n);
+    for (const k of ks) passSums[k] = 0;
+    const perPrompt = Math.max(1, Math.floor(o.batchSize / n));
+    for (let start = 0; start < tasks.length; start += perPrompt) {
+      const chunk = tasks.slice(start, start + perPrompt);
+      const prompts: number[][] = [];
+      for (const t of chunk) {
+        const ids = policy.tokenizer.encode(t.prompt);
+        for (let s = 0; s < n; s++) prompts.push(ids);
+      }
+      const gens = await policy.generate(prompts, {
+        temperature: o.mode === "greedy" ? 0 : o.temperature,
+        topP: o.mode === "greedy" ? undefined : o.topP,
+        maxNewTokens: o.maxNewTokens,
+        stop: o.stop,
+        seed: (o.seed + start * 7919) >>> 0,
+      });
+      for (let i = 0; i < chunk.length; i++) {
+        let c = 0;
+        for (let s = 0; s < n; s++) {
+          const g = gens[i * n + s];
+          const v = await domain.verify({
+            response: g.text,
+            groundTruth: chunk[i].groundTruth,
+            task: chunk[i],
+          });
+          statusCounts[v.status]++;
+          reward += v.reward;
+          tokens += g.ids.length;
+          if (v.status === "correct") c++;
+        }
+        correct += c;
+        for (const k of ks) passSums[k] += passAtK(n, c, k);
+      }
+    }
+    const total = tasks.length * n;
+    const passAt: Record<string, number> = {};
+    for (const k of ks) passAt[k] = tasks.length ? passSums[k] / tasks.length : 0;
+    out.push({
+      domain: domain.name,
+      tasks: tasks.length,
+      samples: n,
+      accuracy: total ? correct / total : 0,
+      meanReward: total ? reward / total : 0,
+      passAtK: passAt,
+      statusCounts,
+      meanResponseTokens: total ? tokens / total : 0,
+    });
+  }
+  const meanAccuracy = out.length ? out.reduce((a, d) => a + d.accuracy, 0) / out.length : 0;
+  return { mode: o.mode, domains: out, meanAccuracy };
+}
