@@ -1,1 +1,6 @@
-export {};
+export * from "./checkpoint.ts";
+export * from "./dtype.ts";
+export * from "./header.ts";
+export * from "./memory-store.ts";
+export * from "./reader.ts";
+export * from "./writer.ts";

@@ -1,0 +1,76 @@
+import { randomBytes } from "node:crypto";
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { ByteSink } from "@m2rl/core";
+
+/** Hidden temp name in the same folder as `path` (same file system, so rename is atomic). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/** fsync a folder so that a rename inside it is durable (ignored where the platform refuses). */
+export async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch {
+    // Some platforms (Windows, some network file systems) cannot fsync a folder.
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Writes to a temp file beside `path`; `commit` fsyncs and renames it into place, `abort` removes it. A crash
+ * leaves at most a hidden temp file, never a half-written `path`.
+ */
+export class NodeFileSink implements ByteSink {
+  private state: "open" | "committed" | "aborted" = "open";
+  readonly tempPath: string;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    tempPath: string,
+    readonly name: string,
+  ) {
+    this.tempPath = tempPath;
+  }
+
+  static async create(path: string, name = path): Promise<NodeFileSink> {
+    const tmp = tempPathFor(path);
+    const fh = await open(tmp, "wx");
+    return new NodeFileSink(path, fh, tmp, name);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.state !== "open") throw new Error(`${this.name}: write after ${this.state}`);
+    let done = 0;
+    while (done < chunk.byteLength) {
+      const { bytesWritten } = await this.fh.write(chunk, done, chunk.byteLength - done);
+      done += bytesWritten;
+    }
+  }
+
+  async commit(): Promise<void> {
+    if (this.state !== "open") throw new Error(`${this.name}: commit after ${this.state}`);
+    try {
+      await this.fh.sync();
+      await this.fh.close();
+      await rename(this.tempPath, this.path);
+      this.state = "committed";
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    await syncDir(dirname(this.path));
+  }
+
+  async abort(): Promise<void> {
+    if (this.state !== "open") return;
+    this.state = "aborted";
+    await this.fh.close().catch(() => {});
+    await unlink(this.tempPath).catch(() => {});
+  }
+}
