@@ -1,0 +1,124 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { PluginError } from "../errors/errors.ts";
+import { type PathSegment, type Problem, pointerToPath } from "./problem.ts";
+import type { JSONSchema } from "./schema.ts";
+import { didYouMean } from "./suggest.ts";
+
+/**
+ * One ajv instance for every schema of the process: all errors, defaults filled in, the failing schema kept in
+ * each error (`verbose`) so that an unknown key can be matched against the known ones. `strict: false` because
+ * third-party schemas may carry editor keywords (`markdownDescription`, ...) that ajv does not know.
+ */
+const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: false });
+
+/** Compiled validators, one per schema object: each schema is compiled once. */
+const compiled = new WeakMap<object, ValidateFunction>();
+
+/** The compiled validator of `schema` (cached). Throws PluginError naming `owner` when the schema is invalid. */
+export function compileSchema(schema: JSONSchema, owner: string): ValidateFunction {
+  let fn = compiled.get(schema);
+  if (fn) return fn;
+  try {
+    fn = ajv.compile(schema);
+  } catch (err) {
+    throw new PluginError(
+      `invalid options schema: ${(err as Error).message}`,
+      { plugin: owner },
+      { cause: err },
+    );
+  }
+  compiled.set(schema, fn);
+  return fn;
+}
+
+/**
+ * Validates `value` against `schema` and returns every problem (none when valid), each with its full path
+ * (`prefix` + the path inside `value`) and `plugin` set to `owner`. Defaults declared in the schema are written
+ * into `value` in place (ajv `useDefaults`).
+ */
+export function validateWithSchema(
+  owner: string | undefined,
+  schema: JSONSchema,
+  value: unknown,
+  prefix: readonly PathSegment[] = [],
+): Problem[] {
+  const fn = compileSchema(schema, owner ?? "m2rl");
+  if (fn(value)) return [];
+  return ajvErrorsToProblems(fn.errors ?? [], value, prefix, owner);
+}
+
+/** Turns ajv errors into readable problems: unknown keys with a did-you-mean, enum values listed, noise dropped. */
+export function ajvErrorsToProblems(
+  errors: readonly ErrorObject[],
+  data: unknown,
+  prefix: readonly PathSegment[],
+  plugin: string | undefined,
+): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  const push = (p: Problem) => {
+    const key = `${JSON.stringify(p.path)}\u0000${p.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(plugin === undefined ? p : { ...p, plugin });
+  };
+  for (const e of errors) {
+    const path = [...prefix, ...pointerToPath(e.instancePath, data)];
+    switch (e.keyword) {
+      // "must match then/else schema" and the outer propertyNames error only repeat the inner, precise errors.
+      case "if":
+      case "propertyNames":
+        break;
+      case "additionalProperties": {
+        const key = String(e.params.additionalProperty);
+        const parent = e.parentSchema as
+          | { properties?: Record<string, unknown>; "x-key-hint"?: string }
+          | undefined;
+        const known = Object.keys(parent?.properties ?? {});
+        const hint = didYouMean(key, known);
+        const keyHint = parent?.["x-key-hint"];
+        const list = keyHint
+          ? `; ${keyHint}`
+          : hint || known.length === 0
+            ? ""
+            : `; known keys: ${known.join(", ")}`;
+        push({ path: [...path, key], message: `unknown key '${key}'${hint}${list}`, at: "key" });
+        break;
+      }
+      case "required":
+        push({ path, message: `missing required key '${String(e.params.missingProperty)}'` });
+        break;
+      case "type":
+        push({
+          path,
+          message: `must be ${String(e.params.type).replace(/,/g, " or ")} (got ${describe(e.data)})`,
+        });
+        break;
+      case "enum": {
+        const allowed = (e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v));
+        const hint = typeof e.data === "string" ? didYouMean(e.data, e.params.allowedValues as string[]) : "";
+        push({ path, message: `must be one of ${allowed.join(", ")} (got ${describe(e.data)})${hint}` });
+        break;
+      }
+      default:
+        if (e.propertyName !== undefined) {
+          push({
+            path: [...path, e.propertyName],
+            message: `invalid key '${e.propertyName}': ${e.message ?? e.keyword}`,
+            at: "key",
+          });
+        } else {
+          push({ path, message: e.message ?? e.keyword });
+        }
+    }
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "object") return "object";
+  if (typeof v === "string") return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
