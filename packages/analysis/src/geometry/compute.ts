@@ -1,0 +1,503 @@
+/**
+ * Weight geometry of task vectors τ_a = θ_a − θ_base, streamed tensor by tensor and chunk by chunk: per arm pair,
+ * the Gram matrix (norms and cosines; global, per layer, per module type), a seeded random projection, update
+ * footprints (masks of |τ| above a threshold: density, Jaccard / overlap coefficient, sign conflicts), and the
+ * principal angles between the per-matrix top-r left singular subspaces. Peak memory: a few chunks per arm plus
+ * the thin matrices of one weight matrix's randomized SVD; never a whole tensor of a large model, never a model.
+ */
+import { Rng, type TensorSource } from "@m2rl/core";
+import {
+  type Dense,
+  dense,
+  orthonormalizeColumns,
+  principalAngles,
+  subspaceOverlap,
+  svd,
+} from "../math/linalg.ts";
+import { MagnitudeHistogram } from "../math/magnitude-histogram.ts";
+import { type ProjectionKind, StreamingProjector } from "../math/projection.ts";
+import { type AlignedTensor, alignTensors } from "../tensors/align.ts";
+import { layerIndex, type ModuleType, moduleType } from "../tensors/names.ts";
+
+/** When a task-vector entry counts as "updated". */
+export type FootprintThreshold =
+  /** |Δ| > value · max(|w_arm|, |w_base|) (PAPER.md: value 1e-3). */
+  | { kind: "relative"; value: number }
+  /** |Δ| > value. */
+  | { kind: "absolute"; value: number }
+  /** The `fraction` largest |Δ| of each arm over the whole model (streaming histogram; ≤ 0.8% magnitude bins). */
+  | { kind: "top"; fraction: number }
+  /** Δ ≠ 0 (bf16 RL updates leave most entries bit-identical). */
+  | { kind: "nonzero" };
+
+export interface GeometryOptions {
+  /** Elements per read (per arm). Default 2^20. */
+  chunkElements?: number;
+  seed?: number;
+  /** Random projection; false to skip. */
+  projection?:
+    | false
+    | {
+        dims?: number;
+        /** auto: gaussian when parameters × dims ≤ gaussianBudget, else sparse. */
+        kind?: ProjectionKind | "auto";
+        sparsity?: number;
+        gaussianBudget?: number;
+      };
+  footprint?: false | { threshold?: FootprintThreshold };
+  subspace?:
+    | false
+    | {
+        rank?: number;
+        oversample?: number;
+        powerIterations?: number;
+        /** Only matrices whose name matches (default: every 2-D tensor except embeddings and lm_head). */
+        include?: string;
+        /** Stop after this many matrix elements (the rest are listed as skipped). Default 2^26. */
+        budgetElements?: number;
+      };
+  /** Keep per-tensor statistics in the result (default true). */
+  perTensor?: boolean;
+  log?: (message: string) => void;
+}
+
+/** Raw sums over a set of tensor entries, from which every statistic is derived. */
+export interface GeometryAccumulator {
+  numel: number;
+  /** Σ τ_a τ_b, row-major A×A. */
+  gram: number[];
+  /** Entries with τ_a ≠ 0. */
+  changed: number[];
+  /** Entries in arm a's footprint. */
+  inFootprint: number[];
+  /** Entries in both footprints (A×A). */
+  both: number[];
+  /** Entries in both footprints with opposite signs (A×A). */
+  conflicts: number[];
+}
+
+function newAcc(arms: number): GeometryAccumulator {
+  return {
+    numel: 0,
+    gram: new Array(arms * arms).fill(0),
+    changed: new Array(arms).fill(0),
+    inFootprint: new Array(arms).fill(0),
+    both: new Array(arms * arms).fill(0),
+    conflicts: new Array(arms * arms).fill(0),
+  };
+}
+
+function addAcc(into: GeometryAccumulator, x: GeometryAccumulator): void {
+  into.numel += x.numel;
+  for (let i = 0; i < into.gram.length; i++) {
+    into.gram[i] += x.gram[i];
+    into.both[i] += x.both[i];
+    into.conflicts[i] += x.conflicts[i];
+  }
+  for (let i = 0; i < into.changed.length; i++) {
+    into.changed[i] += x.changed[i];
+    into.inFootprint[i] += x.inFootprint[i];
+  }
+}
+
+export interface TensorGeometry {
+  name: string;
+  shape: number[];
+  layer: number | null;
+  module: ModuleType;
+  acc: GeometryAccumulator;
+}
+
+export interface SubspaceTensorResult {
+  name: string;
+  module: ModuleType;
+  layer: number | null;
+  /** Fraction of ‖ΔW_a‖²_F captured by the top-r singular values, per arm. */
+  energy: number[];
+  /** Principal angles in degrees per arm pair (a < b), ascending. */
+  angles: { a: number; b: number; degrees: number[]; overlap: number }[];
+}
+
+export interface WeightGeometry {
+  arms: string[];
+  base: string;
+  parameters: number;
+  global: GeometryAccumulator;
+  byLayer: { layer: number; acc: GeometryAccumulator }[];
+  byModule: { module: ModuleType; acc: GeometryAccumulator }[];
+  tensors?: TensorGeometry[];
+  projection?: { dims: number; kind: ProjectionKind; seed: number; vectors: number[][] };
+  footprint?: { threshold: FootprintThreshold; topThresholds?: number[] };
+  subspace?: {
+    rank: number;
+    tensors: SubspaceTensorResult[];
+    skipped: string[];
+  };
+  skipped: { name: string; reason: string }[];
+}
+
+const DEFAULT_CHUNK = 1 << 20;
+
+/** Computes the weight geometry of `arms` against `base`. */
+export async function computeWeightGeometry(
+  base: { name: string; weights: TensorSource },
+  arms: readonly { name: string; weights: TensorSource }[],
+  options: GeometryOptions = {},
+): Promise<WeightGeometry> {
+  const A = arms.length;
+  const sources = arms.map((a) => a.weights);
+  const { tensors, skipped } = alignTensors(base.weights, sources);
+  const chunk = options.chunkElements ?? DEFAULT_CHUNK;
+  const seed = options.seed ?? 0;
+  const log = options.log ?? (() => {});
+  const parameters = tensors.reduce((s, t) => s + t.numel, 0);
+
+  const threshold: FootprintThreshold | undefined =
+    options.footprint === false
+      ? undefined
+      : (options.footprint?.threshold ?? { kind: "relative", value: 1e-3 });
+
+  // Pass 0 (top-p% footprints only): per-arm magnitude histograms give each arm's global threshold.
+  let topThresholds: number[] | undefined;
+  if (threshold?.kind === "top") {
+    log(`geometry: magnitude histograms for the top ${(threshold.fraction * 100).toFixed(3)}% footprint`);
+    const hists = arms.map(() => new MagnitudeHistogram());
+    await forEachChunk(base.weights, sources, tensors, chunk, (_t, _o, _b, deltas) => {
+      for (let a = 0; a < A; a++) hists[a].add(deltas[a]);
+    });
+    topThresholds = hists.map((h) => h.thresholdForTopFraction(threshold.fraction));
+  }
+
+  // Pass 1: Gram matrices, footprints, projection.
+  let projector: StreamingProjector | undefined;
+  let projectionKind: ProjectionKind | undefined;
+  const proj = options.projection === false ? undefined : (options.projection ?? {});
+  if (proj) {
+    const dims = proj.dims ?? 256;
+    const budget = proj.gaussianBudget ?? 3e8;
+    projectionKind =
+      proj.kind && proj.kind !== "auto" ? proj.kind : parameters * dims <= budget ? "gaussian" : "sparse";
+    projector = new StreamingProjector(A, { dims, seed, kind: projectionKind, sparsity: proj.sparsity });
+  }
+  const perTensor: TensorGeometry[] = [];
+  let current: TensorGeometry | undefined;
+  log(`geometry: ${tensors.length} tensors, ${parameters} parameters, ${A} arms`);
+  await forEachChunk(base.weights, sources, tensors, chunk, (t, offset, baseChunk, deltas, armChunks) => {
+    if (offset === 0) {
+      current = {
+        name: t.name,
+        shape: t.shape,
+        layer: layerIndex(t.name),
+        module: moduleType(t.name),
+        acc: newAcc(A),
+      };
+      perTensor.push(current);
+      projector?.beginTensor(t.name);
+    }
+    accumulateChunk(current!.acc, baseChunk, deltas, armChunks, threshold, topThresholds);
+    projector?.add(offset, deltas);
+  });
+
+  const global = newAcc(A);
+  const layers = new Map<number, GeometryAccumulator>();
+  const modules = new Map<ModuleType, GeometryAccumulator>();
+  for (const t of perTensor) {
+    addAcc(global, t.acc);
+    if (t.layer !== null) {
+      if (!layers.has(t.layer)) layers.set(t.layer, newAcc(A));
+      addAcc(layers.get(t.layer)!, t.acc);
+    }
+    if (!modules.has(t.module)) modules.set(t.module, newAcc(A));
+    addAcc(modules.get(t.module)!, t.acc);
+  }
+
+  const result: WeightGeometry = {
+    arms: arms.map((a) => a.name),
+    base: base.name,
+    parameters,
+    global,
+    byLayer: [...layers.entries()].sort((x, y) => x[0] - y[0]).map(([layer, acc]) => ({ layer, acc })),
+    byModule: [...modules.entries()].map(([module, acc]) => ({ module, acc })),
+    skipped,
+  };
+  if (options.perTensor !== false) result.tensors = perTensor;
+  if (projector && projectionKind) {
+    result.projection = {
+      dims: projector.dims,
+      kind: projectionKind,
+      seed,
+      vectors: projector.result().map((v) => Array.from(v)),
+    };
+  }
+  if (threshold) result.footprint = { threshold, ...(topThresholds ? { topThresholds } : {}) };
+
+  // Pass 2: low-rank subspaces of each selected matrix's update.
+  if (options.subspace !== false && A >= 2) {
+    const sub = options.subspace ?? {};
+    const rank = sub.rank ?? 8;
+    const include = sub.include ? new RegExp(sub.include) : undefined;
+    let budget = sub.budgetElements ?? 1 << 26;
+    const done: SubspaceTensorResult[] = [];
+    const skippedSub: string[] = [];
+    for (const t of tensors) {
+      if (t.shape.length !== 2) continue;
+      const mod = moduleType(t.name);
+      const wanted = include ? include.test(t.name) : mod !== "embed" && mod !== "lm_head";
+      if (!wanted) continue;
+      if (Math.min(t.shape[0], t.shape[1]) < 2) continue;
+      if (t.numel > budget) {
+        skippedSub.push(t.name);
+        continue;
+      }
+      budget -= t.numel;
+      done.push(
+        await subspaceOfTensor(base.weights, sources, t, {
+          rank: Math.min(rank, t.shape[0], t.shape[1]),
+          oversample: sub.oversample ?? 4,
+          powerIterations: sub.powerIterations ?? 1,
+          seed,
+          chunk,
+        }),
+      );
+    }
+    if (skippedSub.length) log(`geometry: subspace budget reached, ${skippedSub.length} matrices skipped`);
+    result.subspace = { rank, tensors: done, skipped: skippedSub };
+  }
+  return result;
+}
+
+type ChunkFn = (
+  t: AlignedTensor,
+  offset: number,
+  base: Float32Array,
+  deltas: Float32Array[],
+  arms: Float32Array[],
+) => void;
+
+/** Reads every tensor in chunks from base and arms and hands over the deltas (buffers are reused per chunk). */
+async function forEachChunk(
+  base: TensorSource,
+  arms: readonly TensorSource[],
+  tensors: readonly AlignedTensor[],
+  chunk: number,
+  fn: ChunkFn,
+): Promise<void> {
+  const deltas = arms.map(() => new Float32Array(Math.min(chunk, maxNumel(tensors))));
+  for (const t of tensors) {
+    for (let start = 0; start < t.numel; start += chunk) {
+      const count = Math.min(chunk, t.numel - start);
+      const range = { start, count };
+      const [b, ...as] = await Promise.all([
+        base.readFloat32(t.name, range),
+        ...arms.map((a) => a.readFloat32(t.name, range)),
+      ]);
+      const ds = deltas.map((d, i) => {
+        const view = d.subarray(0, count);
+        const x = as[i];
+        for (let e = 0; e < count; e++) view[e] = x[e] - b[e];
+        return view;
+      });
+      fn(t, start, b, ds, as);
+    }
+  }
+}
+
+function maxNumel(tensors: readonly AlignedTensor[]): number {
+  let m = 1;
+  for (const t of tensors) m = Math.max(m, t.numel);
+  return m;
+}
+
+/** Adds one chunk to a tensor's accumulator. */
+export function accumulateChunk(
+  acc: GeometryAccumulator,
+  base: Float32Array,
+  deltas: Float32Array[],
+  arms: Float32Array[],
+  threshold: FootprintThreshold | undefined,
+  topThresholds: number[] | undefined,
+): void {
+  const A = deltas.length;
+  const n = base.length;
+  acc.numel += n;
+  // Gram matrix (float64 sums).
+  for (let a = 0; a < A; a++) {
+    const da = deltas[a];
+    let changed = 0;
+    for (let e = 0; e < n; e++) if (da[e] !== 0) changed++;
+    acc.changed[a] += changed;
+    for (let b = a; b < A; b++) {
+      const db = deltas[b];
+      let s = 0;
+      for (let e = 0; e < n; e++) s += da[e] * db[e];
+      acc.gram[a * A + b] += s;
+      if (b !== a) acc.gram[b * A + a] += s;
+    }
+  }
+  if (!threshold) return;
+  // Footprint masks: bit a of mask[e] says entry e is in arm a's footprint.
+  const mask = new Uint32Array(n);
+  for (let a = 0; a < A; a++) {
+    const da = deltas[a];
+    const bit = 1 << a;
+    let count = 0;
+    if (threshold.kind === "relative") {
+      const wa = arms[a];
+      const r = threshold.value;
+      for (let e = 0; e < n; e++) {
+        const lim = r * Math.max(Math.abs(wa[e]), Math.abs(base[e]));
+        if (Math.abs(da[e]) > lim) {
+          mask[e] |= bit;
+          count++;
+        }
+      }
+    } else {
+      const lim =
+        threshold.kind === "absolute" ? threshold.value : threshold.kind === "top" ? topThresholds![a] : 0;
+      const strict = threshold.kind !== "top";
+      for (let e = 0; e < n; e++) {
+        const m = Math.abs(da[e]);
+        if (strict ? m > lim : m >= lim && m > 0) {
+          mask[e] |= bit;
+          count++;
+        }
+      }
+    }
+    acc.inFootprint[a] += count;
+  }
+  for (let a = 0; a < A; a++) {
+    for (let b = a + 1; b < A; b++) {
+      const both = (1 << a) | (1 << b);
+      const da = deltas[a];
+      const db = deltas[b];
+      let nb = 0;
+      let nc = 0;
+      for (let e = 0; e < n; e++) {
+        if ((mask[e] & both) === both) {
+          nb++;
+          if (da[e] > 0 !== db[e] > 0) nc++;
+        }
+      }
+      acc.both[a * A + b] += nb;
+      acc.both[b * A + a] += nb;
+      acc.conflicts[a * A + b] += nc;
+      acc.conflicts[b * A + a] += nc;
+    }
+  }
+  for (let a = 0; a < A; a++) acc.both[a * A + a] = acc.inFootprint[a];
+}
+
+/**
+ * Top-r left singular subspace of ΔW_a = W_a − W_base for every arm by a seeded randomized range finder
+ * (Halko, Martinsson & Tropp 2011, with power iterations), streaming row blocks of the matrix: Y = ΔW Ω,
+ * then q times (Z = orth(ΔWᵀ Q); Y = ΔW Z), Q = orth(Y), B = Qᵀ ΔW, U = Q · U_B[:, :r].
+ */
+async function subspaceOfTensor(
+  base: TensorSource,
+  arms: readonly TensorSource[],
+  t: AlignedTensor,
+  o: { rank: number; oversample: number; powerIterations: number; seed: number; chunk: number },
+): Promise<SubspaceTensorResult> {
+  const [m, n] = t.shape;
+  const A = arms.length;
+  const l = Math.min(o.rank + o.oversample, m, n);
+  const rowsPerBlock = Math.max(1, Math.floor(o.chunk / n));
+  const rng = Rng.derive(o.seed, `subspace:${t.name}`);
+  const omega = dense(n, l);
+  for (let i = 0; i < omega.data.length; i++) omega.data[i] = rng.normal();
+
+  /** One streaming pass: calls fn(a, r0, rows, Δblock) for every arm and row block. */
+  const pass = async (fn: (a: number, r0: number, rows: number, block: Float32Array) => void) => {
+    for (let r0 = 0; r0 < m; r0 += rowsPerBlock) {
+      const rows = Math.min(rowsPerBlock, m - r0);
+      const range = { start: r0 * n, count: rows * n };
+      const b = await base.readFloat32(t.name, range);
+      for (let a = 0; a < A; a++) {
+        const x = await arms[a].readFloat32(t.name, range);
+        for (let e = 0; e < x.length; e++) x[e] -= b[e];
+        fn(a, r0, rows, x);
+      }
+    }
+  };
+  // Y_a = ΔW_a · R  (R: n×l shared, or per arm)
+  const timesRight = async (right: Dense[]) => {
+    const ys = arms.map(() => dense(m, l));
+    await pass((a, r0, rows, block) => {
+      const y = ys[a].data;
+      const R = right[a].data;
+      for (let i = 0; i < rows; i++) {
+        const yo = (r0 + i) * l;
+        for (let j = 0; j < n; j++) {
+          const x = block[i * n + j];
+          if (x === 0) continue;
+          const ro = j * l;
+          for (let c = 0; c < l; c++) y[yo + c] += x * R[ro + c];
+        }
+      }
+    });
+    return ys;
+  };
+  // Z_a = ΔW_aᵀ · Q_a (n×l)
+  const sumsq = new Float64Array(A);
+  const transposeTimesLeft = async (left: Dense[], norms = false) => {
+    const zs = arms.map(() => dense(n, l));
+    await pass((a, r0, rows, block) => {
+      if (norms) for (let e = 0; e < block.length; e++) sumsq[a] += block[e] * block[e];
+      const z = zs[a].data;
+      const Q = left[a].data;
+      for (let i = 0; i < rows; i++) {
+        const qo = (r0 + i) * l;
+        for (let j = 0; j < n; j++) {
+          const x = block[i * n + j];
+          if (x === 0) continue;
+          const zo = j * l;
+          for (let c = 0; c < l; c++) z[zo + c] += x * Q[qo + c];
+        }
+      }
+    });
+    return zs;
+  };
+
+  let ys = await timesRight(arms.map(() => omega));
+  for (let q = 0; q < o.powerIterations; q++) {
+    for (const y of ys) orthonormalizeColumns(y);
+    const zs = await transposeTimesLeft(ys);
+    for (const z of zs) orthonormalizeColumns(z);
+    ys = await timesRight(zs);
+  }
+  for (const y of ys) orthonormalizeColumns(y);
+  const bts = await transposeTimesLeft(ys, true); // Bᵀ = ΔWᵀ Q, n×l
+  const us: Dense[] = [];
+  const energy: number[] = [];
+  for (let a = 0; a < A; a++) {
+    // ΔW ≈ Q B; B = U_B S V_Bᵀ, so Bᵀ = V_B S U_Bᵀ: U_B are Bᵀ's right singular vectors.
+    const s = svd(bts[a], { right: true });
+    const ub = s.right!;
+    const r = o.rank;
+    const u = dense(m, r);
+    for (let i = 0; i < m; i++) {
+      for (let c = 0; c < r; c++) {
+        let v = 0;
+        for (let k = 0; k < l; k++) v += ys[a].data[i * l + k] * (ub.data[k * ub.cols + c] ?? 0);
+        u.data[i * r + c] = v;
+      }
+    }
+    // Drop directions with (numerically) zero singular value: a zero update has no subspace.
+    const top = s.values[0] ?? 0;
+    for (let c = 0; c < r; c++) {
+      if (!((s.values[c] ?? 0) > 1e-7 * top) || top === 0) for (let i = 0; i < m; i++) u.data[i * r + c] = 0;
+    }
+    us.push(u);
+    let captured = 0;
+    for (let c = 0; c < Math.min(r, s.values.length); c++) captured += s.values[c] ** 2;
+    energy.push(sumsq[a] > 0 ? Math.min(1, captured / sumsq[a]) : Number.NaN); // Σ_{i≤r} σ_i² / ‖ΔW‖²_F
+  }
+  const angles: SubspaceTensorResult["angles"] = [];
+  for (let a = 0; a < A; a++) {
+    for (let b = a + 1; b < A; b++) {
+      const th = principalAngles(us[a], us[b]);
+      angles.push({ a, b, degrees: th.map((x) => (x * 180) / Math.PI), overlap: subspaceOverlap(th) });
+    }
+  }
+  return { name: t.name, module: moduleType(t.name), layer: layerIndex(t.name), energy, angles };
+}
