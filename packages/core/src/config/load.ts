@@ -1,0 +1,507 @@
+import { ConfigError } from "../errors/errors.ts";
+import type { PluginHost } from "../plugin/host.ts";
+import type { PathSegment, Problem } from "../plugin/problem.ts";
+import { didYouMean } from "../plugin/suggest.ts";
+import { validateWithSchema } from "../plugin/validate.ts";
+import { experimentSchema } from "./schema.ts";
+import type {
+  AnalysisConfig,
+  ArmConfig,
+  DomainConfig,
+  EvaluationConfig,
+  ExperimentConfig,
+  PolicyConfig,
+  SplitConfig,
+} from "./types.ts";
+import { type ConfigProblem, type ParsedYaml, parseYaml } from "./yaml.ts";
+
+/** Every problem of an experiment file, thrown at once by `loadExperiment`. */
+export class ExperimentConfigError extends ConfigError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(file: string, problems: readonly ConfigProblem[]) {
+    const errors = problems.filter((p) => p.severity === "error");
+    super(
+      `${errors.length} problem${errors.length === 1 ? "" : "s"}:\n${problems.map(formatProblem).join("\n")}`,
+      { file },
+    );
+    this.problems = problems;
+  }
+}
+
+/** `exp.yaml:12:7  domains.math.options.levels  [m2rl-verifiers] must be <= 5` */
+export function formatProblem(p: ConfigProblem): string {
+  const level = p.severity === "warning" ? "warning: " : "";
+  const plugin = p.plugin ? `[${p.plugin}] ` : "";
+  return `${p.file}:${p.line}:${p.column}  ${p.pathText}  ${level}${plugin}${p.message}`;
+}
+
+/** Parses an experiment file (YAML) keeping positions; syntax problems are in `.problems`. */
+export function parseExperiment(text: string, fileName: string): ParsedYaml {
+  return parseYaml(text, fileName);
+}
+
+/** The `plugins:` entries of a parsed experiment that are strings, with their paths (for loader messages). */
+export function pluginSpecifiers(parsed: ParsedYaml): { specifier: string; path: PathSegment[] }[] {
+  const data = parsed.data;
+  if (!isObj(data) || !Array.isArray(data.plugins)) return [];
+  return data.plugins.flatMap((s, i) =>
+    typeof s === "string" && s ? [{ specifier: s, path: ["plugins", i] }] : [],
+  );
+}
+
+export interface ExperimentValidation {
+  /** The typed experiment; present only when there is no error. */
+  config?: ExperimentConfig;
+  /** Errors and warnings, in file order. */
+  problems: ConfigProblem[];
+  parsed: ParsedYaml;
+}
+
+/**
+ * Validates an experiment against the experiment schema, then every plugin-owned block against the schema of the
+ * plugin that registered it (the plugins must already be applied to `host`), then the cross-field rules, then the
+ * host's `validateConfig` hook. Collects every problem; never throws for bad input.
+ * `extra` are problems found by the caller (e.g. plugins that could not be loaded), placed in the same file.
+ */
+export function validateExperiment(
+  input: string | ParsedYaml,
+  fileName: string,
+  host: PluginHost,
+  extra: readonly Problem[] = [],
+): ExperimentValidation {
+  const parsed = typeof input === "string" ? parseYaml(input, fileName) : input;
+  const done = (problems: Problem[], config?: ExperimentConfig): ExperimentValidation => {
+    const placed = [...parsed.problems, ...[...extra, ...problems].map(parsed.place)];
+    placed.sort((a, b) => a.line - b.line || a.column - b.column);
+    const ok = !placed.some((p) => p.severity === "error");
+    return { config: ok ? config : undefined, problems: placed, parsed };
+  };
+  if (parsed.data === undefined) return done([]);
+  const raw = parsed.data;
+  if (!isObj(raw))
+    return done([{ path: [], message: "an experiment file must be a YAML mapping (key: value)" }]);
+
+  const problems: Problem[] = validateWithSchema(undefined, experimentSchema, raw);
+  const checker = new Checker(host, raw, problems);
+  checker.policy();
+  checker.domains();
+  checker.arms();
+  checker.sections();
+  checker.evaluation();
+  checker.analysis();
+  if (
+    problems.some((p) => (p.severity ?? "error") === "error") ||
+    extra.some((p) => p.severity !== "warning")
+  )
+    return done(problems);
+
+  let config = normalize(raw, host);
+  const hookProblems: Problem[] = [];
+  host.hooks.validateConfig.call(config, hookProblems);
+  problems.push(...hookProblems);
+  if (!hookProblems.some((p) => (p.severity ?? "error") === "error")) config = host.hooks.config.call(config);
+  return done(problems, config);
+}
+
+/**
+ * Loads an experiment file's text into a typed config. The plugins it names must already be applied to `host`
+ * (the CLI loads them; see `pluginSpecifiers`). Throws ExperimentConfigError listing every problem.
+ */
+export function loadExperiment(text: string, fileName: string, host: PluginHost): ExperimentConfig {
+  const v = validateExperiment(text, fileName, host);
+  if (!v.config) throw new ExperimentConfigError(fileName, v.problems);
+  return v.config;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** Arm kind of an arm id, or undefined when the id matches no kind (the schema reports that). */
+function armKind(id: string): ArmConfig["kind"] | undefined {
+  const prefix = id.split(":")[0];
+  if (prefix === "base" || prefix === "sft") return id === prefix ? prefix : undefined;
+  if (prefix === "single" || prefix === "mix" || prefix === "merge" || prefix === "mopd") return prefix;
+  return undefined;
+}
+
+/** Cross-field checks and the validation of plugin-owned blocks. Tolerates shapes the schema already rejected. */
+class Checker {
+  constructor(
+    readonly host: PluginHost,
+    readonly raw: Obj,
+    readonly problems: Problem[],
+  ) {}
+
+  get domainIds(): string[] {
+    return isObj(this.raw.domains) ? Object.keys(this.raw.domains) : [];
+  }
+
+  policy(): void {
+    const p = this.raw.policy;
+    if (!isObj(p)) return;
+    if (p.builtin !== undefined && p.path !== undefined)
+      this.problems.push({
+        path: ["policy", "path"],
+        message: "give either 'builtin' or 'path', not both",
+        at: "key",
+      });
+    else if (p.builtin === undefined && p.path === undefined)
+      this.problems.push({
+        path: ["policy"],
+        message: "missing 'builtin' (a built-in tiny policy recipe) or 'path' (a Hugging Face model folder)",
+      });
+    if (p.path !== undefined && p.model !== undefined)
+      this.problems.push({
+        path: ["policy", "model"],
+        message:
+          "'model' overrides the built-in recipe's architecture; a model folder has its own config.json",
+        at: "key",
+      });
+  }
+
+  domains(): void {
+    const domains = this.raw.domains;
+    if (!isObj(domains)) return;
+    for (const [id, d] of Object.entries(domains)) {
+      if (!isObj(d)) continue;
+      const name = typeof d.verifier === "string" ? d.verifier : id;
+      const factory = this.host.registry.domains.find(name);
+      if (!factory) {
+        const path: PathSegment[] = d.verifier === undefined ? ["domains", id] : ["domains", id, "verifier"];
+        const hint =
+          d.verifier === undefined ? " (set 'verifier' to a registered domain, or load its plugin)" : "";
+        this.problems.push({
+          path,
+          message: this.host.registry.domains.unknownMessage(name) + hint,
+          at: d.verifier === undefined ? "key" : "value",
+        });
+        continue;
+      }
+      this.options(
+        d,
+        "options",
+        ["domains", id],
+        factory.optionsSchema,
+        this.host.registry.domains.owner(name),
+      );
+    }
+  }
+
+  arms(): void {
+    const arms = this.raw.arms;
+    if (!isObj(arms)) return;
+    const domainIds = this.domainIds;
+    const singles = new Set<string>();
+    for (const [id, value] of Object.entries(arms)) {
+      const kind = armKind(id);
+      const a: Obj = isObj(value) ? value : {};
+      const at: PathSegment[] = ["arms", id];
+      if (kind === "single" && id !== "single") {
+        const d = id.slice("single:".length);
+        if (!domainIds.includes(d))
+          this.problems.push({
+            path: at,
+            at: "key",
+            message: `unknown domain '${d}'${didYouMean(d, domainIds)}`,
+          });
+        if (singles.has(d))
+          this.problems.push({
+            path: at,
+            at: "key",
+            message: `arm '${id}' is also produced by the 'single' arm`,
+          });
+      }
+      if (kind === "single" && id === "single") {
+        for (const d of domainIds) {
+          if (d in arms)
+            this.problems.push({
+              path: ["arms", `single:${d}`],
+              at: "key",
+              message: `arm 'single:${d}' is also produced by the 'single' arm`,
+            });
+          singles.add(d);
+        }
+      }
+      if (kind === "mix" || kind === "merge" || kind === "mopd") this.armDomains(a, at, domainIds);
+      if (kind === "mix") {
+        const scheduler = typeof a.scheduler === "string" ? a.scheduler : "uniform";
+        const registry = this.host.registry.mixingSchedulers;
+        const info = registry.find(scheduler);
+        if (!info)
+          this.problems.push({
+            path: a.scheduler === undefined ? at : [...at, "scheduler"],
+            at: a.scheduler === undefined ? "key" : "value",
+            message:
+              registry.unknownMessage(scheduler) +
+              (a.scheduler === undefined
+                ? " (the default scheduler; set 'scheduler' or load its plugin)"
+                : ""),
+          });
+        else this.options(a, "options", at, info.optionsSchema, registry.owner(scheduler));
+        if (!isObj(value) && info?.optionsSchema) arms[id] = a;
+      }
+      if (kind === "merge") {
+        const method = typeof a.method === "string" ? a.method : id.slice("merge:".length);
+        const registry = this.host.registry.mergeMethods;
+        const info = registry.find(method);
+        if (!info)
+          this.problems.push({
+            path: a.method === undefined ? at : [...at, "method"],
+            at: a.method === undefined ? "key" : "value",
+            message: registry.unknownMessage(method),
+          });
+        else this.options(a, "parameters", at, info.optionsSchema, registry.owner(method));
+        if (!isObj(value) && info?.optionsSchema) arms[id] = a;
+      }
+      if (kind === "single" || kind === "mix" || kind === "mopd") {
+        const trainer = this.host.registry.configSections.find("trainer");
+        if (trainer && isObj(a.trainer))
+          this.problems.push(
+            ...this.host.validateOptions(
+              this.host.registry.configSections.owner("trainer")!,
+              trainer.optionsSchema,
+              a.trainer,
+              [...at, "trainer"],
+            ),
+          );
+      }
+    }
+  }
+
+  armDomains(a: Obj, at: PathSegment[], domainIds: string[]): void {
+    if (!Array.isArray(a.domains)) return;
+    a.domains.forEach((d, i) => {
+      if (typeof d === "string" && !domainIds.includes(d))
+        this.problems.push({
+          path: [...at, "domains", i],
+          message: `unknown domain '${d}'${didYouMean(d, domainIds)}`,
+        });
+    });
+  }
+
+  /** Open sections validated by the schema their owner registered (`trainer`, `policy.sft`, ...). */
+  sections(): void {
+    const registry = this.host.registry.configSections;
+    for (const name of registry.names()) {
+      const path = name.split(".");
+      const parent = getIn(this.raw, path.slice(0, -1));
+      if (!isObj(parent) || !isObj(parent[path[path.length - 1]])) continue;
+      this.problems.push(
+        ...this.host.validateOptions(
+          registry.owner(name)!,
+          registry.get(name).optionsSchema,
+          parent[path[path.length - 1]],
+          path,
+        ),
+      );
+    }
+    for (const name of ["trainer", "policy.sft", "policy.model"]) {
+      const v = getIn(this.raw, name.split("."));
+      if (isObj(v) && Object.keys(v).length > 0 && !registry.has(name))
+        this.problems.push({
+          path: name.split("."),
+          at: "key",
+          severity: "warning",
+          message: `no loaded plugin registered a schema for '${name}': its keys are not checked`,
+        });
+    }
+  }
+
+  evaluation(): void {
+    const e = this.raw.evaluation;
+    if (!isObj(e) || typeof e.samples !== "number" || !Array.isArray(e.passAtK)) return;
+    const samples = e.samples;
+    e.passAtK.forEach((k, i) => {
+      if (typeof k === "number" && k > samples)
+        this.problems.push({
+          path: ["evaluation", "passAtK", i],
+          message: `pass@${k} needs at least ${k} samples per prompt; evaluation.samples is ${samples}`,
+        });
+    });
+    if (samples > 1 && e.temperature === 0)
+      this.problems.push({
+        path: ["evaluation", "temperature"],
+        severity: "warning",
+        message: `temperature 0 (greedy) makes all ${samples} samples identical; pass@k needs temperature > 0`,
+      });
+  }
+
+  analysis(): void {
+    const list = this.raw.analysis;
+    if (!Array.isArray(list)) return;
+    const registry = this.host.registry.analyses;
+    list.forEach((item, i) => {
+      const name =
+        typeof item === "string"
+          ? item
+          : isObj(item) && typeof item.name === "string"
+            ? item.name
+            : undefined;
+      if (name === undefined) return;
+      const info = registry.find(name);
+      if (!info) {
+        this.problems.push({
+          path: typeof item === "string" ? ["analysis", i] : ["analysis", i, "name"],
+          message: registry.unknownMessage(name),
+        });
+        return;
+      }
+      if (isObj(item))
+        this.options(item, "options", ["analysis", i], info.optionsSchema, registry.owner(name));
+      else if (info.optionsSchema)
+        this.problems.push(
+          ...this.host.validateOptions(registry.owner(name)!, info.optionsSchema, {}, ["analysis", i]),
+        );
+    });
+  }
+
+  /**
+   * Validates `holder[key]` (default `{}`) against a plugin's schema, in place (defaults filled in). Skips values
+   * that are not objects: the experiment schema already reported them.
+   */
+  options(
+    holder: Obj,
+    key: string,
+    at: PathSegment[],
+    schema: object | undefined,
+    owner: string | undefined,
+  ): void {
+    const value = holder[key] ?? {};
+    if (!isObj(value) || !schema) return;
+    this.problems.push(...this.host.validateOptions(owner ?? "?", schema as Obj, value, [...at, key]));
+    holder[key] = value;
+  }
+}
+
+function getIn(v: unknown, path: readonly string[]): unknown {
+  let node = v;
+  for (const k of path) node = isObj(node) ? node[k] : undefined;
+  return node;
+}
+
+const asObj = (v: unknown): Obj => (isObj(v) ? v : {});
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? (v as string[]) : undefined);
+
+/** The typed experiment from a raw document that passed every check. */
+function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
+  const p = asObj(raw.policy);
+  const policy: PolicyConfig =
+    typeof p.path === "string"
+      ? { source: "path", path: p.path }
+      : { source: "builtin", builtin: String(p.builtin), model: asObj(p.model) };
+  if (isObj(p.sft)) policy.sft = p.sft;
+  if (typeof p.chatTemplate === "boolean") policy.chatTemplate = p.chatTemplate;
+
+  const domains: Record<string, DomainConfig> = {};
+  for (const [id, v] of Object.entries(asObj(raw.domains))) {
+    const d = asObj(v);
+    const verifier = typeof d.verifier === "string" ? d.verifier : id;
+    domains[id] = {
+      id,
+      verifier,
+      plugin: host.registry.domains.owner(verifier) ?? "",
+      options: asObj(d.options),
+      train: asObj(d.train) as SplitConfig,
+      eval: asObj(d.eval) as SplitConfig,
+    };
+  }
+  const domainIds = Object.keys(domains);
+
+  const rawArms = asObj(raw.arms);
+  const explicitSingles = new Set<string>();
+  for (const id of Object.keys(rawArms)) {
+    if (id === "single") for (const d of domainIds) explicitSingles.add(d);
+    else if (id.startsWith("single:")) explicitSingles.add(id.slice("single:".length));
+  }
+  const arms: ArmConfig[] = [];
+  const implied = new Set<string>();
+  const needSingles = (ds: string[]) => {
+    for (const d of ds)
+      if (!explicitSingles.has(d) && !implied.has(d)) {
+        implied.add(d);
+        arms.push({
+          id: `single:${d}`,
+          kind: "single",
+          domain: d,
+          trainer: {},
+          source: ["arms"],
+          implied: true,
+        });
+      }
+  };
+  for (const [id, v] of Object.entries(rawArms)) {
+    const a = asObj(v);
+    const source: PathSegment[] = ["arms", id];
+    const description = typeof a.description === "string" ? { description: a.description } : {};
+    const ds = strings(a.domains) ?? domainIds;
+    switch (armKind(id)) {
+      case "base":
+      case "sft":
+        arms.push({ id, kind: id as "base" | "sft", source, ...description });
+        break;
+      case "single":
+        for (const d of id === "single" ? domainIds : [id.slice("single:".length)])
+          arms.push({
+            id: `single:${d}`,
+            kind: "single",
+            domain: d,
+            trainer: asObj(a.trainer),
+            source,
+            ...description,
+          });
+        break;
+      case "mix":
+        arms.push({
+          id,
+          kind: "mix",
+          domains: ds,
+          scheduler: typeof a.scheduler === "string" ? a.scheduler : "uniform",
+          options: asObj(a.options),
+          trainer: asObj(a.trainer),
+          source,
+          ...description,
+        });
+        break;
+      case "merge":
+        needSingles(ds);
+        arms.push({
+          id,
+          kind: "merge",
+          domains: ds,
+          method: typeof a.method === "string" ? a.method : id.slice("merge:".length),
+          parameters: asObj(a.parameters),
+          source,
+          ...description,
+        });
+        break;
+      case "mopd":
+        needSingles(ds);
+        arms.push({ id, kind: "mopd", domains: ds, trainer: asObj(a.trainer), source, ...description });
+        break;
+    }
+  }
+
+  const analysis: AnalysisConfig[] = (Array.isArray(raw.analysis) ? raw.analysis : []).map((item) => {
+    const name = typeof item === "string" ? item : String(asObj(item).name);
+    return {
+      name,
+      plugin: host.registry.analyses.owner(name) ?? "",
+      options: asObj(isObj(item) ? item.options : {}),
+    };
+  });
+
+  const config: ExperimentConfig = {
+    name: String(raw.name),
+    seed: typeof raw.seed === "number" ? raw.seed : 0,
+    output: typeof raw.output === "string" ? raw.output : `runs/${String(raw.name)}`,
+    plugins: strings(raw.plugins) ?? [],
+    policy,
+    domains,
+    arms,
+    trainer: asObj(raw.trainer),
+    evaluation: raw.evaluation as EvaluationConfig,
+    analysis,
+  };
+  if (typeof raw.description === "string") config.description = raw.description;
+  return config;
+}

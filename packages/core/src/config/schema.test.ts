@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import published from "../../schema/experiment.schema.json" with { type: "json" };
+import { validateWithSchema } from "../plugin/validate.ts";
+import { experimentSchema } from "./schema.ts";
+
+describe("experiment schema", () => {
+  it("the published JSON file is current (regenerate: npm run schema -w @m2rl/core)", () => {
+    expect(published).toEqual(JSON.parse(JSON.stringify(experimentSchema)));
+  });
+
+  it("accepts a minimal experiment and fills its defaults", () => {
+    const doc: Record<string, unknown> = {
+      name: "m",
+      policy: { builtin: "tiny" },
+      domains: { a: {} },
+      arms: { base: null },
+    };
+    expect(validateWithSchema(undefined, experimentSchema, doc)).toEqual([]);
+    expect(doc).toMatchObject({ seed: 0, plugins: [], trainer: {}, analysis: [] });
+    expect(doc.evaluation).toEqual({ samples: 1, passAtK: [1], temperature: 0, topP: 1 });
+  });
+
+  it("rejects bad domain ids and arm ids", () => {
+    const doc = { name: "m", policy: { builtin: "tiny" }, domains: { "bad id": {} }, arms: { "merge:": {} } };
+    const messages = validateWithSchema(undefined, experimentSchema, doc).map(
+      (p) => `${p.path.join("/")}: ${p.message}`,
+    );
+    expect(messages).toEqual([
+      `domains/bad id: invalid key 'bad id': must match pattern "^[A-Za-z][A-Za-z0-9_-]*$"`,
+      "arms/merge:: unknown key 'merge:'; arm ids are base, sft, single, single:<domain>, mix[:<label>], merge:<method>, mopd[:<label>]",
+    ]);
+  });
+});

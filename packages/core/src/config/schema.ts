@@ -1,0 +1,214 @@
+/**
+ * The JSON Schema of an experiment file (DESIGN.md §1). Published as packages/core/schema/experiment.schema.json
+ * (`npm run schema -w @m2rl/core` rewrites it; a test checks that it is current) so that editors can complete and
+ * check experiment files. Plugin-owned blocks (`domains.*.options`, `arms.mix.options`, `arms.merge:*.parameters`,
+ * `analysis[].options`) and the open sections (`trainer`, `policy.sft`, `policy.model`) are plain objects here:
+ * the experiment loader validates them with the schema their owner registered on the plugin host.
+ */
+import type { JSONSchema } from "../plugin/schema.ts";
+
+const ID = "^[A-Za-z][A-Za-z0-9_-]*$";
+
+const openObject = (description: string): JSONSchema => ({ type: "object", description });
+
+const split = (which: string): JSONSchema => ({
+  type: "object",
+  description: `The ${which} split: generated tasks (count) and/or tasks read from a file.`,
+  additionalProperties: false,
+  properties: {
+    count: {
+      type: "integer",
+      minimum: 0,
+      description: "Number of tasks (at most this many when read from a file).",
+    },
+    file: {
+      type: "string",
+      minLength: 1,
+      description: "JSONL or Parquet file, relative to the experiment file.",
+    },
+    format: {
+      enum: ["jsonl", "parquet", "verl"],
+      description: "File format; default: from the file extension.",
+    },
+  },
+});
+
+const trainerOverride: JSONSchema = openObject(
+  "Overrides of the top-level `trainer` options for this arm (validated by the trainer's schema).",
+);
+
+const armDomains: JSONSchema = {
+  type: "array",
+  items: { type: "string", pattern: ID },
+  minItems: 1,
+  uniqueItems: true,
+  description: "Domains this arm covers; default: all domains.",
+};
+
+const nullableObject = (properties: Record<string, JSONSchema>, required: string[] = []): JSONSchema => ({
+  type: ["object", "null"],
+  additionalProperties: false,
+  properties: { description: { type: "string" }, ...properties },
+  ...(required.length ? { required } : {}),
+});
+
+const baseArm = nullableObject({});
+const sftArm = nullableObject({});
+const singleArm = nullableObject({ trainer: trainerOverride });
+const mixArm = nullableObject({
+  scheduler: {
+    type: "string",
+    minLength: 1,
+    default: "uniform",
+    description: "Registered mixing scheduler.",
+  },
+  options: openObject("Options of the mixing scheduler (validated by its schema)."),
+  domains: armDomains,
+  trainer: trainerOverride,
+});
+const mergeArm = nullableObject({
+  method: {
+    type: "string",
+    minLength: 1,
+    description: "Registered merge method; default: the text after 'merge:'.",
+  },
+  parameters: openObject("Parameters of the merge method, with mergekit's names (validated by its schema)."),
+  domains: armDomains,
+});
+const mopdArm = nullableObject({ domains: armDomains, trainer: trainerOverride });
+
+/** The experiment schema (draft-07). */
+export const experimentSchema: JSONSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  title: "M2RL experiment",
+  description: "One M2RL experiment: a base policy, domains, the arms to compare, evaluation and analysis.",
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "policy", "domains", "arms"],
+  properties: {
+    $schema: { type: "string", description: "Editor hint: the URL or path of this schema." },
+    name: {
+      type: "string",
+      pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+      description: "Experiment name (used for the output folder).",
+    },
+    description: { type: "string" },
+    seed: { type: "integer", minimum: 0, maximum: 4294967295, default: 0, description: "Seed of every RNG." },
+    output: { type: "string", minLength: 1, description: "Output folder; default: runs/<name>." },
+    plugins: {
+      type: "array",
+      items: { type: "string", minLength: 1 },
+      uniqueItems: true,
+      default: [],
+      description: "Plugins to load: npm module names or paths relative to this file.",
+    },
+    policy: {
+      type: "object",
+      additionalProperties: false,
+      description: "The base policy: a built-in tiny recipe (`builtin`) or a Hugging Face folder (`path`).",
+      properties: {
+        builtin: {
+          type: "string",
+          minLength: 1,
+          description: "Name of a built-in tiny policy recipe (e.g. tiny).",
+        },
+        path: {
+          type: "string",
+          minLength: 1,
+          description: "Hugging Face-style model folder, relative to this file.",
+        },
+        model: openObject(
+          "Architecture overrides of the built-in recipe (validated by the policy's schema).",
+        ),
+        sft: openObject("Supervised warm-up options (validated by the trainer's schema)."),
+        chatTemplate: { type: "boolean", description: "Apply the tokenizer's chat template to prompts." },
+      },
+    },
+    domains: {
+      type: "object",
+      description: "Domains by id. Each names a registered domain (`verifier`) and its data.",
+      minProperties: 1,
+      propertyNames: { pattern: ID },
+      additionalProperties: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          verifier: {
+            type: "string",
+            minLength: 1,
+            description: "Registered domain name; default: the domain id.",
+          },
+          options: openObject("Options of the domain plugin (validated by its schema)."),
+          train: split("train"),
+          eval: split("eval"),
+        },
+      },
+    },
+    arms: {
+      type: "object",
+      description:
+        "Arms by id: base, sft, single (one per domain) or single:<domain>, mix[:<label>], merge:<method> " +
+        "(or merge:<label> with `method`), mopd[:<label>]. A value may be empty.",
+      minProperties: 1,
+      additionalProperties: false,
+      "x-key-hint":
+        "arm ids are base, sft, single, single:<domain>, mix[:<label>], merge:<method>, mopd[:<label>]",
+      properties: { base: baseArm, sft: sftArm, single: singleArm, mix: mixArm, mopd: mopdArm },
+      patternProperties: {
+        [`^single:${ID.slice(1)}`]: singleArm,
+        [`^mix:${ID.slice(1)}`]: mixArm,
+        [`^merge:${ID.slice(1)}`]: mergeArm,
+        [`^mopd:${ID.slice(1)}`]: mopdArm,
+      },
+    },
+    trainer: {
+      type: "object",
+      default: {},
+      description:
+        "RL trainer / algorithm options (GRPO family); validated by the trainer's registered schema.",
+    },
+    evaluation: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      description: "How every arm is scored on every domain's eval split.",
+      properties: {
+        samples: { type: "integer", minimum: 1, default: 1, description: "Samples per eval prompt." },
+        passAtK: {
+          type: "array",
+          items: { type: "integer", minimum: 1 },
+          uniqueItems: true,
+          default: [1],
+          description: "k values of pass@k (each at most `samples`).",
+        },
+        temperature: {
+          type: "number",
+          minimum: 0,
+          default: 0,
+          description: "Sampling temperature (0: greedy).",
+        },
+        topP: { type: "number", exclusiveMinimum: 0, maximum: 1, default: 1 },
+        maxTokens: { type: "integer", minimum: 1, description: "Generation limit; default: the policy's." },
+      },
+    },
+    analysis: {
+      type: "array",
+      default: [],
+      description: "Analyses to run over the arms: a name, or { name, options }.",
+      items: {
+        if: { type: "string" },
+        // biome-ignore lint/suspicious/noThenProperty: `then` is a JSON Schema keyword here
+        then: { type: "string", minLength: 1 },
+        else: {
+          type: "object",
+          additionalProperties: false,
+          required: ["name"],
+          properties: {
+            name: { type: "string", minLength: 1 },
+            options: openObject("Options of the analysis (validated by its schema)."),
+          },
+        },
+      },
+    },
+  },
+};
