@@ -1,0 +1,58 @@
+/**
+ * Helpers for seeded synthetic task generators. Train and eval splits never overlap: a problem belongs to the
+ * eval split when the hash of its canonical key falls in the eval bucket, whatever seed generated it. The seed
+ * only decides which problems of the split are drawn and in which order.
+ */
+import { hashString, Rng, type Split, type Task } from "@m2rl/core";
+
+export interface SyntheticSplitOptions {
+  /** Fraction of the problem space reserved for the eval split, in (0, 1). */
+  evalFraction: number;
+}
+
+/** Which split a problem with canonical `key` belongs to. */
+export function splitOf(domain: string, key: string, evalFraction: number): Split {
+  const h = hashString(`${domain}\u0000${key}`) / 4294967296;
+  return h < evalFraction ? "eval" : "train";
+}
+
+/**
+ * Draws `count` distinct problems of `split` from `draw` (which samples one problem from the whole space).
+ * Stops early (returning fewer) when the space is exhausted: after `count * 50 + 1000` draws without success.
+ */
+export function sampleSplit<P>(options: {
+  domain: string;
+  split: Split;
+  seed: number;
+  count: number;
+  evalFraction: number;
+  draw: (rng: Rng) => P;
+  key: (problem: P) => string;
+}): P[] {
+  const rng = Rng.derive(options.seed, `${options.domain}/${options.split}`);
+  const seen = new Set<string>();
+  const out: P[] = [];
+  const budget = options.count * 50 + 1000;
+  for (let tries = 0; out.length < options.count && tries < budget; tries++) {
+    const p = options.draw(rng);
+    const k = options.key(p);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    if (splitOf(options.domain, k, options.evalFraction) !== options.split) continue;
+    out.push(p);
+  }
+  return out;
+}
+
+/** Stable task id from domain, split and canonical key. */
+export function syntheticId(domain: string, split: Split, key: string): string {
+  return `${domain}-${split}-${hashString(key).toString(36)}`;
+}
+
+/** Replaces `{prompt}` in a template; a template without the placeholder is a prefix. */
+export function applyTemplate(template: string | undefined, prompt: string): string {
+  if (!template) return prompt;
+  return template.includes("{prompt}") ? template.split("{prompt}").join(prompt) : template + prompt;
+}
+
+export type { Task };

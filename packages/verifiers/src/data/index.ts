@@ -1,0 +1,3 @@
+export * from "./load.ts";
+export * from "./rows.ts";
+export * from "./verl.ts";

@@ -1,0 +1,75 @@
+/**
+ * Loading a domain's dataset split from a file: bytes through `DomainContext.readFile` when the host gives it,
+ * else Node's fs (this package runs on Node). Relative paths resolve against `DomainContext.baseDir`.
+ */
+import { DataError, type DomainContext, Rng, type Split, type Task, type TaskQuery } from "@m2rl/core";
+import { type DataFormat, readRows } from "./rows.ts";
+import { type GroundTruthMapper, verlRowToTask } from "./verl.ts";
+
+export interface DataFiles {
+  train?: string;
+  eval?: string;
+  format?: DataFormat;
+}
+
+export const DATA_FILES_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    train: { type: "string", description: "JSONL or Parquet file (verl format) of the train split" },
+    eval: { type: "string", description: "JSONL or Parquet file (verl format) of the eval split" },
+    format: { type: "string", enum: ["jsonl", "parquet"], description: "default: from the file extension" },
+  },
+} as const;
+
+export async function readDataFile(
+  path: string,
+  context: DomainContext = {},
+): Promise<{ bytes: Uint8Array; file: string }> {
+  const { isAbsolute, resolve } = await import("node:path");
+  const file = context.baseDir && !isAbsolute(path) ? resolve(context.baseDir, path) : path;
+  try {
+    if (context.readFile) return { bytes: await context.readFile(file), file };
+    const { readFile } = await import("node:fs/promises");
+    return { bytes: new Uint8Array(await readFile(file)), file };
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`cannot read: ${(e as Error).message}`, { file }, { cause: e });
+  }
+}
+
+/** Parses bytes of a verl-format file into tasks (all rows, file order). */
+export async function tasksFromBytes<G>(
+  bytes: Uint8Array,
+  opts: {
+    file: string;
+    domain: string;
+    split: Split;
+    format?: DataFormat;
+    template?: string;
+    mapGroundTruth: GroundTruthMapper<G>;
+  },
+): Promise<Task<G>[]> {
+  const rows = await readRows(bytes, opts.file, opts.format);
+  const tasks = rows.map((r) => verlRowToTask(r, opts));
+  const seen = new Set<string>();
+  for (const t of tasks) {
+    if (seen.has(t.id)) t.id = `${t.id}@${(t.meta?.line as number) ?? ""}`;
+    seen.add(t.id);
+  }
+  return tasks;
+}
+
+/** A split of a dataset: train is shuffled with the query seed, eval keeps file order; `count` truncates. */
+export async function loadSplit<G>(
+  files: DataFiles,
+  query: TaskQuery,
+  opts: { domain: string; context?: DomainContext; template?: string; mapGroundTruth: GroundTruthMapper<G> },
+): Promise<Task<G>[] | undefined> {
+  const path = query.split === "train" ? files.train : files.eval;
+  if (!path) return undefined;
+  const { bytes, file } = await readDataFile(path, opts.context);
+  const tasks = await tasksFromBytes(bytes, { ...opts, file, split: query.split, format: files.format });
+  if (query.split === "train") Rng.derive(query.seed, `${opts.domain}/data`).shuffle(tasks);
+  return query.count !== undefined ? tasks.slice(0, query.count) : tasks;
+}

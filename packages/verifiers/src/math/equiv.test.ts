@@ -1,0 +1,254 @@
+import { describe, expect, it } from "vitest";
+import { mathEqual } from "./verify.ts";
+
+/** [gold, prediction, equivalent?] — table of answer pairs (no extraction). */
+const TABLE: [string, string, boolean][] = [
+  // integers
+  ["19", "19", true],
+  ["19", "18", false],
+  ["-7", "-7", true],
+  ["-7", "7", false],
+  ["+7", "7", true],
+  ["0", "-0", true],
+  ["007", "7", true],
+  ["1,000", "1000", true],
+  ["1,000,000", "1000000", true],
+  ["1000", "1,000", true],
+  ["12,345", "12345", true],
+  ["123456789012345678901234567890", "123456789012345678901234567890", true],
+  ["123456789012345678901234567890", "123456789012345678901234567891", false],
+  ["100000000000000000000", "100000000000000000001", false],
+  ["10^{20}", "100000000000000000000", true],
+  ["2^{10}", "1024", true],
+  ["2^10", "1024", true],
+  ["1024", "2^{10}", true],
+  // decimals
+  ["0.5", "0.5", true],
+  ["0.5", ".5", true],
+  ["0.50", "0.5", true],
+  ["3.14", "3.14", true],
+  ["3.14", "3.15", false],
+  ["3.14", "\\pi", false],
+  ["2.0", "2", true],
+  ["1.0000001", "1", true],
+  ["1.001", "1", false],
+  ["0.333333", "\\frac{1}{3}", true],
+  ["0.3333", "\\frac{1}{3}", false],
+  ["1.5e3", "1500", true],
+  ["1.5 \\times 10^{3}", "1500", true],
+  ["6.02 \\times 10^{23}", "6.02e23", true],
+  ["3 \\cdot 10^5", "300000", true],
+  ["1e-3", "0.001", true],
+  // fractions
+  ["1/2", "\\frac{1}{2}", true],
+  ["\\frac{1}{2}", "0.5", true],
+  ["\\dfrac{1}{2}", "\\frac12", true],
+  ["\\tfrac{3}{4}", "0.75", true],
+  ["\\frac{2}{4}", "\\frac{1}{2}", true],
+  ["-\\frac{1}{2}", "\\frac{-1}{2}", true],
+  ["-\\frac{1}{2}", "-0.5", true],
+  ["\\frac{1}{2}", "-\\frac{1}{2}", false],
+  ["\\frac{3}{2}", "1.5", true],
+  ["\\frac{22}{7}", "\\pi", false],
+  ["2\\frac{1}{2}", "\\frac{5}{2}", true],
+  ["\\frac{10}{3}", "3.333333", true],
+  ["\\frac{7}{3}", "\\frac{14}{6}", true],
+  ["3/4", "6/8", true],
+  ["3/4", "4/3", false],
+  ["\\frac{\\sqrt{3}}{2}", "\\frac{1}{2}\\sqrt{3}", true],
+  ["\\frac{1}{\\sqrt{2}}", "\\frac{\\sqrt{2}}{2}", true],
+  ["\\frac{a}{b}", "a/b", true],
+  // percentages
+  ["50\\%", "50", true],
+  ["50\\%", "50%", true],
+  ["50\\%", "0.5", true],
+  ["0.5", "50\\%", true],
+  ["50\\%", "0.05", false],
+  ["12.5\\%", "12.5", true],
+  ["25%", "\\frac{1}{4}", true],
+  // noise
+  ["5", "5 \\text{ cm}", true],
+  ["5", "5 cm", true],
+  ["5 \\text{ cm}", "5", true],
+  ["30", "30^\\circ", true],
+  ["30^{\\circ}", "30", true],
+  ["30", "30°", true],
+  ["5", "\\$5", true],
+  ["5", "$5$", true],
+  ["\\$5.00", "5", true],
+  ["12", "12 dollars", true],
+  ["90", "90 degrees", true],
+  ["7", "\\mathrm{7}", true],
+  ["7", "\\textbf{7}", true],
+  ["7", "{7}", true],
+  ["7", "7.", true],
+  ["7", "\\left(7\\right)", true],
+  ["\\left( 1, 2 \\right)", "(1,2)", true],
+  ["3", "\\displaystyle 3", true],
+  ["10", "10\\!", true],
+  ["2", "\\,2\\,", true],
+  ["−3", "-3", true],
+  // expressions
+  ["2\\pi", "2 \\pi", true],
+  ["2\\pi", "\\pi \\cdot 2", true],
+  ["2\\pi", "6.283185", true],
+  ["2\\pi", "6.28", false],
+  ["\\sqrt{2}", "2^{1/2}", true],
+  ["\\sqrt{2}", "1.41421356", true],
+  ["\\sqrt{2}", "1.414", false],
+  ["\\sqrt{8}", "2\\sqrt{2}", true],
+  ["\\sqrt[3]{8}", "2", true],
+  ["\\sqrt{12}", "2\\sqrt3", true],
+  ["3\\sqrt{2}", "\\sqrt{18}", true],
+  ["\\sqrt{2}+\\sqrt{3}", "\\sqrt{3}+\\sqrt{2}", true],
+  ["x^2+2x+1", "(x+1)^2", true],
+  ["x^2-1", "(x-1)(x+1)", true],
+  ["x^2-1", "(x-1)^2", false],
+  ["2x+3", "3+2x", true],
+  ["2x+3", "2x+4", false],
+  ["\\frac{x}{2}", "0.5x", true],
+  ["\\frac{x+1}{x-1}", "\\frac{1+x}{x-1}", true],
+  ["\\frac{x+1}{x-1}", "\\frac{x-1}{x+1}", false],
+  ["xy", "yx", true],
+  ["x+y", "x+z", false],
+  ["a^2b", "b a^2", true],
+  ["x_1 + x_2", "x_2 + x_1", true],
+  ["x_1", "x_2", false],
+  ["\\sin^2 x + \\cos^2 x", "1", true],
+  ["\\sin(2x)", "2\\sin x \\cos x", true],
+  ["\\sin(2x)", "2\\sin(x)", false],
+  ["\\cos(0)", "1", true],
+  ["\\tan\\frac{\\pi}{4}", "1", true],
+  ["\\sin^{-1}(1)", "\\frac{\\pi}{2}", true],
+  ["\\arcsin(1)", "\\frac{\\pi}{2}", true],
+  ["\\ln(e)", "1", true],
+  ["\\ln(e^2)", "2", true],
+  ["\\log_2 8", "3", true],
+  ["\\log_{2}{16}", "4", true],
+  ["e^{i\\pi}", "-1", true],
+  ["e^{2}", "e^2", true],
+  ["2e", "e+e", true],
+  ["\\binom{5}{2}", "10", true],
+  ["\\dbinom{6}{3}", "20", true],
+  ["5!", "120", true],
+  ["|{-3}|", "3", true],
+  ["\\lfloor 3.7 \\rfloor", "3", true],
+  ["\\lceil 3.2 \\rceil", "4", true],
+  ["\\frac{\\pi}{3}", "60\\pi/180", true],
+  ["4\\pi r^2", "4 r^2 \\pi", true],
+  ["\\frac{4}{3}\\pi r^3", "\\frac{4\\pi r^3}{3}", true],
+  ["\\alpha + \\beta", "\\beta + \\alpha", true],
+  ["\\theta", "\\phi", false],
+  ["\\infty", "\\infty", true],
+  ["-\\infty", "\\infty", false],
+  ["x^{-1}", "\\frac{1}{x}", true],
+  ["\\sqrt{x^2}", "x", true],
+  ["2^{x+1}", "2 \\cdot 2^x", true],
+  ["(x+1)^3", "x^3+3x^2+3x+1", true],
+  ["(x+1)^3", "x^3+3x^2+3x+2", false],
+  ["\\frac{1}{2}x^2", "x^2/2", true],
+  ["sqrt(2)/2", "\\frac{\\sqrt{2}}{2}", true],
+  ["2*x + 1", "2x+1", true],
+  ["x^2", "x**2", false],
+  ["10\\sqrt{5}", "\\sqrt{500}", true],
+  ["\\frac{9}{\\sqrt{3}}", "3\\sqrt{3}", true],
+  ["\\pi^2", "9.8696044", true],
+  // equations
+  ["x=3", "3", true],
+  ["3", "x = 3", true],
+  ["3", "x = 4", false],
+  ["y = 2x+1", "y=1+2x", true],
+  ["y = 2x+1", "2x - y + 1 = 0", true],
+  ["y = 2x+1", "y = 2x+2", false],
+  ["x = 3", "3 = x", true],
+  ["k = 5", "5", true],
+  ["x+y=3", "3", false],
+  // tuples and intervals
+  ["(1,2)", "(1, 2)", true],
+  ["(99,100)", "(99, 100)", true],
+  ["(1,000)", "(1, 0)", true],
+  ["(1,2)", "(2,1)", false],
+  ["(1,2)", "[1,2]", false],
+  ["[1,2)", "(1,2)", false],
+  ["[1,2)", "[1, 2)", true],
+  ["[1,2]", "[1.0, 2]", true],
+  ["(-\\infty, 3]", "(-\\infty,3]", true],
+  ["(-\\infty, 3]", "(-\\infty,3)", false],
+  ["(0, \\infty)", "(0,\\infty)", true],
+  ["x \\in [1,2]", "[1,2]", true],
+  ["(1, \\frac{1}{2})", "(1, 0.5)", true],
+  ["(1,2,3)", "(1,2)", false],
+  ["\\langle 1, 2 \\rangle", "(1,2)", true],
+  ["(-\\infty,-1)\\cup(1,\\infty)", "(1,\\infty)\\cup(-\\infty,-1)", true],
+  ["(-\\infty,-1)\\cup(1,\\infty)", "(-\\infty,-1]\\cup(1,\\infty)", false],
+  ["(-\\infty,-1) \\cup (1,\\infty)", "(-\\infty,-1)", false],
+  // sets and lists
+  ["\\{1,2\\}", "\\{2,1\\}", true],
+  ["\\{1,2\\}", "\\{1,2,3\\}", false],
+  ["\\{1,2\\}", "1, 2", true],
+  ["1, 2", "2, 1", true],
+  ["1, 2", "1, 3", false],
+  ["-1, 1", "1,-1", true],
+  ["\\{\\frac{1}{2}, 3\\}", "\\{3, 0.5\\}", true],
+  ["\\emptyset", "\\varnothing", true],
+  ["\\emptyset", "\\{\\}", true],
+  ["2, 3", "x = 2 or x = 3", true],
+  ["2 and 3", "3, 2", true],
+  ["1, 2, 3", "1,2,3", true],
+  // matrices
+  ["\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{bmatrix}1 & 2\\\\ 3&4\\end{bmatrix}", true],
+  ["\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\4&3\\end{pmatrix}", false],
+  ["\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2&3&4\\end{pmatrix}", false],
+  ["\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "(1,2)", true],
+  ["\\begin{pmatrix} \\frac12 \\\\ -1 \\end{pmatrix}", "\\begin{pmatrix} 0.5 \\\\ -1 \\end{pmatrix}", true],
+  [
+    "\\begin{pmatrix} x & 0 \\\\ 0 & x \\end{pmatrix}",
+    "\\begin{pmatrix} x & 0 \\\\ 0 & x \\end{pmatrix}",
+    true,
+  ],
+  // text
+  ["East", "\\text{east}", true],
+  ["\\text{odd}", "odd", true],
+  ["odd", "even", false],
+  ["\\text{(C)}", "(C)", true],
+  ["no solution", "No Solution", true],
+  ["Monday", "Tuesday", false],
+];
+
+describe("math equivalence table", () => {
+  it.each(TABLE)("%s ≡ %s → %s", (gold, pred, expected) => {
+    expect(mathEqual(gold, pred)).toBe(expected);
+  });
+
+  it("is symmetric on the numeric and structural cases", () => {
+    for (const [g, p, e] of TABLE) {
+      if (/%|circ|text|cm|dollars|degrees|or |and /.test(g + p)) continue;
+      expect({ g, p, r: mathEqual(p, g) }).toEqual({ g, p, r: e });
+    }
+  });
+});
+
+describe("options", () => {
+  it("percentAsFraction=false keeps 50% ≠ 0.5 but 50% = 50", () => {
+    const o = { tolerance: 1e-6, percentAsFraction: false, equationRhs: true, unorderedLists: true };
+    expect(mathEqual("50\\%", "0.5", o)).toBe(false);
+    expect(mathEqual("50\\%", "50", o)).toBe(true);
+  });
+  it("equationRhs=false requires an equation for an equation", () => {
+    const o = { tolerance: 1e-6, percentAsFraction: true, equationRhs: false, unorderedLists: true };
+    expect(mathEqual("x=3", "3", o)).toBe(false);
+    expect(mathEqual("x=3", "x=3", o)).toBe(true);
+  });
+  it("unorderedLists=false makes bare lists ordered", () => {
+    const o = { tolerance: 1e-6, percentAsFraction: true, equationRhs: true, unorderedLists: false };
+    expect(mathEqual("1, 2", "2, 1", o)).toBe(false);
+    expect(mathEqual("1, 2", "1, 2", o)).toBe(true);
+  });
+  it("tolerance is relative and configurable", () => {
+    const loose = { tolerance: 1e-2, percentAsFraction: true, equationRhs: true, unorderedLists: true };
+    expect(mathEqual("3.14", "\\pi", loose)).toBe(true);
+    expect(mathEqual("3.14", "\\pi")).toBe(false);
+    // Integers never use the tolerance.
+    expect(mathEqual("1000", "1001", loose)).toBe(false);
+  });
+});

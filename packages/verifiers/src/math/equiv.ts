@@ -1,0 +1,264 @@
+/**
+ * Equivalence of two parsed answers. Order of checks: structure (sequences, matrices, equations), then the exact
+ * rational fast path, then numeric evaluation (constants) or evaluation at seeded random points (expressions with
+ * variables), and `simplify(a - b) == 0` from mathjs only when point evaluation is inconclusive.
+ */
+import { Rng } from "@m2rl/core";
+import { simplify } from "mathjs";
+import type { MathValue } from "./parse.ts";
+import { isInteger, type Rational, rat, ratEq, ratToNumber } from "./rational.ts";
+
+export interface EquivOptions {
+  /** Relative tolerance for approximate numbers (decimals, evaluated expressions). Math-Verify rounds to 6 digits. */
+  tolerance: number;
+  /** Accept `50%` for `0.5` (and `0.5` for `50%`). `50%` always matches `50`. */
+  percentAsFraction: boolean;
+  /** Accept `3` for `x = 3` (and the reverse) when one side of the equation is a lone variable. */
+  equationRhs: boolean;
+  /** Bare comma lists ("1, 2") compare as sets (unordered). */
+  unorderedLists: boolean;
+}
+
+export const DEFAULT_EQUIV: EquivOptions = {
+  tolerance: 1e-6,
+  percentAsFraction: true,
+  equationRhs: true,
+  unorderedLists: true,
+};
+
+const N_POINTS = 6;
+const POINTS: number[][] = (() => {
+  const r = new Rng(20260225);
+  const out: number[][] = [];
+  for (let k = 0; k < N_POINTS; k++) {
+    const row: number[] = [];
+    for (let v = 0; v < 16; v++) row.push(0.3 + 2.4 * r.next());
+    out.push(row);
+  }
+  return out;
+})();
+
+export function close(a: number, b: number, tol: number): boolean {
+  if (a === b) return true;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
+  return Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+function numEq(
+  a: Extract<MathValue, { kind: "number" }>,
+  b: Extract<MathValue, { kind: "number" }>,
+  o: EquivOptions,
+): boolean {
+  const same = (x: Rational, y: Rational, approx: boolean) =>
+    ratEq(x, y) ||
+    (approx && !(isInteger(x) && isInteger(y)) && close(ratToNumber(x), ratToNumber(y), o.tolerance));
+  const approx = a.approx || b.approx || a.value.den !== 1n || b.value.den !== 1n;
+  if (same(a.value, b.value, approx)) return true;
+  if (!o.percentAsFraction) return false;
+  const hundred = rat(100n)!;
+  if (a.percent && !b.percent) return same(rat(a.value.num, a.value.den * hundred.num)!, b.value, true);
+  if (b.percent && !a.percent) return same(a.value, rat(b.value.num, b.value.den * hundred.num)!, true);
+  return false;
+}
+
+interface Complexish {
+  re: number;
+  im: number;
+}
+
+function toComplex(v: unknown): Complexish | undefined {
+  if (typeof v === "number") return { re: v, im: 0 };
+  if (typeof v === "boolean") return undefined;
+  if (v && typeof v === "object") {
+    const o = v as { re?: unknown; im?: unknown; toNumber?: () => number };
+    if (typeof o.re === "number" && typeof o.im === "number") return { re: o.re, im: o.im };
+    if (typeof o.toNumber === "function") return { re: o.toNumber(), im: 0 };
+  }
+  return undefined;
+}
+
+function evalAt(
+  v: Extract<MathValue, { kind: "expr" }>,
+  scope: Record<string, number>,
+): Complexish | undefined {
+  try {
+    return toComplex(v.fn.evaluate({ ...scope }));
+  } catch {
+    return undefined;
+  }
+}
+
+function asExpr(v: MathValue): Extract<MathValue, { kind: "expr" }> | undefined {
+  return v.kind === "expr" ? v : undefined;
+}
+
+/** Numeric value of a number or constant expression. */
+function constValue(v: MathValue): Complexish | undefined {
+  if (v.kind === "number") return { re: ratToNumber(v.value), im: 0 };
+  if (v.kind === "expr" && v.vars.length === 0) return evalAt(v, {});
+  return undefined;
+}
+
+function exprEq(a: MathValue, b: MathValue, o: EquivOptions): boolean {
+  const ca = constValue(a);
+  const cb = constValue(b);
+  if (ca && cb) return close(ca.re, cb.re, o.tolerance) && close(ca.im, cb.im, o.tolerance);
+  const ea = a.kind === "expr" ? a : undefined;
+  const eb = b.kind === "expr" ? b : undefined;
+  if (!ea && !eb) return false;
+  const vars = [...new Set([...(ea?.vars ?? []), ...(eb?.vars ?? [])])];
+  let agreed = 0;
+  for (const pt of POINTS) {
+    const scope: Record<string, number> = {};
+    vars.forEach((name, k) => {
+      scope[name] = pt[k % pt.length] + Math.floor(k / pt.length) * 0.1;
+    });
+    const va = ea ? evalAt(ea, scope) : ca;
+    const vb = eb ? evalAt(eb, scope) : cb;
+    if (!va || !vb) continue;
+    const fa = Number.isFinite(va.re) && Number.isFinite(va.im);
+    const fb = Number.isFinite(vb.re) && Number.isFinite(vb.im);
+    if (!fa || !fb) {
+      if (fa !== fb) return false;
+      continue;
+    }
+    if (!(close(va.re, vb.re, o.tolerance) && close(va.im, vb.im, o.tolerance))) return false;
+    agreed++;
+  }
+  if (agreed >= 3) return true;
+  // Inconclusive numerically (domain errors at every point): ask the CAS.
+  if (ea && eb) {
+    try {
+      const d = simplify(`(${ea.expr}) - (${eb.expr})`);
+      return d.toString() === "0";
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+function isLoneVariable(v: MathValue): boolean {
+  return v.kind === "expr" && v.vars.length === 1 && v.expr === v.vars[0];
+}
+
+function multisetEq(a: MathValue[], b: MathValue[], o: EquivOptions): boolean {
+  if (a.length !== b.length) return false;
+  const used = new Array<boolean>(b.length).fill(false);
+  outer: for (const x of a) {
+    for (let j = 0; j < b.length; j++) {
+      if (!used[j] && equivalent(x, b[j], o)) {
+        used[j] = true;
+        continue outer;
+      }
+    }
+    return false;
+  }
+  return true;
+}
+
+function seqItems(v: MathValue): MathValue[] | undefined {
+  if (v.kind === "seq") return v.items;
+  if (v.kind === "matrix") {
+    if (v.rows.length === 1) return v.rows[0];
+    if (v.rows.every((r) => r.length === 1)) return v.rows.map((r) => r[0]);
+  }
+  return undefined;
+}
+
+/** Whether `pred` is an acceptable form of `gold`. */
+export function equivalent(gold: MathValue, pred: MathValue, o: EquivOptions = DEFAULT_EQUIV): boolean {
+  if (gold.text === pred.text && gold.kind === pred.kind && gold.kind !== "expr") return true;
+
+  // Equations.
+  if (gold.kind === "equation" || pred.kind === "equation") {
+    if (gold.kind === "equation" && pred.kind === "equation") {
+      if (equivalent(gold.lhs, pred.lhs, o) && equivalent(gold.rhs, pred.rhs, o)) return true;
+      if (equivalent(gold.lhs, pred.rhs, o) && equivalent(gold.rhs, pred.lhs, o)) return true;
+      const dg = difference(gold);
+      const dp = difference(pred);
+      if (dg && dp) return exprEqStr(dg, dp, o) || exprEqStr(dg, `-(${dp})`, o);
+      return false;
+    }
+    if (!o.equationRhs) return false;
+    if (gold.kind === "equation") return isLoneVariable(gold.lhs) && equivalent(gold.rhs, pred, o);
+    if (pred.kind === "equation") return isLoneVariable(pred.lhs) && equivalent(gold, pred.rhs, o);
+  }
+
+  if (gold.kind === "union" || pred.kind === "union") {
+    if (gold.kind === "union" && pred.kind === "union") return multisetEq(gold.parts, pred.parts, o);
+    return false;
+  }
+
+  if (gold.kind === "matrix" && pred.kind === "matrix") {
+    if (gold.rows.length !== pred.rows.length) return false;
+    return gold.rows.every(
+      (r, i) => r.length === pred.rows[i].length && r.every((c, j) => equivalent(c, pred.rows[i][j], o)),
+    );
+  }
+
+  if (gold.kind === "seq" || pred.kind === "seq" || gold.kind === "matrix" || pred.kind === "matrix") {
+    const gi = seqItems(gold);
+    const pi = seqItems(pred);
+    if (!gi || !pi || gi.length !== pi.length) return false;
+    const go = gold.kind === "seq" ? gold.open : "(";
+    const po = pred.kind === "seq" ? pred.open : "(";
+    const gc = gold.kind === "seq" ? gold.close : ")";
+    const pc = pred.kind === "seq" ? pred.close : ")";
+    const isSet = go === "{" || po === "{";
+    const bare = go === "" || po === "";
+    if (isSet) {
+      if (!(go === "{" || go === "") || !(po === "{" || po === "")) return false;
+      return multisetEq(gi, pi, o);
+    }
+    if (bare) {
+      if (go === "" && po === "" && o.unorderedLists) return multisetEq(gi, pi, o);
+      // A bare list against a bracketed tuple: same order required.
+      return gi.every((x, k) => equivalent(x, pi[k], o));
+    }
+    if (go !== po || gc !== pc) return false;
+    return gi.every((x, k) => equivalent(x, pi[k], o));
+  }
+
+  if (gold.kind === "number" && pred.kind === "number") return numEq(gold, pred, o);
+
+  if ((gold.kind === "number" || gold.kind === "expr") && (pred.kind === "number" || pred.kind === "expr")) {
+    return exprEq(gold, pred, o);
+  }
+
+  if (gold.kind === "relation" && pred.kind === "relation") return gold.text === pred.text;
+  // Text against anything: canonical text of both.
+  return canonical(gold) === canonical(pred);
+}
+
+function canonical(v: MathValue): string {
+  return v.text.toLowerCase().replace(/[\s{}\\]/g, "");
+}
+
+function difference(v: Extract<MathValue, { kind: "equation" }>): string | undefined {
+  const l = asExpr(v.lhs)?.expr ?? (v.lhs.kind === "number" ? numberExpr(v.lhs.value) : undefined);
+  const r = asExpr(v.rhs)?.expr ?? (v.rhs.kind === "number" ? numberExpr(v.rhs.value) : undefined);
+  return l && r ? `(${l}) - (${r})` : undefined;
+}
+
+function numberExpr(r: Rational): string {
+  return `(${r.num} / ${r.den})`;
+}
+
+function exprEqStr(a: string, b: string, o: EquivOptions): boolean {
+  const va = compileFree(a);
+  const vb = compileFree(b);
+  return va !== undefined && vb !== undefined && exprEq(va, vb, o);
+}
+
+import { parse as mathParse } from "mathjs";
+
+function compileFree(expr: string): MathValue | undefined {
+  try {
+    const node = mathParse(expr);
+    const vars = [...new Set(expr.match(/v_[A-Za-z0-9_]+/g) ?? [])].sort();
+    return { kind: "expr", expr, vars, node, fn: node.compile(), text: expr };
+  } catch {
+    return undefined;
+  }
+}

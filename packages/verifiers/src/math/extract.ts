@@ -1,0 +1,128 @@
+/**
+ * Final-answer extraction from a (post-`</think>`) response. Order of the extractors is configurable; the first
+ * that finds something wins. Conventions follow the verl / DeepScaleR graders (last `\boxed{}` wins, nested
+ * braces balanced, `\fbox` accepted, `\boxed 5` without braces accepted) and Math-Verify (answer phrases).
+ */
+export type MathExtractor = "boxed" | "answer_phrase" | "last_number";
+
+export const MATH_EXTRACTORS: readonly MathExtractor[] = ["boxed", "answer_phrase", "last_number"];
+export const DEFAULT_EXTRACTION: readonly MathExtractor[] = ["boxed", "answer_phrase", "last_number"];
+
+export interface Extraction {
+  answer: string;
+  by: MathExtractor;
+}
+
+const BOX_COMMANDS = ["\\boxed", "\\fbox"];
+
+/** Contents of every well-formed `\boxed{...}` / `\fbox{...}` / `\boxed x` in order of appearance. */
+export function findBoxed(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let at = -1;
+    let cmd = "";
+    for (const c of BOX_COMMANDS) {
+      const j = text.indexOf(c, i);
+      if (j >= 0 && (at < 0 || j < at)) {
+        at = j;
+        cmd = c;
+      }
+    }
+    if (at < 0) break;
+    let k = at + cmd.length;
+    // `\boxedfoo` is another command, not a box.
+    if (k < text.length && /[A-Za-z]/.test(text[k])) {
+      i = k;
+      continue;
+    }
+    while (k < text.length && (text[k] === " " || text[k] === "\t")) k++;
+    if (text[k] === "{") {
+      const end = matchBrace(text, k);
+      if (end < 0) {
+        // Unbalanced (truncated) box: nothing after it can be trusted.
+        break;
+      }
+      out.push(text.slice(k + 1, end));
+      i = end + 1;
+    } else if (k > at + cmd.length) {
+      // `\boxed 5`: up to whitespace, `$` or end.
+      const m = /^[^\s$]+/.exec(text.slice(k));
+      if (m) out.push(m[0]);
+      i = k + (m ? m[0].length : 0);
+    } else {
+      i = k;
+    }
+  }
+  return out;
+}
+
+/** Index of the `}` closing the `{` at `open`, skipping escaped braces; -1 when unbalanced. */
+export function matchBrace(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\\") {
+      i++;
+      continue;
+    }
+    if (ch === "{") depth++;
+    else if (ch === "}") {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
+const PHRASE = /(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*([^\n]+)/gi;
+
+/** Text after the last "final answer is" / "the answer is" / "Answer:", up to the end of its line. */
+export function findAnswerPhrase(text: string): string | undefined {
+  let last: string | undefined;
+  for (const m of text.matchAll(PHRASE)) last = m[1];
+  if (last === undefined) return undefined;
+  let s = last.trim();
+  s = s.replace(/^\$+|\$+$/g, "").trim();
+  s = s.replace(/^\\\(|\\\)$/g, "").trim();
+  s = s.replace(/^\\\[|\\\]$/g, "").trim();
+  s = s
+    .replace(/[.;]\s*$/, "")
+    .replace(/\$+$/, "")
+    .trim();
+  return s.length ? s : undefined;
+}
+
+const NUMBER = /-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*\/\s*\d+)?|-?\.\d+/g;
+
+/** The last number in the text (integers, decimals, thousands separators, `a/b`). */
+export function findLastNumber(text: string): string | undefined {
+  let last: string | undefined;
+  for (const m of text.matchAll(NUMBER)) last = m[0];
+  return last?.replace(/\s+/g, "");
+}
+
+export function extractAnswer(
+  text: string,
+  order: readonly MathExtractor[] = DEFAULT_EXTRACTION,
+): Extraction | undefined {
+  for (const by of order) {
+    let answer: string | undefined;
+    if (by === "boxed") {
+      const all = findBoxed(text);
+      answer = all.length ? all[all.length - 1] : undefined;
+      // An empty box is an answer that says nothing: stop here rather than fall back to a stray number.
+      if (answer !== undefined && answer.trim() === "") return { answer: "", by };
+    } else if (by === "answer_phrase") {
+      answer = findAnswerPhrase(text);
+      if (answer !== undefined) {
+        const inner = findBoxed(answer);
+        if (inner.length) answer = inner[inner.length - 1];
+      }
+    } else {
+      answer = findLastNumber(text);
+    }
+    if (answer !== undefined && answer.trim() !== "") return { answer: answer.trim(), by };
+  }
+  return undefined;
+}

@@ -1,0 +1,101 @@
+/**
+ * Synthetic arithmetic for tiny char-level policies: prompts like "12+7=" with answers like "19".
+ * Vocabulary: digits, `+-*=` and `-` for negatives. Difficulty knobs: operand range, operators, number of terms.
+ */
+import type { Rng, Split, Task } from "@m2rl/core";
+import { applyTemplate, sampleSplit, syntheticId } from "../common/synthetic.ts";
+
+export interface MathSyntheticOptions {
+  /** Largest operand (inclusive); operands are drawn from [0, maxOperand]. */
+  maxOperand: number;
+  /** Operators to draw from. */
+  ops: ("+" | "-" | "*")[];
+  /** Number of operands per problem (2 or 3). */
+  terms: number;
+  /** Fraction of the problem space reserved for eval. */
+  evalFraction: number;
+  /** Allow negative results (else `-` only appears when the result stays ≥ 0). */
+  allowNegative: boolean;
+}
+
+export const DEFAULT_MATH_SYNTHETIC: MathSyntheticOptions = {
+  maxOperand: 20,
+  ops: ["+", "-"],
+  terms: 2,
+  evalFraction: 0.2,
+  allowNegative: false,
+};
+
+export const MATH_SYNTHETIC_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    maxOperand: { type: "integer", minimum: 1, maximum: 100000 },
+    ops: { type: "array", minItems: 1, items: { type: "string", enum: ["+", "-", "*"] }, uniqueItems: true },
+    terms: { type: "integer", minimum: 2, maximum: 4 },
+    evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    allowNegative: { type: "boolean" },
+  },
+} as const;
+
+interface Problem {
+  expr: string;
+  answer: number;
+}
+
+/** Left-to-right with `*` binding tighter, as in ordinary arithmetic. */
+export function evaluateArithmetic(expr: string): number {
+  const tokens = expr.match(/\d+|[+\-*]/g) ?? [];
+  const terms: number[] = [];
+  let sign = 1;
+  let cur = Number(tokens[0]);
+  for (let i = 1; i < tokens.length; i += 2) {
+    const op = tokens[i];
+    const v = Number(tokens[i + 1]);
+    if (op === "*") cur *= v;
+    else {
+      terms.push(sign * cur);
+      sign = op === "+" ? 1 : -1;
+      cur = v;
+    }
+  }
+  terms.push(sign * cur);
+  return terms.reduce((a, b) => a + b, 0);
+}
+
+function draw(rng: Rng, o: MathSyntheticOptions): Problem {
+  for (;;) {
+    let expr = String(rng.int(o.maxOperand + 1));
+    for (let k = 1; k < o.terms; k++) expr += rng.pick(o.ops) + String(rng.int(o.maxOperand + 1));
+    const answer = evaluateArithmetic(expr);
+    if (answer < 0 && !o.allowNegative) continue;
+    return { expr, answer };
+  }
+}
+
+export function mathSyntheticTasks(
+  domain: string,
+  split: Split,
+  seed: number,
+  count: number,
+  o: MathSyntheticOptions,
+  template?: string,
+): Task<string>[] {
+  const problems = sampleSplit({
+    domain,
+    split,
+    seed,
+    count,
+    evalFraction: o.evalFraction,
+    draw: (rng) => draw(rng, o),
+    key: (p) => p.expr,
+  });
+  return problems.map((p) => ({
+    id: syntheticId(domain, split, p.expr),
+    domain,
+    prompt: applyTemplate(template, `${p.expr}=`),
+    groundTruth: String(p.answer),
+    reference: String(p.answer),
+    meta: { source: "synthetic", terms: o.terms, maxOperand: o.maxOperand },
+  }));
+}

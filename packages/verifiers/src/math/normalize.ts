@@ -1,0 +1,113 @@
+/**
+ * Removes the presentation noise of a LaTeX answer: math delimiters, spacing commands, `\left`/`\right`,
+ * `\text{}`/`\mathrm{}` wrappers, degree signs, dollar signs, trailing periods; maps unicode math symbols to LaTeX.
+ * The result is still LaTeX-ish text that parse.ts reads.
+ */
+
+const WRAPPERS = [
+  "\\text",
+  "\\textbf",
+  "\\textit",
+  "\\mathrm",
+  "\\mathbf",
+  "\\mathit",
+  "\\mbox",
+  "\\operatorname",
+  "\\mathnormal",
+  "\\textrm",
+  "\\boldsymbol",
+];
+
+/** Replaces `\cmd{X}` by `X` (balanced braces). */
+export function unwrap(s: string, commands: readonly string[] = WRAPPERS): string {
+  for (const cmd of commands) {
+    let at = s.indexOf(cmd + "{");
+    let guard = 0;
+    while (at >= 0 && guard++ < 1000) {
+      const open = at + cmd.length;
+      let depth = 0;
+      let end = -1;
+      for (let i = open; i < s.length; i++) {
+        if (s[i] === "\\") {
+          i++;
+          continue;
+        }
+        if (s[i] === "{") depth++;
+        else if (s[i] === "}" && --depth === 0) {
+          end = i;
+          break;
+        }
+      }
+      if (end < 0) break;
+      s = s.slice(0, at) + s.slice(open + 1, end) + s.slice(end + 1);
+      at = s.indexOf(cmd + "{", at);
+    }
+  }
+  return s;
+}
+
+const UNICODE: [RegExp, string][] = [
+  [/\u2212|\u2013|\u2014/g, "-"],
+  [/\u00d7/g, "\\times "],
+  [/\u00f7/g, "\\div "],
+  [/\u00b7|\u22c5/g, "\\cdot "],
+  [/\u221a/g, "\\sqrt"],
+  [/\u03c0/g, "\\pi "],
+  [/\u221e/g, "\\infty "],
+  [/\u2264/g, "\\le "],
+  [/\u2265/g, "\\ge "],
+  [/\u222a/g, "\\cup "],
+  [/\u00b0/g, ""],
+];
+
+export function stripNoise(raw: string): string {
+  let s = raw.trim();
+  for (const [re, to] of UNICODE) s = s.replace(re, to);
+  // Math delimiters.
+  s = s.replace(/^\$+|\$+$/g, "");
+  s = s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "");
+  s = s.replace(/\\displaystyle|\\limits/g, "");
+  s = s.replace(/\\left\s*\\?\.|\\right\s*\\?\./g, "");
+  s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)\b/g, "");
+  s = s.replace(/\\[dt]frac/g, "\\frac");
+  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree/g, "");
+  s = s.replace(/\\\\|\\[!,;: ]|~|\\quad|\\qquad/g, (m) => (m === "\\\\" ? m : " "));
+  s = s.replace(/\\\$|\$/g, "");
+  s = unwrap(s);
+  s = s.replace(/\\(?:le|leq|leqslant)\b/g, "\\le ").replace(/\\(?:ge|geq|geqslant)\b/g, "\\ge ");
+  s = s.replace(/\\neq?\b/g, "\\ne ");
+  // "x \in [1, 2]" → "[1, 2]".
+  s = s.replace(/^[A-Za-z]\s*\\in\s*/, "");
+  s = s.replace(/\s+/g, " ").trim();
+  s = s.replace(/[.。]+$/, "").trim();
+  // Outer braces around the whole answer: "{5}" → "5" (but not "\{1,2\}").
+  while (s.startsWith("{") && s.endsWith("}") && matchesWhole(s)) s = s.slice(1, -1).trim();
+  return s;
+}
+
+function matchesWhole(s: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "\\") {
+      i++;
+      continue;
+    }
+    if (s[i] === "{") depth++;
+    else if (s[i] === "}" && --depth === 0) return i === s.length - 1;
+  }
+  return false;
+}
+
+/** A canonical string for the text fallback: lowercase, no spaces, no LaTeX escapes of braces. */
+export function canonicalText(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/\\text\s*/g, "")
+    .replace(/[\s{}]/g, "")
+    .replace(/\\/g, "")
+    .replace(/[.]+$/, "");
+}
+
+/** Unit words that may trail a number ("5 cm", "12 dollars", "3 units"); stripped only after a number. */
+export const UNIT_WORDS =
+  /^(?:[a-z]+\^?[23]?|sq(?:uare)? ?[a-z]+|cubic ?[a-z]+|degrees?|dollars?|cents?|percent|units?(?: squared)?)$/i;

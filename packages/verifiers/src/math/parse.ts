@@ -1,0 +1,232 @@
+/**
+ * Parses a normalised answer into a structured value: number (exact rational), expression (mathjs), sequence
+ * (tuple / interval / set / bare list), matrix, equation, union of intervals, or text.
+ */
+import { type MathNode, parse as mathParse } from "mathjs";
+import { latexToMathjs } from "./latex.ts";
+import { canonicalText, stripNoise, UNIT_WORDS } from "./normalize.ts";
+import { isDecimalLiteral, parseDecimal, type Rational, rat, ratAdd, ratDiv } from "./rational.ts";
+
+export type MathValue =
+  | { kind: "number"; value: Rational; approx: boolean; percent: boolean; text: string }
+  | { kind: "expr"; expr: string; vars: string[]; node: MathNode; fn: CompiledFn; text: string }
+  | { kind: "seq"; open: string; close: string; items: MathValue[]; text: string }
+  | { kind: "matrix"; rows: MathValue[][]; text: string }
+  | { kind: "equation"; lhs: MathValue; rhs: MathValue; text: string }
+  | { kind: "relation"; text: string }
+  | { kind: "union"; parts: MathValue[]; text: string }
+  | { kind: "text"; text: string };
+
+export interface CompiledFn {
+  evaluate(scope?: Record<string, unknown>): unknown;
+}
+
+/** Splits at top-level occurrences of `sep` (outside (), [], {}, \{\}). */
+export function splitTop(s: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === "\\") {
+      if (s.startsWith(sep, i) && depth === 0) {
+        parts.push(s.slice(start, i));
+        i += sep.length - 1;
+        start = i + 1;
+        continue;
+      }
+      i++;
+      continue;
+    }
+    if (ch === "(" || ch === "[" || ch === "{") depth++;
+    else if (ch === ")" || ch === "]" || ch === "}") depth--;
+    else if (depth === 0 && s.startsWith(sep, i)) {
+      parts.push(s.slice(start, i));
+      i += sep.length - 1;
+      start = i + 1;
+    }
+  }
+  parts.push(s.slice(start));
+  return parts;
+}
+
+/** Whether the bracket at 0 closes exactly at the end of `s`. */
+function wraps(s: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === "\\") {
+      i++;
+      continue;
+    }
+    if (ch === "(" || ch === "[" || ch === "{") depth++;
+    else if (ch === ")" || ch === "]" || ch === "}") {
+      depth--;
+      if (depth === 0 && i !== s.length - 1) return false;
+    }
+  }
+  return depth === 0;
+}
+
+const NUM = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)`;
+const FRAC_RE = new RegExp(String.raw`^([+-]?)\\frac\s*\{\s*(${NUM})\s*\}\s*\{\s*(${NUM})\s*\}$`);
+const FRAC_SHORT_RE = /^([+-]?)\\frac\s*(\d)\s*(\d)$/;
+const SLASH_RE = new RegExp(String.raw`^(${NUM})\s*/\s*(${NUM})$`);
+const MIXED_RE = /^([+-]?)(\d+)\s*\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$/;
+const SCI_RE = new RegExp(
+  String.raw`^(${NUM})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?$`,
+);
+const THOUSANDS_RE = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+
+/** Exact number of a plain or LaTeX numeric literal, or undefined. */
+export function parseNumber(s: string): { value: Rational; approx: boolean; percent: boolean } | undefined {
+  let t = s.trim();
+  let percent = false;
+  if (/\\?%$/.test(t)) {
+    percent = true;
+    t = t.replace(/\s*\\?%$/, "").trim();
+  }
+  if (THOUSANDS_RE.test(t)) t = t.replace(/,/g, "");
+  let m: RegExpExecArray | null;
+  const d = parseDecimal(t);
+  if (d) return { value: d, approx: isDecimalLiteral(t), percent };
+  if ((m = FRAC_RE.exec(t)) || (m = FRAC_SHORT_RE.exec(t))) {
+    const a = parseDecimal(m[2]);
+    const b = parseDecimal(m[3]);
+    if (!a || !b) return undefined;
+    const q = ratDiv(a, b);
+    if (!q) return undefined;
+    return { value: m[1] === "-" ? { num: -q.num, den: q.den } : q, approx: /\./.test(m[2] + m[3]), percent };
+  }
+  if ((m = SLASH_RE.exec(t))) {
+    const a = parseDecimal(m[1]);
+    const b = parseDecimal(m[2]);
+    const q = a && b ? ratDiv(a, b) : undefined;
+    return q ? { value: q, approx: /\./.test(m[1] + m[2]), percent } : undefined;
+  }
+  if ((m = MIXED_RE.exec(t))) {
+    // Mixed number: 2\frac{1}{2} = 5/2 (LaTeX answers in MATH write mixed numbers this way).
+    const w = rat(BigInt(m[2]));
+    const f = rat(BigInt(m[3]), BigInt(m[4]));
+    const q = w && f ? ratAdd(w, f) : undefined;
+    return q ? { value: m[1] === "-" ? { num: -q.num, den: q.den } : q, approx: false, percent } : undefined;
+  }
+  if ((m = SCI_RE.exec(t))) {
+    const base = parseDecimal(m[1]);
+    const e = Number(m[2]);
+    if (!base || Math.abs(e) > 400) return undefined;
+    const scale = e >= 0 ? rat(10n ** BigInt(e)) : rat(1n, 10n ** BigInt(-e));
+    const q = scale ? rat(base.num * scale.num, base.den * scale.den) : undefined;
+    return q ? { value: q, approx: true, percent } : undefined;
+  }
+  return undefined;
+}
+
+const MATRIX_RE = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[^}]*\})?([\s\S]*)\\end\{\1\}$/;
+const MAX_ANSWER_CHARS = 2000;
+
+/** Parses an answer string (raw, noise included) into a MathValue; undefined for an empty answer. */
+export function parseAnswer(raw: string): MathValue | undefined {
+  const s = stripNoise(raw);
+  if (!s) return undefined;
+  if (s.length > MAX_ANSWER_CHARS) return { kind: "text", text: canonicalText(s) };
+  return parseInner(s, 0);
+}
+
+function parseInner(s0: string, depth: number): MathValue {
+  const s = s0.trim();
+  const text = s;
+  if (depth > 8) return { kind: "text", text: canonicalText(s) };
+
+  const mm = MATRIX_RE.exec(s);
+  if (mm) {
+    const rows = mm[2]
+      .split(/\\\\/)
+      .map((r) => r.trim())
+      .filter((r) => r.length)
+      .map((r) => r.split("&").map((c) => parseInner(c, depth + 1)));
+    return { kind: "matrix", rows, text };
+  }
+
+  // Union of intervals / sets.
+  const union = splitTop(s, "\\cup");
+  if (union.length > 1) return { kind: "union", parts: union.map((p) => parseInner(p, depth + 1)), text };
+
+  // Set: \{a, b\}.
+  if (s.startsWith("\\{") && s.endsWith("\\}")) {
+    const inner = s.slice(2, -2).trim();
+    const items = inner ? splitTop(inner, ",").map((p) => parseInner(p, depth + 1)) : [];
+    return { kind: "seq", open: "{", close: "}", items, text };
+  }
+  if (s === "\\emptyset" || s === "\\varnothing" || s === "\\{\\}")
+    return { kind: "seq", open: "{", close: "}", items: [], text };
+
+  // Tuple / interval: (a, b), [a, b), \langle a, b \rangle.
+  let body = s;
+  let open = "";
+  let close = "";
+  if (s.startsWith("\\langle") && s.endsWith("\\rangle")) {
+    body = s.slice(7, -7).trim();
+    open = "(";
+    close = ")";
+  } else if ((s[0] === "(" || s[0] === "[") && (s.endsWith(")") || s.endsWith("]")) && wraps(s)) {
+    body = s.slice(1, -1);
+    open = s[0];
+    close = s[s.length - 1];
+  }
+  // "1,000" is a number, but "(99,100)" is a tuple.
+  if (open !== "" || !THOUSANDS_RE.test(body.trim())) {
+    const items = splitTop(body, ",");
+    if (items.length > 1) {
+      return { kind: "seq", open, close, items: items.map((p) => parseInner(p, depth + 1)), text };
+    }
+    // "x = 1 or x = 2" / "1 and 2" read as a bare list.
+    const words = body.split(/\s+(?:or|and)\s+/);
+    if (open === "" && words.length > 1) {
+      return { kind: "seq", open: "", close: "", items: words.map((p) => parseInner(p, depth + 1)), text };
+    }
+  }
+
+  // Equation.
+  const eq = splitTop(s, "=");
+  if (eq.length >= 2) {
+    const lhs = parseInner(eq[0], depth + 1);
+    const rhs = parseInner(eq[eq.length - 1], depth + 1);
+    return { kind: "equation", lhs, rhs, text };
+  }
+  if (/\\le |\\ge |\\ne |[<>]/.test(s)) return { kind: "relation", text: canonicalText(s) };
+
+  const n = parseNumber(s);
+  if (n) return { kind: "number", ...n, text };
+
+  // Trailing unit words after a number: "5 cm", "12 \text{ dollars}" (already unwrapped), "30 degrees".
+  const um = /^(.*?\d)\s+([A-Za-z][A-Za-z ^23]*)$/.exec(s);
+  if (um && um[2].trim().length >= 2 && UNIT_WORDS.test(um[2].trim())) {
+    const n2 = parseNumber(um[1]);
+    if (n2) return { kind: "number", ...n2, text };
+  }
+
+  // Words ("east", "odd", "no solution") are text, not products of single-letter variables.
+  if (
+    /^[A-Za-z][A-Za-z\s'-]*$/.test(s) &&
+    /[A-Za-z]{3,}/.test(s) &&
+    !/\b(?:sin|cos|tan|log|ln|exp|sqrt|pi)\b/.test(s)
+  ) {
+    return { kind: "text", text: canonicalText(s) };
+  }
+  const ex = compileExpr(s);
+  if (ex) return { kind: "expr", ...ex, text };
+  return { kind: "text", text: canonicalText(s) };
+}
+
+function compileExpr(
+  s: string,
+): { expr: string; vars: string[]; node: MathNode; fn: CompiledFn } | undefined {
+  try {
+    const c = latexToMathjs(s);
+    const node = mathParse(c.expr);
+    return { expr: c.expr, vars: c.vars, node, fn: node.compile() };
+  } catch {
+    return undefined;
+  }
+}

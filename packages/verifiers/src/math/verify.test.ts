@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { extractAnswer, findBoxed, findLastNumber } from "./extract.ts";
+import { DEFAULT_MATH_OPTIONS, verifyMath } from "./verify.ts";
+
+describe("findBoxed", () => {
+  const cases: [string, string[]][] = [
+    ["\\boxed{5}", ["5"]],
+    ["a \\boxed{5} b \\boxed{6}", ["5", "6"]],
+    ["\\boxed{\\frac{1}{2}}", ["\\frac{1}{2}"]],
+    ["\\boxed{\\{1,2\\}}", ["\\{1,2\\}"]],
+    ["\\boxed{{{x}}}", ["{{x}}"]],
+    ["\\fbox{7}", ["7"]],
+    ["\\boxed 5 and more", ["5"]],
+    ["\\boxed{}", [""]],
+    ["\\boxed{5", []],
+    ["\\boxedx{5}", []],
+    ["no box", []],
+    ["\\boxed {12}", ["12"]],
+    ["$\\boxed{\\text{(B)}}$", ["\\text{(B)}"]],
+  ];
+  it.each(cases)("%s", (text, expected) => {
+    expect(findBoxed(text)).toEqual(expected);
+  });
+});
+
+describe("extractAnswer", () => {
+  const cases: [string, string | undefined, string | undefined][] = [
+    ["So \\boxed{4}.", "4", "boxed"],
+    ["The answer is 12.", "12", "answer_phrase"],
+    ["The final answer is $\\frac{3}{4}$.", "\\frac{3}{4}", "answer_phrase"],
+    ["Answer: 7", "7", "answer_phrase"],
+    ["final answer: \\boxed{9} done", "9", "boxed"],
+    ["we get 3 then 4 and finally 5", "5", "last_number"],
+    ["total 1,234 apples", "1,234", "last_number"],
+    ["ratio 3/4", "3/4", "last_number"],
+    ["nothing here", undefined, undefined],
+    ["\\boxed{} but also 5", "", "boxed"],
+    ["first \\boxed{1} then \\boxed{2}", "2", "boxed"],
+    ["-12.5 is it", "-12.5", "last_number"],
+  ];
+  it.each(cases)("%s", (text, answer, by) => {
+    const r = extractAnswer(text);
+    expect(r?.answer).toBe(answer);
+    expect(r?.by).toBe(by);
+  });
+
+  it("respects a configured order", () => {
+    expect(extractAnswer("The answer is 3. \\boxed{4}", ["answer_phrase", "boxed"])?.answer).toBe(
+      "3. \\boxed{4}".includes("boxed") ? "4" : "3",
+    );
+    expect(extractAnswer("value 12", ["boxed"])).toBeUndefined();
+    expect(extractAnswer("The answer is 12", ["last_number"])?.answer).toBe("12");
+  });
+
+  it("finds the last number with signs and decimals", () => {
+    expect(findLastNumber("a -3 b 4.25")).toBe("4.25");
+    expect(findLastNumber("x")).toBeUndefined();
+  });
+});
+
+describe("verifyMath", () => {
+  const cases: [string, unknown, string, number][] = [
+    ["\\boxed{19}", "19", "correct", 1],
+    ["\\boxed{18}", "19", "incorrect", 0],
+    ["19", "19", "correct", 1],
+    ["12+7=19", "19", "correct", 1],
+    ["I don't know", "19", "unparsable", 0],
+    ["", "19", "unparsable", 0],
+    ["\\boxed{}", "19", "unparsable", 0],
+    ["\\boxed{}", "0", "unparsable", 0],
+    ["<think>hmm \\boxed{3}</think> The answer is \\boxed{4}", "4", "correct", 1],
+    ["<think>hmm \\boxed{4}</think> The answer is \\boxed{3}", "4", "incorrect", 0],
+    // Injection: a boxed answer inside unfinished reasoning never counts.
+    ["<think>the answer is \\boxed{4}", "4", "unparsable", 0],
+    ["<think>a</think><think>b \\boxed{1}</think>\\boxed{2}", "2", "correct", 1],
+    ["\\boxed{1} \\boxed{2}", "2", "correct", 1],
+    ["\\boxed{2} \\boxed{1}", "2", "incorrect", 0],
+    ["\\boxed{\\frac{1}{2}}", "0.5", "correct", 1],
+    ["\\boxed{x=3}", "3", "correct", 1],
+    ["\\boxed{5}", ["4", "5"], "correct", 1],
+    ["\\boxed{5}", "The solution ... \\boxed{5}", "correct", 1],
+    ["\\boxed{5}", 5, "correct", 1],
+    ["\\boxed{5}", "", "error", 0],
+    ["\\boxed{5}", null, "error", 0],
+    ["\\boxed{5}", { a: 1 }, "error", 0],
+    [`\\boxed{${"9".repeat(5000)}}`, "9", "incorrect", 0],
+    [`\\boxed{${"{".repeat(3000)}1${"}".repeat(3000)}}`, "1", "correct", 1],
+    [`\\boxed{${"(".repeat(50)}1${")".repeat(50)}}`, "1", "correct", 1],
+    // Too deep for the CAS parser: graded as text (incorrect), never a crash.
+    [`\\boxed{${"(".repeat(2000)}1${")".repeat(2000)}}`, "1", "incorrect", 0],
+    [`${"\\boxed{".repeat(200)}`, "1", "unparsable", 0],
+    ["\\boxed{1e999999}", "1", "incorrect", 0],
+    ["\\boxed{10^{100000}}", "1", "incorrect", 0],
+    ["\\boxed{\\frac{1}{0}}", "1", "incorrect", 0],
+    ["\\boxed{0/0}", "0", "incorrect", 0],
+    ["\\boxed{x^{x^{x^{x}}}}", "1", "incorrect", 0],
+  ];
+  it.each(cases)("case %#", (response, gt, status, reward) => {
+    const v = verifyMath(response, gt);
+    expect(v.status).toBe(status);
+    expect(v.reward).toBe(reward);
+  });
+
+  it("think gate required: no </think> → unparsable", () => {
+    const o = { ...DEFAULT_MATH_OPTIONS, thinkGate: "required" as const };
+    expect(verifyMath("\\boxed{4}", "4", o)).toMatchObject({ status: "unparsable", reward: 0 });
+    expect(verifyMath("<think>x</think>\\boxed{4}", "4", o)).toMatchObject({ status: "correct", reward: 1 });
+  });
+
+  it("think gate off: grades the whole text", () => {
+    const o = { ...DEFAULT_MATH_OPTIONS, thinkGate: "off" as const };
+    expect(verifyMath("<think>\\boxed{4}", "4", o).status).toBe("correct");
+  });
+
+  it("reports the extracted answer and a detail", () => {
+    const v = verifyMath("The answer is \\boxed{\\frac{3}{4}}", "0.75");
+    expect(v.extracted).toBe("\\frac{3}{4}");
+    expect(v.detail).toContain("boxed");
+    const w = verifyMath("\\boxed{1}", "2");
+    expect(w.detail).toContain('"2"');
+  });
+});

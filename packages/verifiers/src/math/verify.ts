@@ -1,0 +1,78 @@
+/**
+ * Grading one math response: think gate → extraction → parse (cached) → equivalence.
+ */
+import type { Verification } from "@m2rl/core";
+import { correct, incorrect, unparsable, verificationError } from "../common/status.ts";
+import { applyThinkGate, type ThinkGateMode } from "../common/think.ts";
+import { DEFAULT_EQUIV, type EquivOptions, equivalent } from "./equiv.ts";
+import { DEFAULT_EXTRACTION, extractAnswer, findBoxed, type MathExtractor } from "./extract.ts";
+import { type MathValue, parseAnswer } from "./parse.ts";
+
+export interface MathVerifyOptions extends EquivOptions {
+  thinkGate: ThinkGateMode;
+  extraction: readonly MathExtractor[];
+}
+
+export const DEFAULT_MATH_OPTIONS: MathVerifyOptions = {
+  ...DEFAULT_EQUIV,
+  thinkGate: "optional",
+  extraction: DEFAULT_EXTRACTION,
+};
+
+/** Bounded parse cache (ground truths repeat G times per group; short answers repeat often). */
+const CACHE_MAX = 20_000;
+const cache = new Map<string, MathValue | null>();
+
+export function parseCached(s: string): MathValue | undefined {
+  const hit = cache.get(s);
+  if (hit !== undefined) return hit ?? undefined;
+  const v = parseAnswer(s);
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(s, v ?? null);
+  return v;
+}
+
+/** Whether two answer strings are equivalent (both are parsed as final answers, no extraction). */
+export function mathEqual(gold: string, pred: string, options: EquivOptions = DEFAULT_EQUIV): boolean {
+  const g = parseCached(gold);
+  const p = parseCached(pred);
+  return g !== undefined && p !== undefined && equivalent(g, p, options);
+}
+
+function goldStrings(groundTruth: unknown): string[] | undefined {
+  const list = Array.isArray(groundTruth) ? groundTruth : [groundTruth];
+  const out: string[] = [];
+  for (const g of list) {
+    if (typeof g === "number" && Number.isFinite(g)) out.push(String(g));
+    else if (typeof g === "string" && g.trim() !== "") {
+      // Ground truths written as a full solution or `\boxed{...}`: grade against the last box.
+      const boxes = findBoxed(g);
+      out.push(boxes.length ? boxes[boxes.length - 1] : g);
+    } else return undefined;
+  }
+  return out.length ? out : undefined;
+}
+
+export function verifyMath(
+  response: string,
+  groundTruth: unknown,
+  options: MathVerifyOptions = DEFAULT_MATH_OPTIONS,
+): Verification {
+  const golds = goldStrings(groundTruth);
+  if (!golds)
+    return verificationError("ground truth must be a non-empty string, a number, or a list of them");
+  if (typeof response !== "string") return verificationError("response is not a string");
+  const gate = applyThinkGate(response, { mode: options.thinkGate });
+  if (!gate.ok) return gate.verification;
+  const ex = extractAnswer(gate.text, options.extraction);
+  if (!ex) return unparsable(`no final answer found (tried ${options.extraction.join(", ")})`);
+  if (ex.answer === "") return unparsable("empty \\boxed{}", "");
+  const pred = parseCached(ex.answer);
+  if (!pred) return unparsable("extracted answer is empty after normalisation", ex.answer);
+  for (const gs of golds) {
+    const gold = parseCached(gs);
+    if (!gold) return verificationError(`ground truth ${JSON.stringify(gs)} is empty after normalisation`);
+    if (equivalent(gold, pred, options)) return correct(ex.answer, `${pred.kind} via ${ex.by}`);
+  }
+  return incorrect(ex.answer, `expected ${golds.map((g) => JSON.stringify(g)).join(" or ")} (${ex.by})`);
+}
