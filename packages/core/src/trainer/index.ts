@@ -1,1 +1,12 @@
-export {};
+export * from "./advantages.ts";
+export * from "./checkpoint.ts";
+export * from "./config.ts";
+export * from "./evaluate.ts";
+export * from "./losses.ts";
+export * from "./lr-schedule.ts";
+export * from "./optimizer.ts";
+export * from "./pass-at-k.ts";
+export * from "./sft.ts";
+export * from "./stop-gradient.ts";
+export * from "./trainer.ts";
+export * from "./types.ts";
