@@ -1,0 +1,125 @@
+/**
+ * Runs a plan arm by arm in dependency order, skipping arms whose record matches the hash of their inputs, so a
+ * re-run after a crash or Ctrl-C continues where it stopped and a finished experiment does no work.
+ */
+import type { ExperimentConfig } from "@m2rl/core";
+import { hashOf } from "./hash.ts";
+import { dependents, type Plan, type PlanNode } from "./plan.ts";
+import type { ArmRecord, RunStore } from "./store.ts";
+
+/** What producing an arm (training, merging, or nothing for `base`) reports. */
+export interface ArmOutput {
+  tokensGenerated: number;
+  tokensTrained: number;
+  flops: number;
+}
+
+export interface ArmJob {
+  node: PlanNode;
+  plan: Plan;
+  config: ExperimentConfig;
+  store: RunStore;
+  /** Records of the arms this one depends on (all finished). */
+  deps: ReadonlyMap<string, ArmRecord>;
+  signal: AbortSignal;
+}
+
+/** The work behind each arm kind, injected so the runner stays testable and the CLI wires the real engines. */
+export interface ArmExecutors {
+  /** Writes the arm's checkpoint to `store.checkpointDir(id)`; may resume from `store.workDir(id)`. */
+  produce(job: ArmJob): Promise<ArmOutput>;
+  /** Scores the arm's checkpoint on every domain's eval split; writes `eval.json`; returns mean reward per domain. */
+  evaluate(job: ArmJob): Promise<Record<string, number>>;
+}
+
+export interface RunEvents {
+  armSkipped?(node: PlanNode, record: ArmRecord): void;
+  armStarted?(node: PlanNode, index: number, total: number): void;
+  armFinished?(node: PlanNode, record: ArmRecord): void;
+}
+
+export interface RunOptions {
+  /** Arms to redo, with everything that depends on them. */
+  force?: readonly string[];
+  signal?: AbortSignal;
+  events?: RunEvents;
+  now?: () => number;
+}
+
+/** Version of the cache layout: bump to invalidate every cached arm. */
+const CACHE_VERSION = 1;
+
+/** Hash of everything an arm's result depends on: its own config, the shared config, and its deps' hashes. */
+export function armHash(node: PlanNode, config: ExperimentConfig, depHashes: readonly string[]): string {
+  const { source: _source, implied: _implied, description: _description, ...arm } = node.arm;
+  return hashOf({
+    v: CACHE_VERSION,
+    arm,
+    seed: config.seed,
+    policy: config.policy,
+    domains: config.domains,
+    trainer: config.trainer,
+    evaluation: config.evaluation,
+    deps: depHashes,
+  });
+}
+
+export async function runPlan(
+  plan: Plan,
+  config: ExperimentConfig,
+  store: RunStore,
+  executors: ArmExecutors,
+  options: RunOptions = {},
+): Promise<ArmRecord[]> {
+  const now = options.now ?? (() => performance.now());
+  const signal = options.signal ?? new AbortController().signal;
+  const forced = dependents(plan, options.force ?? []);
+  const records = new Map<string, ArmRecord>();
+  let index = 0;
+  for (const node of plan.nodes) {
+    index++;
+    signal.throwIfAborted();
+    const hash = armHash(
+      node,
+      config,
+      node.deps.map((d) => records.get(d)!.hash),
+    );
+    const previous = await store.readRecord(node.id);
+    if (previous && previous.hash === hash && !forced.has(node.id)) {
+      records.set(node.id, previous);
+      options.events?.armSkipped?.(node, previous);
+      continue;
+    }
+    // Stale or forced: drop old outputs; a forced arm also drops its resumable state.
+    await store.clearArm(node.id, forced.has(node.id) || (previous !== undefined && previous.hash !== hash));
+    options.events?.armStarted?.(node, index, plan.nodes.length);
+    const job: ArmJob = {
+      node,
+      plan,
+      config,
+      store,
+      deps: new Map(node.deps.map((d) => [d, records.get(d)!])),
+      signal,
+    };
+    const t0 = now();
+    const out = await executors.produce(job);
+    const t1 = now();
+    signal.throwIfAborted();
+    const scores = await executors.evaluate(job);
+    const t2 = now();
+    const record: ArmRecord = {
+      id: node.id,
+      kind: node.arm.kind,
+      hash,
+      wallSeconds: (t1 - t0) / 1000,
+      evalSeconds: (t2 - t1) / 1000,
+      ...out,
+      scores,
+      finishedAt: new Date().toISOString(),
+    };
+    await store.writeRecord(record);
+    records.set(node.id, record);
+    options.events?.armFinished?.(node, record);
+  }
+  return plan.nodes.map((n) => records.get(n.id)!);
+}
