@@ -1,0 +1,136 @@
+/**
+ * The code domain: programs are run against test cases in the bubblewrap sandbox. A DomainFactory with the JSON
+ * Schema of its options, and a plugin that registers it.
+ */
+import type {
+  Domain,
+  DomainContext,
+  DomainFactory,
+  Plugin,
+  TaskQuery,
+  Verification,
+  VerifyInput,
+} from "@m2rl/core";
+import { applyThinkGate, THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
+import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
+import type { Language } from "../sandbox/languages.ts";
+import { LIMITS_SCHEMA, type SandboxLimits } from "../sandbox/limits.ts";
+import { Sandbox } from "../sandbox/sandbox.ts";
+import { extractProgram } from "./extract.ts";
+import {
+  CODE_SYNTHETIC_SCHEMA,
+  type CodeSyntheticOptions,
+  codeSyntheticTasks,
+  DEFAULT_CODE_SYNTHETIC,
+} from "./generator.ts";
+import { parseCodeGroundTruth } from "./groundTruth.ts";
+import type { CodeGroundTruth, RewardMode } from "./types.ts";
+import { runTests } from "./verify.ts";
+
+export interface CodeDomainOptions {
+  name?: string;
+  /** `all` (default, the paper): reward 1 only when every test passes; `fraction`: passed / total. */
+  reward?: RewardMode;
+  thinkGate?: ThinkGateMode;
+  /** Language of ground truths that do not name one. */
+  defaultLanguage?: Language;
+  limits?: Partial<SandboxLimits>;
+  /** Sandboxes running at once (default: CPU count). */
+  concurrency?: number;
+  promptTemplate?: string;
+  data?: DataFiles;
+  synthetic?: Partial<CodeSyntheticOptions>;
+  defaultCount?: number;
+}
+
+export const CODE_OPTIONS_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    name: { type: "string", minLength: 1, description: "domain name (default: code)" },
+    reward: { enum: ["all", "fraction"], description: "all-pass (default) or fraction of tests passed" },
+    thinkGate: THINK_GATE_SCHEMA,
+    defaultLanguage: { enum: ["python", "javascript"] },
+    limits: LIMITS_SCHEMA,
+    concurrency: { type: "integer", minimum: 1, maximum: 256 },
+    promptTemplate: { type: "string", description: "template with {prompt}" },
+    data: DATA_FILES_SCHEMA,
+    synthetic: CODE_SYNTHETIC_SCHEMA,
+    defaultCount: { type: "integer", minimum: 1 },
+  },
+} as const;
+
+/** Grades one response against a code ground truth. Never throws. */
+export async function verifyCode(
+  sandbox: Sandbox,
+  input: { response: string; groundTruth: unknown },
+  options: Pick<CodeDomainOptions, "reward" | "thinkGate" | "defaultLanguage"> = {},
+): Promise<Verification> {
+  const gate = applyThinkGate(input.response, { mode: options.thinkGate ?? "optional" });
+  if (!gate.ok) return gate.verification;
+  let gt: CodeGroundTruth;
+  try {
+    gt = parseCodeGroundTruth(input.groundTruth, options.defaultLanguage);
+  } catch (e) {
+    return { reward: 0, status: "error", detail: (e as Error).message };
+  }
+  const extracted = extractProgram(gate.text);
+  if (!extracted) return { reward: 0, status: "unparsable", detail: "no program in the response" };
+  try {
+    return await runTests(sandbox, extracted.program, gt, { reward: options.reward ?? "all" });
+  } catch (e) {
+    return {
+      reward: 0,
+      status: "error",
+      extracted: extracted.program,
+      detail: `sandbox failed: ${(e as Error).message}`,
+    };
+  }
+}
+
+export const codeDomainFactory: DomainFactory<CodeDomainOptions, CodeGroundTruth> = {
+  name: "code",
+  description:
+    "Python / JavaScript programs run against stdin/stdout or function-call tests in a bubblewrap sandbox",
+  optionsSchema: CODE_OPTIONS_SCHEMA,
+  create(options: CodeDomainOptions, context: DomainContext): Domain<CodeGroundTruth> {
+    const name = options.name ?? "code";
+    const syn = { ...DEFAULT_CODE_SYNTHETIC, ...options.synthetic };
+    let sandbox: Sandbox | undefined;
+    const getSandbox = () => {
+      sandbox ??= new Sandbox({ concurrency: options.concurrency, limits: options.limits });
+      return sandbox;
+    };
+    return {
+      name,
+      async tasks(query: TaskQuery) {
+        const fromData = options.data
+          ? await loadSplit<CodeGroundTruth>(options.data, query, {
+              domain: name,
+              context,
+              template: options.promptTemplate,
+              mapGroundTruth: (raw) => parseCodeGroundTruth(raw, options.defaultLanguage),
+            })
+          : undefined;
+        if (fromData) return fromData;
+        const count = query.count ?? options.defaultCount ?? (query.split === "train" ? 2000 : 200);
+        return codeSyntheticTasks(name, query.split, query.seed, count, syn, options.promptTemplate);
+      },
+      verify(input: VerifyInput<CodeGroundTruth>) {
+        return verifyCode(getSandbox(), input, options);
+      },
+      async close() {
+        await sandbox?.close();
+        sandbox = undefined;
+      },
+    };
+  },
+};
+
+/** Registers the `code` domain. */
+export const codePlugin: Plugin = {
+  name: "m2rl-domain-code",
+  apply(host) {
+    host.registry.domains.register("m2rl-domain-code", codeDomainFactory);
+  },
+};
