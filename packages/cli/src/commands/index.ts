@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import * as validate from "./validate.ts";
 
 /** A sub-command module adds itself to the program. One file per command in this folder; list it here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [validate.register];

@@ -1,0 +1,54 @@
+import * as core from "@m2rl/core";
+import { type Plugin, registryPlugin } from "@m2rl/core";
+import { pluginsFromModule } from "./load.ts";
+
+/**
+ * The packages whose `builtinPlugins: Plugin[]` export the CLI applies before the experiment's own plugins. Each
+ * is optional: a package that does not (yet) export `builtinPlugins` contributes nothing.
+ */
+export const BUILTIN_PACKAGES = ["@m2rl/verifiers", "@m2rl/mergers", "@m2rl/analysis"] as const;
+
+/** Core's own plugins (built-in mixing schedulers, the trainer's `trainer:` schema), looked up by export name. */
+function corePlugins(): Plugin[] {
+  const exported = core as Record<string, unknown>;
+  const out: Plugin[] = [];
+  if (Array.isArray(exported.builtinPlugins)) out.push(...(exported.builtinPlugins as Plugin[]));
+  else {
+    if (exported.builtinSchedulersPlugin) out.push(exported.builtinSchedulersPlugin as Plugin);
+    const trainerSchema = exported.TRAINER_CONFIG_SCHEMA as core.JSONSchema | undefined;
+    if (trainerSchema)
+      out.push(
+        registryPlugin("m2rl:trainer", {
+          configSections: [{ name: "trainer", optionsSchema: trainerSchema }],
+        }),
+      );
+  }
+  return out;
+}
+
+export interface BuiltinLoad {
+  plugins: Plugin[];
+  /** Packages that failed to import (a broken install); the CLI prints these as warnings. */
+  warnings: string[];
+}
+
+/** Imports the built-in plugin packages; a package that fails to import is a warning, not a crash. */
+export async function loadBuiltinPlugins(
+  packages: readonly string[] = BUILTIN_PACKAGES,
+  importer: (name: string) => Promise<unknown> = (name) => import(name),
+): Promise<BuiltinLoad> {
+  const plugins = corePlugins();
+  const warnings: string[] = [];
+  for (const name of packages) {
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await importer(name)) as Record<string, unknown>;
+    } catch (err) {
+      warnings.push(`built-in plugins of ${name} not loaded: ${(err as Error)?.message ?? String(err)}`);
+      continue;
+    }
+    if (mod.builtinPlugins === undefined) continue;
+    plugins.push(...(await pluginsFromModule({ builtinPlugins: mod.builtinPlugins }, name)));
+  }
+  return { plugins, warnings };
+}

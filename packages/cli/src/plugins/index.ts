@@ -1,0 +1,3 @@
+export * from "./builtin.ts";
+export * from "./experiment.ts";
+export * from "./load.ts";

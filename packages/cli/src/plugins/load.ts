@@ -1,0 +1,97 @@
+import { existsSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type Plugin, PluginError } from "@m2rl/core";
+import { resolve as resolveModule } from "import-meta-resolve";
+
+/** A plugin specifier is a path when it starts with `.` or `/` (or is absolute); otherwise a module name. */
+export function isPathSpecifier(specifier: string): boolean {
+  return (
+    specifier.startsWith("./") || specifier.startsWith("../") || specifier === "." || isAbsolute(specifier)
+  );
+}
+
+/**
+ * Where a plugin specifier points: a path is taken relative to `baseDir` (the experiment file's folder); a module
+ * name is resolved with Node's ESM rules (package `exports`, `import` condition) from `baseDir`, so that the
+ * experiment's own node_modules wins.
+ */
+export function resolvePluginSpecifier(specifier: string, baseDir: string): string {
+  if (isPathSpecifier(specifier)) {
+    const file = resolve(baseDir, specifier);
+    if (!existsSync(file)) throw new PluginError(`plugin file not found: ${file}`, { plugin: specifier });
+    return pathToFileURL(file).href;
+  }
+  try {
+    return resolveModule(specifier, pathToFileURL(join(baseDir, "experiment.yaml")).href);
+  } catch (err) {
+    throw new PluginError(
+      `cannot find plugin module '${specifier}' from ${baseDir} (install it next to the experiment, or give a path ` +
+        `starting with ./): ${(err as Error).message.split("\n")[0]}`,
+      { plugin: specifier },
+      { cause: err },
+    );
+  }
+}
+
+/** The plugin(s) a module exports: `default`, then `plugin`, then `builtinPlugins`; each a Plugin, class, factory or array. */
+export async function pluginsFromModule(mod: Record<string, unknown>, specifier: string): Promise<Plugin[]> {
+  for (const key of ["default", "plugin", "builtinPlugins"]) {
+    if (mod[key] === undefined) continue;
+    return toPlugins(mod[key], specifier, key);
+  }
+  const found = Object.keys(mod);
+  throw new PluginError(
+    "module exports no plugin: expected a default export or a named export 'plugin' (an object with name and " +
+      `apply(host), a class, or a factory) or 'builtinPlugins' (an array); found exports: ${found.length ? found.join(", ") : "none"}`,
+    { plugin: specifier },
+  );
+}
+
+async function toPlugins(value: unknown, specifier: string, key: string): Promise<Plugin[]> {
+  if (Array.isArray(value)) {
+    const out: Plugin[] = [];
+    for (const v of value) out.push(...(await toPlugins(v, specifier, key)));
+    return out;
+  }
+  if (typeof value === "function") {
+    const fn = value as (...a: unknown[]) => unknown;
+    // A class with an `apply` method is instantiated; any other function is a factory.
+    const made =
+      typeof fn.prototype?.apply === "function" ? new (fn as unknown as new () => unknown)() : await fn();
+    return toPlugins(made, specifier, key);
+  }
+  if (isPlugin(value)) return [value];
+  throw new PluginError(
+    `export '${key}' is not a plugin: expected { name: string, apply(host) }, a class, a factory or an array of them`,
+    { plugin: specifier },
+  );
+}
+
+export function isPlugin(v: unknown): v is Plugin {
+  return (
+    v !== null &&
+    typeof v === "object" &&
+    typeof (v as Plugin).name === "string" &&
+    (v as Plugin).name.length > 0 &&
+    typeof (v as Plugin).apply === "function"
+  );
+}
+
+/** Resolves, imports and unwraps one plugin specifier. Throws PluginError naming the specifier. */
+export async function loadPlugin(specifier: string, baseDir: string): Promise<Plugin[]> {
+  const url = resolvePluginSpecifier(specifier, baseDir);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    throw new PluginError(
+      `plugin module failed to load: ${(err as Error)?.message ?? String(err)}`,
+      {
+        plugin: specifier,
+      },
+      { cause: err },
+    );
+  }
+  return pluginsFromModule(mod, specifier);
+}
