@@ -9,7 +9,7 @@ import { Checkpoint, SafetensorsWriter } from "../checkpoint/index.ts";
 import { CheckpointError } from "../errors/index.ts";
 import type { FileStore } from "../io/index.ts";
 import type { Policy } from "../policy/types.ts";
-import type { Adam, AdamState } from "./optimizer.ts";
+import type { AdamW, AdamWState } from "./optimizer.ts";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
 export const MODEL_FILE = "model.safetensors";
@@ -67,7 +67,7 @@ async function readTensors(
 export async function saveTrainerCheckpoint(
   store: FileStore,
   policy: Policy,
-  optimizer: Adam,
+  optimizer: AdamW,
   state: TrainerState,
 ): Promise<void> {
   const weights = policy.exportWeights();
@@ -99,7 +99,7 @@ export async function isTrainerCheckpoint(store: FileStore): Promise<boolean> {
 export async function loadTrainerCheckpoint(
   store: FileStore,
   policy: Policy,
-  optimizer: Adam,
+  optimizer: AdamW,
 ): Promise<TrainerState> {
   if (!(await store.exists(TRAINER_STATE_FILE))) {
     throw new CheckpointError(`no ${TRAINER_STATE_FILE}: not a complete trainer checkpoint`, {
@@ -123,7 +123,7 @@ export async function loadTrainerCheckpoint(
     throw new CheckpointError("bad rng state", { file, path: "rng" });
   policy.loadWeights(await readTensors(store, MODEL_FILE));
   const opt = await readTensors(store, OPTIMIZER_FILE);
-  const os: AdamState = { step: state.optimizerStep, m: new Map(), v: new Map() };
+  const os: AdamWState = { step: state.optimizerStep, m: new Map(), v: new Map() };
   for (const [name, t] of opt) {
     if (name.startsWith("m.")) os.m.set(name.slice(2), t.data);
     else if (name.startsWith("v.")) os.v.set(name.slice(2), t.data);

@@ -7,6 +7,5 @@ export * from "./lr-schedule.ts";
 export * from "./optimizer.ts";
 export * from "./pass-at-k.ts";
 export * from "./sft.ts";
-export * from "./stop-gradient.ts";
 export * from "./trainer.ts";
 export * from "./types.ts";

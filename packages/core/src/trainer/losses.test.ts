@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
+import { stopGradient } from "../tensor/fused.ts";
 import { groupAdvantages, informativeGroups, overlongPenalty } from "./advantages.ts";
 import { aggregate, clippedPgLoss, klEstimate, policyLoss, truncatedIsWeight } from "./losses.ts";
-import { stopGradient } from "./stop-gradient.ts";
 import { useCpuBackend } from "./testing/backend.ts";
 
 beforeAll(useCpuBackend);

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { learningRate } from "./lr-schedule.ts";
-import { Adam, clipCoefficient, globalNorm } from "./optimizer.ts";
+import { AdamW, clipCoefficient, globalNorm } from "./optimizer.ts";
 import { useCpuBackend } from "./testing/backend.ts";
 
 beforeAll(useCpuBackend);
@@ -9,7 +9,7 @@ beforeAll(useCpuBackend);
 describe("Adam / AdamW", () => {
   it("two AdamW steps match a hand computation", () => {
     const p = tf.variable(tf.tensor1d([1, -2]), true, "p_adamw");
-    const opt = new Adam(new Map([["w", p]]), { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1 });
+    const opt = new AdamW(new Map([["w", p]]), { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1 });
     // step 1, g = [0.5, -1]: m = 0.1g, v = 0.01g², m̂ = g, v̂ = g² → update = sign(g) (up to eps)
     // θ = θ(1 - 0.1·0.1) - 0.1·sign(g) = [0.99 - 0.1, -1.98 + 0.1] = [0.89, -1.88]
     opt.apply({ w: tf.tensor1d([0.5, -1]) }, 0.1);
@@ -30,7 +30,7 @@ describe("Adam / AdamW", () => {
   });
   it("Adam with L2 decay adds λθ to the gradient", () => {
     const p = tf.variable(tf.tensor1d([2]), true, "p_adam_l2");
-    const opt = new Adam(new Map([["w", p]]), {
+    const opt = new AdamW(new Map([["w", p]]), {
       beta1: 0.9,
       beta2: 0.999,
       weightDecay: 0.5,
@@ -44,14 +44,14 @@ describe("Adam / AdamW", () => {
     const mk = (name: string) => tf.variable(tf.tensor1d([0.3, -0.7, 1.1]), true, name);
     const g = [tf.tensor1d([0.2, -0.1, 0.05]), tf.tensor1d([-0.3, 0.4, 0.1]), tf.tensor1d([0.1, 0.1, -0.2])];
     const pa = mk("pa");
-    const a = new Adam(new Map([["w", pa]]));
+    const a = new AdamW(new Map([["w", pa]]));
     for (const x of g) a.apply({ w: x }, 0.01);
     const pb = mk("pb");
-    const b = new Adam(new Map([["w", pb]]));
+    const b = new AdamW(new Map([["w", pb]]));
     b.apply({ w: g[0] }, 0.01);
     const saved = b.exportState();
     const pc = tf.variable(tf.tensor(pb.dataSync()), true, "pc");
-    const c = new Adam(new Map([["w", pc]]));
+    const c = new AdamW(new Map([["w", pc]]));
     c.importState(saved);
     c.apply({ w: g[1] }, 0.01);
     c.apply({ w: g[2] }, 0.01);
@@ -60,7 +60,7 @@ describe("Adam / AdamW", () => {
   });
   it("rejects a state with missing or mis-sized slots", () => {
     const p = tf.variable(tf.tensor1d([1, 2]), true, "p_bad");
-    const opt = new Adam(new Map([["w", p]]));
+    const opt = new AdamW(new Map([["w", p]]));
     expect(() => opt.importState({ step: 1, m: new Map(), v: new Map() })).toThrow(/no m/);
     const bad = new Map([["w", new Float32Array(3)]]);
     expect(() => opt.importState({ step: 1, m: bad, v: bad })).toThrow(/3 values/);

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { CheckpointError } from "../errors/index.ts";
 
-export interface AdamOptions {
+export interface AdamWOptions {
   beta1: number;
   beta2: number;
   eps: number;
@@ -16,7 +16,7 @@ export interface AdamOptions {
   decoupled: boolean;
 }
 
-export const DEFAULT_ADAM: AdamOptions = {
+export const DEFAULT_ADAMW: AdamWOptions = {
   beta1: 0.9,
   beta2: 0.98,
   eps: 1e-8,
@@ -24,7 +24,7 @@ export const DEFAULT_ADAM: AdamOptions = {
   decoupled: true,
 };
 
-export interface AdamState {
+export interface AdamWState {
   step: number;
   m: Map<string, Float32Array>;
   v: Map<string, Float32Array>;
@@ -44,17 +44,17 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
   return Math.min(1, maxNorm / (norm + 1e-6));
 }
 
-export class Adam {
-  readonly options: AdamOptions;
+export class AdamW {
+  readonly options: AdamWOptions;
   private stepCount = 0;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
 
   constructor(
     private readonly params: ReadonlyMap<string, tf.Variable>,
-    options: Partial<AdamOptions> = {},
+    options: Partial<AdamWOptions> = {},
   ) {
-    this.options = { ...DEFAULT_ADAM, ...options };
+    this.options = { ...DEFAULT_ADAMW, ...options };
     for (const [name, p] of params) {
       this.m.set(name, tf.variable(tf.zerosLike(p), false, `adam.m.${name}.${uid++}`));
       this.v.set(name, tf.variable(tf.zerosLike(p), false, `adam.v.${name}.${uid++}`));
@@ -95,7 +95,7 @@ export class Adam {
   }
 
   /** Copies of m, v and the step count (for a checkpoint). */
-  exportState(): AdamState {
+  exportState(): AdamWState {
     const m = new Map<string, Float32Array>();
     const v = new Map<string, Float32Array>();
     for (const [name, t] of this.m) m.set(name, t.dataSync() as Float32Array);
@@ -104,7 +104,7 @@ export class Adam {
   }
 
   /** Restores a state from `exportState` (names and sizes must match the parameters). */
-  importState(state: AdamState): void {
+  importState(state: AdamWState): void {
     for (const [name, p] of this.params) {
       for (const [slot, src, dst] of [
         ["m", state.m, this.m],

@@ -9,7 +9,7 @@ import { DataError } from "../errors/index.ts";
 import type { Policy } from "../policy/types.ts";
 import { Rng } from "../rng/index.ts";
 import { learningRate } from "./lr-schedule.ts";
-import { Adam, clipCoefficient, globalNorm } from "./optimizer.ts";
+import { AdamW, clipCoefficient, globalNorm } from "./optimizer.ts";
 
 export interface SftOptions {
   /** Optimizer steps. Default 200. */
@@ -58,7 +58,7 @@ export async function sftWarmup(
   });
   if (pairs.length === 0) throw new DataError("SFT got no tasks");
   const rng = new Rng(`sft:${o.seed}`);
-  const opt = new Adam(policy.params, { beta1: 0.9, beta2: 0.95, weightDecay: o.weightDecay });
+  const opt = new AdamW(policy.params, { beta1: 0.9, beta2: 0.95, weightDecay: o.weightDecay });
   const hfName = new Map([...policy.params].map(([hf, v]) => [v.name, hf]));
   const varList = [...policy.params.values()];
   const losses: number[] = [];

@@ -20,7 +20,7 @@ import { resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } fro
 import { type EvalOptions, type EvalResult, emptyStatusCounts, evaluatePolicy } from "./evaluate.ts";
 import { policyLoss, truncatedIsWeight } from "./losses.ts";
 import { learningRate } from "./lr-schedule.ts";
-import { Adam, clipCoefficient, globalNorm } from "./optimizer.ts";
+import { AdamW, clipCoefficient, globalNorm } from "./optimizer.ts";
 import type {
   DomainStepMetrics,
   LossContext,
@@ -110,7 +110,7 @@ export class Trainer {
   readonly config: TrainerConfig;
   readonly policy: Policy;
   readonly domains: readonly Domain[];
-  readonly optimizer: Adam;
+  readonly optimizer: AdamW;
   /** Completed steps. */
   step = 0;
   /** Set by a plugin through `context.stop(reason)`. */
@@ -157,7 +157,7 @@ export class Trainer {
     }
     this.rng = new Rng(`trainer:${this.config.seed}`);
     const o = this.config.optimizer;
-    this.optimizer = new Adam(deps.policy.params, {
+    this.optimizer = new AdamW(deps.policy.params, {
       beta1: o.beta1,
       beta2: o.beta2,
       eps: o.eps,
