@@ -78,15 +78,15 @@ describe("clipped policy-gradient loss", () => {
 });
 
 describe("aggregation", () => {
-  const x = t2([
-    [1, 2, 3],
-    [4, 9, 9],
-  ]);
-  const m = t2([
-    [1, 1, 1],
-    [1, 0, 0],
-  ]);
   it("token-mean, seq-mean-token-mean, seq-mean-token-sum, Dr. GRPO constant", () => {
+    const x = t2([
+      [1, 2, 3],
+      [4, 9, 9],
+    ]);
+    const m = t2([
+      [1, 1, 1],
+      [1, 0, 0],
+    ]);
     expect(aggregate(x, m, "token-mean").dataSync()[0]).toBeCloseTo(2.5, 6); // (6 + 4) / 4
     expect(aggregate(x, m, "seq-mean-token-mean").dataSync()[0]).toBeCloseTo(3, 6); // (2 + 4) / 2
     expect(aggregate(x, m, "seq-mean-token-sum").dataSync()[0]).toBeCloseTo(5, 6); // (6 + 4) / 2
