@@ -1,1 +1,23 @@
-export {};
+// @m2rl/analysis: weight geometry, prediction behaviour, skill overlap, information, training efficiency, reports.
+export * from "./arms.ts";
+export * from "./builtins.ts";
+export * from "./geometry/analysis.ts";
+export * from "./geometry/compute.ts";
+export * from "./information.ts";
+export * from "./math/divergence.ts";
+export * from "./math/linalg.ts";
+export * from "./math/magnitude-histogram.ts";
+export * from "./math/projection.ts";
+export * from "./math/stats.ts";
+export * from "./prediction.ts";
+export * from "./report/charts.ts";
+export * from "./report/render.ts";
+export * from "./report/vega.ts";
+export * from "./report/write.ts";
+export * from "./run.ts";
+export * from "./scores.ts";
+export * from "./skills.ts";
+export * from "./tensors/align.ts";
+export * from "./tensors/memory-source.ts";
+export * from "./tensors/names.ts";
+export * from "./training.ts";

@@ -1,0 +1,242 @@
+import type { EvalRow } from "@m2rl/core";
+import { describe, expect, it } from "vitest";
+import { parseArmName } from "../src/arms.ts";
+import { cellInfo, judgeAccuracy } from "../src/information.ts";
+import { divergenceOnSamples, nextTokenModel, runPrediction } from "../src/prediction.ts";
+import { cellOf, scoreTable } from "../src/scores.ts";
+import { consistency, gains, itemAccuracy, skillOverlap } from "../src/skills.ts";
+import { costOf, estimateFlops, mixVsMerge } from "../src/training.ts";
+import { bigramPolicy, randomTable } from "./fixtures.ts";
+
+const row = (
+  arm: string,
+  domain: string,
+  taskId: string,
+  reward: number,
+  extra: Partial<EvalRow> = {},
+): EvalRow => ({
+  arm,
+  domain,
+  taskId,
+  sampleIndex: 0,
+  reward,
+  status: reward >= 1 ? "correct" : "incorrect",
+  responseLength: 10,
+  truncated: false,
+  ...extra,
+});
+
+describe("scores", () => {
+  it("Avg@K and pass@K on hand rows", () => {
+    const rows = [
+      row("sft", "math", "a", 1),
+      row("sft", "math", "a", 0, { sampleIndex: 1 }),
+      row("sft", "math", "b", 0),
+      row("sft", "math", "b", 0, { sampleIndex: 1 }),
+      row("mix", "math", "a", 1),
+    ];
+    const t = scoreTable(rows);
+    expect(cellOf(t, "sft", "math")!.avg).toBe(0.25);
+    expect(cellOf(t, "sft", "math")!.passAtK).toBe(0.5);
+    expect(t.reference).toBe("sft");
+    expect(t.arms).toEqual(["sft", "mix"]);
+  });
+  it("orders arms as the paper's columns", () => {
+    const t = scoreTable(
+      ["mix", "merge:ties", "single:math", "sft", "single:code", "mopd"].map((a) => row(a, "math", "x", 1)),
+    );
+    // single arms follow the eval domains' order (only math here), then the rest by name
+    expect(t.arms).toEqual(["sft", "single:math", "single:code", "merge:ties", "mopd", "mix"]);
+  });
+});
+
+describe("skill overlap", () => {
+  it("gains, union and consistency on a hand case", () => {
+    const rows = [
+      // items i1..i3; sft solves none
+      ...["i1", "i2", "i3"].map((i) => row("sft", "math", i, 0)),
+      row("single:math", "math", "i1", 1),
+      row("single:math", "math", "i2", 0),
+      row("single:math", "math", "i3", 0),
+      row("single:code", "math", "i1", 0),
+      row("single:code", "math", "i2", 1),
+      row("single:code", "math", "i3", 0),
+      // mix gains only on i3 (nobody else): orthogonal to the union (1,1,0) → consistency 0
+      row("mix", "math", "i1", 0),
+      row("mix", "math", "i2", 0),
+      row("mix", "math", "i3", 1),
+      // merge gains on i1 and i2: identical direction → 1
+      row("merge:ties", "math", "i1", 1),
+      row("merge:ties", "math", "i2", 1),
+      row("merge:ties", "math", "i3", 0),
+    ];
+    const acc = itemAccuracy(rows);
+    const items = ["i1", "i2", "i3"];
+    expect(gains(acc, "single:math", "sft", "math", items)).toEqual([1, 0, 0]);
+    expect(consistency([1, 1, 0], gains(acc, "mix", "sft", "math", items))).toBe(0);
+    expect(consistency([1, 1, 0], gains(acc, "merge:ties", "sft", "math", items))).toBeCloseTo(1, 12);
+    expect(consistency([1, 1, 0], [1, 0, 0])).toBeCloseTo(1 / Math.SQRT2, 12);
+  });
+  it("the analysis reports finding 5 from the hand case", async () => {
+    const rows = [
+      ...["i1", "i2", "i3"].map((i) => row("sft", "math", i, 0)),
+      ...[1, 0, 0].map((r, k) => row("single:math", "math", `i${k + 1}`, r)),
+      ...[0, 1, 0].map((r, k) => row("single:code", "math", `i${k + 1}`, r)),
+      ...[0, 0, 1].map((r, k) => row("mix", "math", `i${k + 1}`, r)),
+      ...[1, 1, 0].map((r, k) => row("merge:ties", "math", `i${k + 1}`, r)),
+    ];
+    const r = await skillOverlap.run({ arms: [], evalRows: rows, seed: 0 }, {}, new Map());
+    const f = r.findings!.find((x) => x.id === "5")!;
+    expect(f.holds).toBe(true);
+    const data = r.data as { overlap: { arm: string; expert: string; jaccard: number }[] };
+    // solved sets: merge {i1,i2}, single:math {i1} → J = 1/2; mix {i3} vs {i1} → 0
+    expect(data.overlap.find((o) => o.arm === "merge:ties" && o.expert === "single:math")!.jaccard).toBe(0.5);
+    expect(data.overlap.find((o) => o.arm === "mix" && o.expert === "single:math")!.jaccard).toBe(0);
+  });
+});
+
+describe("information", () => {
+  it("truncation, self-discrimination AUC, process accuracy and judge accuracy on hand rows", () => {
+    const rows = [
+      row("a", "math", "1", 1, {
+        logprob: -5,
+        responseLength: 10,
+        stepsChecked: 2,
+        stepsCorrect: 2,
+        judge: { outcome: 1, process: 1 },
+      }),
+      row("a", "math", "2", 1, {
+        logprob: -8,
+        responseLength: 10,
+        stepsChecked: 2,
+        stepsCorrect: 1,
+        judge: { outcome: 0, process: 1 },
+      }),
+      row("a", "math", "3", 0, {
+        logprob: -6,
+        responseLength: 10,
+        truncated: true,
+        maxTokens: 20,
+        stepsChecked: 2,
+        stepsCorrect: 0,
+        judge: { outcome: 0, process: 1 },
+      }),
+      row("a", "math", "4", 0, {
+        logprob: -20,
+        responseLength: 20,
+        truncated: true,
+        maxTokens: 20,
+        stepsChecked: 2,
+        stepsCorrect: 2,
+        judge: { outcome: 0.2, process: 0 },
+      }),
+    ];
+    const c = cellInfo("a", "math", rows);
+    expect(c.truncationRate).toBe(0.5);
+    expect(c.budget).toBe(20);
+    expect(c.meanLength).toBe(12.5);
+    // mean token logprobs: correct −0.5, −0.8; wrong −0.6, −1.0 → pairs (−.5>−.6, −.5>−1, −.8<−.6, −.8>−1) = 3/4
+    expect(c.selfDiscriminationAuc).toBe(0.75);
+    // process: correct and all steps right: only row 1 of 4
+    expect(c.processAccuracy).toBe(0.25);
+    expect(c.rightForWrongReasons).toBe(0.5);
+    expect(judgeAccuracy(rows, "outcome")).toBe(0.75);
+    expect(judgeAccuracy(rows, "process")).toBe(0.75);
+  });
+});
+
+describe("training efficiency", () => {
+  it("sums metrics, estimates FLOPs, and computes the mix vs separate + merge ratio", () => {
+    expect(estimateFlops(10, { tokensGenerated: 1, tokensTrained: 1, tokensScored: 1 })).toBe(
+      2 * 10 * 2 + 6 * 10,
+    );
+    const m = (steps: number, secs: number) =>
+      Array.from({ length: steps }, (_, s) => ({
+        step: s,
+        elapsedSeconds: (s + 1) * secs,
+        tokensGenerated: 10,
+        tokensTrained: 20,
+      }));
+    const costs = [
+      costOf("single:math", m(4, 1), undefined, 100),
+      costOf("single:code", m(4, 1), undefined, 100),
+      costOf("mix", m(4, 1), undefined, 100),
+      costOf(
+        "merge:ties",
+        [],
+        { arm: "merge:ties", wallSeconds: 0, builtFrom: ["single:math", "single:code"] },
+        100,
+      ),
+    ];
+    expect(costs[0].wallSeconds).toBe(4);
+    expect(costs[0].steps).toBe(4);
+    expect(costs[0].flops).toBe(2 * 100 * 40 + 6 * 100 * 80);
+    const r = mixVsMerge(costs);
+    expect(r).toHaveLength(1);
+    expect(r[0].wallRatio).toBe(0.5);
+    expect(r[0].flopsRatio).toBe(0.5);
+  });
+});
+
+describe("prediction", () => {
+  it("identical policies: KL and JS 0; known bigram tables: closed-form per-position KL", async () => {
+    const V = 3;
+    // every row: p = softmax(log[.5,.25,.25]) and q = [.25,.25,.5]
+    const p = Array.from({ length: V }, () => Float32Array.from([0.5, 0.25, 0.25].map(Math.log)));
+    const q = Array.from({ length: V }, () => Float32Array.from([0.25, 0.25, 0.5].map(Math.log)));
+    const P = nextTokenModel(bigramPolicy(p));
+    const Q = nextTokenModel(bigramPolicy(q));
+    const seqs = [
+      { promptIds: [1], completionIds: [2, 1, 0] },
+      { promptIds: [2, 2], completionIds: [1] },
+    ];
+    const lp = await P.completionLogits(seqs);
+    const lq = await Q.completionLogits(seqs);
+    const same = divergenceOnSamples(lp, lp);
+    expect(same.klSamplerTarget).toBe(0);
+    expect(same.js).toBe(0);
+    expect(same.tokens).toBe(4);
+    const d = divergenceOnSamples(lp, lq);
+    expect(d.klSamplerTarget).toBeCloseTo(0.25 * Math.LN2, 6);
+    expect(d.klTargetSampler).toBeCloseTo(0.25 * Math.LN2, 6);
+    expect(d.entropySampler).toBeCloseTo(1.5 * Math.LN2, 6);
+  });
+
+  it("neighbourhood: arms close to the expert score higher → positive correlation", async () => {
+    const V = 8;
+    const base = randomTable(V, 1, 0.3);
+    const expert = randomTable(V, 2, 2);
+    const between = (a: number) => expert.map((r, i) => r.map((v, j) => a * v + (1 - a) * base[i][j]));
+    const arms = [0.9, 0.6, 0.3].map((a, k) => ({ name: `merge:m${k}`, a }));
+    const score = (a: number) => 0.2 + 0.5 * a; // closer to the expert → better
+    const evalRows: EvalRow[] = [
+      row("sft", "math", "x", 0.2),
+      row("single:math", "math", "x", 0.7),
+      ...arms.map((m) => row(m.name, "math", "x", score(m.a))),
+    ];
+    const ctx = {
+      base: { name: "sft", kind: "sft" as const, loadPolicy: async () => bigramPolicy(base) },
+      arms: [
+        {
+          name: "single:math",
+          kind: "single" as const,
+          domain: "math",
+          loadPolicy: async () => bigramPolicy(expert),
+        },
+        ...arms.map((m) => ({ ...parseArmName(m.name), loadPolicy: async () => bigramPolicy(between(m.a)) })),
+      ],
+      evalRows,
+      prompts: [0, 1, 2, 3].map((i) => ({ domain: "math", taskId: String(i), prompt: `p${i}` })),
+      seed: 1,
+    };
+    const r = await runPrediction(ctx, { maxNewTokens: 12, promptsPerDomain: 4 });
+    const s = r.summary;
+    expect(s.points).toBe(4);
+    expect(s.neighbourhoodSpearman).toBeCloseTo(1, 12);
+    const cells = (r.data as { cells: { sampler: string; target: string; klSamplerTarget: number }[] }).cells;
+    const kl = (t: string) =>
+      cells.find((c) => c.sampler === "single:math" && c.target === t)!.klSamplerTarget;
+    expect(kl("merge:m0")).toBeLessThan(kl("merge:m1"));
+    expect(kl("merge:m1")).toBeLessThan(kl("merge:m2"));
+  });
+});
