@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
-import { Checkpoint, CheckpointError } from "@m2rl/core";
+import { Checkpoint } from "@m2rl/core/checkpoint";
+import { CheckpointError } from "@m2rl/core/errors";
 import { NodeFileSource } from "./file-source.ts";
 import { NodeFileStore } from "./file-store.ts";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { ByteSink } from "@m2rl/core";
+import type { ByteSink } from "@m2rl/core/io";
 
 /** Hidden temp name in the same folder as `path` (same file system, so rename is atomic). */
 export function tempPathFor(path: string): string {

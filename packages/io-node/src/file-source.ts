@@ -1,5 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
-import type { ByteSource } from "@m2rl/core";
+import type { ByteSource } from "@m2rl/core/io";
 
 /** A ByteSource over a file: positional reads through one FileHandle (opened on first use). */
 export class NodeFileSource implements ByteSource {

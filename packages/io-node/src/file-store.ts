@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize, sep } from "node:path";
-import type { ByteSink, ByteSource, FileStore } from "@m2rl/core";
+import type { ByteSink, ByteSource, FileStore } from "@m2rl/core/io";
 import { NodeFileSink } from "./file-sink.ts";
 import { NodeFileSource } from "./file-source.ts";
 

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Checkpoint, CheckpointWriter, INDEX_FILE } from "@m2rl/core";
+import { Checkpoint, CheckpointWriter, INDEX_FILE } from "@m2rl/core/checkpoint";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   atomicDirectory,

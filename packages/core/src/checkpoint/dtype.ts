@@ -132,13 +132,17 @@ function aligned(bytes: Uint8Array, align: number): Uint8Array {
 
 /**
  * Decodes little-endian float data of `dtype` into float32. `out` (length = element count) is filled and returned
- * when given, else a new array.
+ * when given. Without `out`, F32 data that is 4-byte aligned comes back as a view over `bytes` (no copy: treat it as
+ * read-only unless you own `bytes`); everything else as a new array.
  */
 export function decodeFloat32(dtype: FloatDType, bytes: Uint8Array, out?: Float32Array): Float32Array {
   const size = DTYPE_SIZE[dtype];
   if (bytes.byteLength % size !== 0)
     throw new RangeError(`${dtype}: ${bytes.byteLength} bytes is not a whole count`);
   const n = bytes.byteLength / size;
+  if (!out && dtype === "F32" && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+    return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  }
   const res = out ?? new Float32Array(n);
   if (res.length !== n) throw new RangeError(`decodeFloat32: out has ${res.length} elements, data has ${n}`);
   if (!LITTLE_ENDIAN) {

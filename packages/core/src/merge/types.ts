@@ -1,6 +1,6 @@
 /**
  * Contract of a merge method (owned by the mergers work; packages/mergers implements the methods). Core holds only
- * the types so that the plugin host can keep a registry of them.
+ * the types so that the plugin host can keep a registry of them and third parties can write methods as plugins.
  */
 import type { JSONSchema } from "../plugin/schema.ts";
 
@@ -10,4 +10,88 @@ export interface MergeMethodInfo {
   description?: string;
   /** JSON Schema of the method's parameters (global and per-model). */
   optionsSchema?: JSONSchema;
+}
+
+/** Value of a merge parameter after resolution for one tensor. */
+export type MergeParamValue = number | boolean | string;
+
+/** A parameter a merge method declares (mergekit: `parameters()` and `tensor_parameters()`). */
+export interface MergeParamDef {
+  name: string;
+  type: "number" | "integer" | "boolean" | "string";
+  /** Default when the config does not set it; a parameter without default is required. */
+  default?: MergeParamValue;
+  /** "model": one value per input model (weight, density); "global": one value for the merge (lambda, t). */
+  scope: "model" | "global";
+  /**
+   * Whether the value may vary by tensor (mergekit's `filter`/`value` lists and layer gradients). When false, the
+   * parameter must be a plain scalar.
+   */
+  perTensor: boolean;
+  /** Allowed strings, for type "string". */
+  enum?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+  description: string;
+}
+
+/** Parameters resolved for one tensor: global values, and one record per input model (same order as models). */
+export interface ResolvedMergeParams {
+  global: Record<string, MergeParamValue>;
+  perModel: Record<string, MergeParamValue>[];
+}
+
+/** What a per-tensor merge function receives. Input arrays are read-only; the result is a new array. */
+export interface TensorMergeInput {
+  /** Tensor name (e.g. `model.layers.0.mlp.up_proj.weight`): seed material for random masks, filter target. */
+  name: string;
+  shape: readonly number[];
+  /** The base model's tensor, float32; undefined for methods that take no base. */
+  base: Float32Array | undefined;
+  /** The input models' tensors (base excluded), float32, all of the same length. */
+  models: readonly Float32Array[];
+  params: ResolvedMergeParams;
+  /** Merge seed: derive per-tensor streams with `Rng.derive(seed, name)` so worker order does not matter. */
+  seed: number;
+  /** Result of the method's whole-model pre-pass (`globalStats`), when it has one. */
+  stats?: unknown;
+}
+
+/**
+ * A whole-model pre-pass for methods that need global statistics (e.g. TIES trimming ranked over the whole model,
+ * as the paper does). The engine runs `passes` passes over every tensor; accumulators must be combinable so that
+ * worker threads can each fill one (they travel by structured clone: plain objects and typed arrays only).
+ */
+export interface MergeGlobalStats<A = unknown, R = unknown> {
+  /** Whether the pre-pass is needed under these (global) parameters. */
+  enabled(params: ResolvedMergeParams): boolean;
+  passes: number;
+  /** A fresh accumulator for `pass` (0-based), given the result of the previous pass (undefined at pass 0). */
+  create(pass: number, previous: R | undefined, modelCount: number): A;
+  accumulate(acc: A, input: TensorMergeInput, pass: number, previous: R | undefined): void;
+  combine(a: A, b: A): A;
+  /** The result after `pass`; the last pass's result reaches `mergeTensor` as `input.stats`. */
+  finish(acc: A, pass: number, previous: R | undefined): R;
+}
+
+/** The full merge-method contract. */
+export interface MergeMethod extends MergeMethodInfo {
+  description: string;
+  /** Declared parameters, mergekit names. */
+  parameters: readonly MergeParamDef[];
+  /** Whether a base model is required (task-vector methods), optional, or ignored. */
+  base: "required" | "optional" | "none";
+  /** Fewest and most input models (base excluded). */
+  minModels: number;
+  maxModels?: number;
+  /** Merges one tensor; pure: no state between calls, randomness only from `Rng.derive(seed, name)`. */
+  mergeTensor(input: TensorMergeInput): Float32Array;
+  /** Whole-model pre-pass (optional). */
+  globalStats?: MergeGlobalStats;
+}
+
+/** True for a registry entry that carries the full merge contract (not only `MergeMethodInfo`). */
+export function isMergeMethod(x: MergeMethodInfo): x is MergeMethod {
+  const m = x as Partial<MergeMethod>;
+  return typeof m.mergeTensor === "function" && Array.isArray(m.parameters);
 }

@@ -1,0 +1,390 @@
+/**
+ * mergekit YAML configs: parsed with positions (`yaml`), validated with ajv against `mergeConfigSchema`, checked
+ * against the chosen method's declared parameters, and resolved per tensor (filter lists and layer gradients, as
+ * mergekit's `evaluate_setting`). Every error is a ConfigError with file and line.
+ */
+import type { DType } from "@m2rl/core/checkpoint";
+import { ConfigError } from "@m2rl/core/errors";
+import {
+  isMergeMethod,
+  type MergeMethod,
+  type MergeMethodInfo,
+  type MergeParamDef,
+  type MergeParamValue,
+  type ResolvedMergeParams,
+} from "@m2rl/core/merge";
+import { Ajv } from "ajv";
+import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { layerIndex } from "../methods/common.ts";
+import { METHODS } from "../methods/index.ts";
+import { mergeConfigSchema } from "./schema.ts";
+
+export type ParamSetting =
+  | MergeParamValue
+  | number[]
+  | { filter?: string; value: MergeParamValue | number[] }[];
+
+/** The YAML as written (mergekit field names). */
+export interface RawMergeConfig {
+  merge_method: string;
+  base_model?: string;
+  models: { model: string; parameters?: Record<string, ParamSetting> }[];
+  parameters?: Record<string, ParamSetting>;
+  dtype?: string;
+  out_dtype?: string;
+  tokenizer_source?: string;
+  chat_template?: string;
+  seed?: number;
+  out_shard_size?: number | string;
+  name?: string;
+}
+
+export interface MergeModelRef {
+  /** Path as written in the config. */
+  model: string;
+  parameters: Record<string, ParamSetting>;
+  /** Position in the config's `models` list (for error locations). */
+  index: number;
+}
+
+export interface MergeConfig {
+  file: string;
+  text: string;
+  raw: RawMergeConfig;
+  method: MergeMethod;
+  baseModel?: string;
+  /** Input models (for base-using methods, an entry equal to base_model is dropped, as mergekit does). */
+  models: MergeModelRef[];
+  parameters: Record<string, ParamSetting>;
+  outDtype?: DType;
+  tokenizerSource?: string;
+  seed: number;
+  maxShardBytes: number;
+  /** Line of a JSON path in the file (1-based), for error messages. */
+  lineOf(path: readonly (string | number)[], at?: "key" | "value"): number | undefined;
+}
+
+/** Parameters that mergekit accepts on every task-arithmetic method and that change nothing here. */
+const IGNORED_PARAMS = new Set(["int8_mask"]);
+
+const DTYPES: Record<string, DType> = {
+  float32: "F32",
+  fp32: "F32",
+  f32: "F32",
+  float: "F32",
+  float16: "F16",
+  fp16: "F16",
+  f16: "F16",
+  half: "F16",
+  bfloat16: "BF16",
+  bf16: "BF16",
+};
+
+export function parseDtypeName(name: string, where: { file: string; line?: number; path: string }): DType {
+  const d = DTYPES[name.toLowerCase()];
+  if (!d) {
+    throw new ConfigError(`unsupported dtype '${name}' (use float32, float16 or bfloat16)`, where);
+  }
+  return d;
+}
+
+/** "5B", "500M", "2GB", 1000000 -> bytes. */
+export function parseSize(v: number | string, where: { file: string; line?: number; path: string }): number {
+  if (typeof v === "number") return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$/i.exec(v);
+  if (!m) throw new ConfigError(`cannot read size '${v}' (e.g. 5B, 500M)`, where);
+  const mult: Record<string, number> = { "": 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Math.floor(Number(m[1]) * mult[m[2].toUpperCase()]);
+}
+
+function nodeAt(root: unknown, path: readonly (string | number)[], at: "key" | "value"): Node | undefined {
+  let node = root as Node | undefined;
+  let keyNode: Node | undefined;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown })?.value === seg);
+      if (!pair) return keyNode ?? node;
+      keyNode = pair.key as Node;
+      node = pair.value as Node;
+    } else if (isSeq(node) && typeof seg === "number") {
+      const item = node.items[seg] as Node | undefined;
+      if (!item) return node;
+      keyNode = item;
+      node = item;
+    } else {
+      return node;
+    }
+  }
+  return at === "key" && keyNode ? keyNode : node;
+}
+
+/** Method lookup: a registry (plugin host) when given, else the built-in methods. */
+export type MethodLookup = (name: string) => MergeMethodInfo | undefined;
+
+/** Parses and validates a mergekit YAML config. Nothing is read from disk. */
+export function parseMergeConfig(text: string, file: string, lookup?: MethodLookup): MergeConfig {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    throw new ConfigError(`YAML syntax: ${e.message.split("\n")[0]}`, {
+      file,
+      line: counter.linePos(e.pos[0]).line,
+    });
+  }
+  const lineOf = (path: readonly (string | number)[], at: "key" | "value" = "value") => {
+    const n = nodeAt(doc.contents, path, at);
+    return n?.range ? counter.linePos(n.range[0]).line : undefined;
+  };
+  const data = doc.toJS() as unknown;
+  if (typeof data === "object" && data !== null && !Array.isArray(data)) {
+    for (const k of ["slices", "modules", "tokenizer"]) {
+      if (k in data) {
+        throw new ConfigError(
+          `'${k}' is not supported by M2RL's merger (use 'models' with one entry per input model)`,
+          { file, line: lineOf([k], "key"), path: k },
+        );
+      }
+    }
+  }
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  const validate = ajv.compile(mergeConfigSchema);
+  if (!validate(data)) {
+    const err = validate.errors![0];
+    const path = err.instancePath
+      .split("/")
+      .slice(1)
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, "/").replace(/~0/g, "~")));
+    let msg = err.message ?? "invalid";
+    if (err.keyword === "additionalProperties") {
+      const extra = (err.params as { additionalProperty: string }).additionalProperty;
+      path.push(extra);
+      msg = `unknown field '${extra}'`;
+    }
+    throw new ConfigError(msg, {
+      file,
+      line: lineOf(path, err.keyword === "additionalProperties" ? "key" : "value"),
+      path: path.join(".") || "(root)",
+    });
+  }
+  const raw = data as RawMergeConfig;
+  const found = lookup ? lookup(raw.merge_method) : METHODS.get(raw.merge_method);
+  if (!found || !isMergeMethod(found)) {
+    const known = lookup ? "" : ` (known: ${[...METHODS.keys()].join(", ")})`;
+    throw new ConfigError(`unknown merge_method '${raw.merge_method}'${known}`, {
+      file,
+      line: lineOf(["merge_method"]),
+      path: "merge_method",
+    });
+  }
+  const method = found;
+  const defs = new Map(method.parameters.map((d) => [d.name, d]));
+  const checkKeys = (
+    params: Record<string, ParamSetting> | undefined,
+    base: (string | number)[],
+    modelLevel: boolean,
+  ) => {
+    for (const [k, v] of Object.entries(params ?? {})) {
+      const where = { file, line: lineOf([...base, k], "key"), path: [...base, k].join(".") };
+      if (IGNORED_PARAMS.has(k)) continue;
+      const def = defs.get(k);
+      if (!def) {
+        throw new ConfigError(
+          `unknown parameter '${k}' for merge method '${method.name}' (known: ${[...defs.keys()].join(", ") || "none"})`,
+          where,
+        );
+      }
+      if (modelLevel && def.scope === "global") {
+        throw new ConfigError(
+          `'${k}' is a global parameter of '${method.name}'; set it under top-level parameters`,
+          where,
+        );
+      }
+      if (!def.perTensor && (Array.isArray(v) || typeof v === "object")) {
+        throw new ConfigError(`'${k}' cannot vary by tensor; give a single value`, where);
+      }
+      checkSettingTypes(def, v, where);
+    }
+  };
+  checkKeys(raw.parameters, ["parameters"], false);
+  for (const [i, m] of raw.models.entries()) checkKeys(m.parameters, ["models", i, "parameters"], true);
+
+  let models: MergeModelRef[] = raw.models.map((m, index) => ({
+    model: m.model,
+    parameters: m.parameters ?? {},
+    index,
+  }));
+  if (method.base !== "none" && raw.base_model) models = models.filter((m) => m.model !== raw.base_model);
+  if (method.base === "required" && !raw.base_model) {
+    throw new ConfigError(`merge method '${method.name}' needs a base_model`, {
+      file,
+      line: 1,
+      path: "base_model",
+    });
+  }
+  if (
+    models.length < method.minModels ||
+    (method.maxModels !== undefined && models.length > method.maxModels)
+  ) {
+    const want =
+      method.maxModels === method.minModels
+        ? `exactly ${method.minModels}`
+        : `at least ${method.minModels}${method.maxModels ? ` and at most ${method.maxModels}` : ""}`;
+    throw new ConfigError(
+      `merge method '${method.name}' takes ${want} model(s) besides the base, got ${models.length}`,
+      { file, line: lineOf(["models"], "key"), path: "models" },
+    );
+  }
+  // Required parameters (no default) must be set somewhere.
+  for (const def of method.parameters) {
+    if (def.default !== undefined) continue;
+    const globalSet = raw.parameters?.[def.name] !== undefined;
+    const modelsSet = def.scope === "model" && models.every((m) => m.parameters[def.name] !== undefined);
+    if (!globalSet && !modelsSet) {
+      throw new ConfigError(`parameter '${def.name}' of '${method.name}' is required`, {
+        file,
+        line: lineOf(["parameters"], "key") ?? 1,
+        path: "parameters",
+      });
+    }
+  }
+  const dt = raw.out_dtype ?? raw.dtype;
+  const outDtype = dt
+    ? parseDtypeName(dt, { file, line: lineOf([raw.out_dtype ? "out_dtype" : "dtype"]), path: "dtype" })
+    : undefined;
+  if (raw.tokenizer_source === "union") {
+    throw new ConfigError(
+      "tokenizer_source 'union' (vocabulary merging) is not supported; use 'base' or a model path",
+      {
+        file,
+        line: lineOf(["tokenizer_source"]),
+        path: "tokenizer_source",
+      },
+    );
+  }
+  return {
+    file,
+    text,
+    raw,
+    method,
+    baseModel: raw.base_model,
+    models,
+    parameters: raw.parameters ?? {},
+    outDtype,
+    tokenizerSource: raw.tokenizer_source,
+    seed: raw.seed ?? 0,
+    maxShardBytes:
+      raw.out_shard_size !== undefined
+        ? parseSize(raw.out_shard_size, { file, line: lineOf(["out_shard_size"]), path: "out_shard_size" })
+        : 5e9,
+    lineOf,
+  };
+}
+
+function checkSettingTypes(
+  def: MergeParamDef,
+  v: ParamSetting,
+  where: { file: string; line?: number; path: string },
+) {
+  const values: unknown[] = [];
+  if (Array.isArray(v)) {
+    for (const e of v) {
+      if (typeof e === "object" && e !== null) {
+        const val = (e as { value: unknown }).value;
+        if (Array.isArray(val)) values.push(...val);
+        else values.push(val);
+      } else values.push(e);
+    }
+  } else values.push(v);
+  for (const x of values) checkValue(def, x, where);
+}
+
+function checkValue(def: MergeParamDef, x: unknown, where: { file: string; line?: number; path: string }) {
+  const t = def.type === "integer" ? "number" : def.type;
+  if (typeof x !== t || (def.type === "integer" && !Number.isInteger(x))) {
+    throw new ConfigError(
+      `'${def.name}' must be ${def.type === "integer" ? "an integer" : `a ${def.type}`}, got ${JSON.stringify(x)}`,
+      where,
+    );
+  }
+  if (typeof x === "number") {
+    if (def.minimum !== undefined && x < def.minimum) {
+      throw new ConfigError(`'${def.name}' must be >= ${def.minimum}, got ${x}`, where);
+    }
+    if (def.maximum !== undefined && x > def.maximum) {
+      throw new ConfigError(`'${def.name}' must be <= ${def.maximum}, got ${x}`, where);
+    }
+  }
+  if (def.enum && !def.enum.includes(x as string)) {
+    throw new ConfigError(
+      `'${def.name}' must be one of ${def.enum.join(", ")}, got ${JSON.stringify(x)}`,
+      where,
+    );
+  }
+}
+
+/**
+ * mergekit's `evaluate_setting`: a scalar as is; a list of numbers is a gradient interpolated at `t` (0 at the
+ * first layer, 1 at the last); a list of {filter, value} takes the first entry whose filter is absent, "*", or a
+ * substring of the tensor name. Undefined when no entry matches.
+ */
+export function evaluateSetting(
+  tensorName: string,
+  setting: ParamSetting,
+  t: number,
+): MergeParamValue | undefined {
+  if (!Array.isArray(setting)) return setting;
+  if (setting.every((e) => typeof e === "number")) {
+    const s = setting as number[];
+    const scaled = t * (s.length - 1);
+    const i0 = Math.floor(scaled);
+    const i1 = Math.min(s.length - 1, i0 + 1);
+    const frac = scaled - i0;
+    return (1 - frac) * s[i0] + frac * s[i1];
+  }
+  for (const cond of setting as { filter?: string; value: MergeParamValue | number[] }[]) {
+    if (cond.filter === undefined || cond.filter === "*" || tensorName.includes(cond.filter)) {
+      return evaluateSetting(tensorName, cond.value as ParamSetting, t);
+    }
+  }
+  return undefined;
+}
+
+/** Layer fraction t for gradients: layer / (layers - 1); embeddings 0, other non-layer tensors 1. */
+export function layerFraction(name: string, numLayers: number): number {
+  const l = layerIndex(name);
+  if (l === undefined) return /embed|wte|wpe/.test(name) ? 0 : 1;
+  return numLayers > 1 ? l / (numLayers - 1) : 0;
+}
+
+/** Resolves every declared parameter of the method for one tensor (model value, then global, then default). */
+export function resolveParams(
+  config: MergeConfig,
+  tensorName: string,
+  numLayers: number,
+): ResolvedMergeParams {
+  const t = layerFraction(tensorName, numLayers);
+  const global: Record<string, MergeParamValue> = {};
+  const perModel: Record<string, MergeParamValue>[] = config.models.map(() => ({}));
+  const pick = (def: MergeParamDef, settings: (ParamSetting | undefined)[]): MergeParamValue => {
+    for (const s of settings) {
+      if (s === undefined) continue;
+      const v = evaluateSetting(tensorName, s, t);
+      if (v !== undefined) return def.type === "integer" && typeof v === "number" ? Math.round(v) : v;
+    }
+    if (def.default !== undefined) return def.default;
+    throw new ConfigError(`no value of '${def.name}' applies to this tensor (add an entry without filter)`, {
+      file: config.file,
+      path: tensorName,
+    });
+  };
+  for (const def of config.method.parameters) {
+    if (def.scope === "global") global[def.name] = pick(def, [config.parameters[def.name]]);
+    else {
+      config.models.forEach((m, i) => {
+        perModel[i][def.name] = pick(def, [m.parameters[def.name], config.parameters[def.name]]);
+      });
+    }
+  }
+  return { global, perModel };
+}

@@ -1,0 +1,3 @@
+export * from "./executor.ts";
+export * from "./plan.ts";
+export * from "./run.ts";

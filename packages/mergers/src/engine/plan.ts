@@ -1,0 +1,219 @@
+/**
+ * Pre-flight: reads only headers and the config (names, shapes, dtypes, method parameters, free disk) and turns
+ * them into a plan, one entry per output tensor, before any tensor data is read.
+ */
+import { statfs } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { type Checkpoint, DTYPE_SIZE, type DType, isFloatDType, numel } from "@m2rl/core/checkpoint";
+import { CheckpointError, ConfigError } from "@m2rl/core/errors";
+import type { MergeMethod, ResolvedMergeParams } from "@m2rl/core/merge";
+import { openCheckpoint } from "@m2rl/io-node";
+import { type MergeConfig, resolveParams } from "../config/mergekit.ts";
+import { layerIndex } from "../methods/common.ts";
+
+/** Where one input's data for an output tensor comes from. */
+export interface SourceRef {
+  /** Tensor name in that checkpoint (differs for a tied lm_head read from embed_tokens). */
+  name: string;
+  shape: number[];
+  dtype: DType;
+  /** Take the leading [rows, cols] submatrix (resized embeddings). */
+  submatrix?: [number, number];
+}
+
+export interface TensorPlan {
+  id: number;
+  name: string;
+  shape: number[];
+  outDtype: DType;
+  /** "merge": run the method; "copy": copy the base (or first model) raw (non-float tensors). */
+  kind: "merge" | "copy";
+  base?: SourceRef;
+  models: SourceRef[];
+  params: ResolvedMergeParams;
+  /** Bytes read for this tensor (all inputs). */
+  inputBytes: number;
+}
+
+export interface MergePlan {
+  config: MergeConfig;
+  method: MergeMethod;
+  /** Resolved paths. */
+  basePath?: string;
+  modelPaths: string[];
+  tensors: TensorPlan[];
+  inputBytes: number;
+  outputBytes: number;
+  warnings: string[];
+  /** Whether the method's whole-model pre-pass runs. */
+  globalStats: boolean;
+}
+
+const EMBED_RE = /(embed_tokens|lm_head|wte|embed_out|word_embeddings|output\.weight)/;
+
+function resolvePath(p: string, configFile: string): string {
+  return isAbsolute(p) ? p : resolve(dirname(configFile), p);
+}
+
+async function tryOpen(
+  path: string,
+  label: string,
+  config: MergeConfig,
+  where: (string | number)[],
+): Promise<Checkpoint> {
+  try {
+    return await openCheckpoint(path);
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof CheckpointError && /no such file or folder/.test(e.message)) {
+      throw new ConfigError(`${label} '${path}' does not exist (local folders or .safetensors files only)`, {
+        file: config.file,
+        line: config.lineOf(where),
+        path: where.join("."),
+      });
+    }
+    throw err;
+  }
+}
+
+export interface PlanOptions {
+  /** Output folder: its file system must have room for the result. */
+  outDir?: string;
+  /** Skip the free-disk check (tests). */
+  skipDiskCheck?: boolean;
+}
+
+/** Opens the inputs (headers only), matches their tensors and resolves parameters per tensor. */
+export async function planMerge(config: MergeConfig, options: PlanOptions = {}): Promise<MergePlan> {
+  const method = config.method;
+  const warnings: string[] = [];
+  const usesBase = method.base !== "none" && config.baseModel !== undefined;
+  if (
+    method.base === "none" &&
+    config.baseModel !== undefined &&
+    !config.raw.models.some((m) => m.model === config.baseModel)
+  ) {
+    warnings.push(`base_model is not used by '${method.name}' (it is not in models); ignored`);
+  }
+  const basePath = usesBase ? resolvePath(config.baseModel!, config.file) : undefined;
+  const modelPaths = config.models.map((m) => resolvePath(m.model, config.file));
+  const opened: Checkpoint[] = [];
+  try {
+    const base = basePath ? await tryOpen(basePath, "base_model", config, ["base_model"]) : undefined;
+    if (base) opened.push(base);
+    const models: Checkpoint[] = [];
+    for (const [i, p] of modelPaths.entries()) {
+      const ck = await tryOpen(p, "model", config, ["models", config.models[i].index, "model"]);
+      opened.push(ck);
+      models.push(ck);
+    }
+    const ref = base ?? models[0];
+    const refLabel = base ? `base_model ${config.baseModel}` : `model ${config.models[0].model}`;
+    let numLayers = 0;
+    for (const n of ref.names) numLayers = Math.max(numLayers, (layerIndex(n) ?? -1) + 1);
+
+    const sourceFor = (ck: Checkpoint, label: string, name: string): SourceRef => {
+      if (ck.has(name)) {
+        const t = ck.tensor(name);
+        return { name, shape: [...t.shape], dtype: t.dtype };
+      }
+      if (name === "lm_head.weight" && ck.has("model.embed_tokens.weight")) {
+        warnings.push(
+          `${label} has no lm_head.weight (tied embeddings): using its model.embed_tokens.weight`,
+        );
+        const t = ck.tensor("model.embed_tokens.weight");
+        return { name: "model.embed_tokens.weight", shape: [...t.shape], dtype: t.dtype };
+      }
+      throw new CheckpointError(`tensor is missing from ${label} (present in ${refLabel})`, {
+        file: ck.name,
+        path: name,
+      });
+    };
+
+    const tensors: TensorPlan[] = [];
+    let inputBytes = 0;
+    let outputBytes = 0;
+    for (const name of ref.names) {
+      const refT = ref.tensor(name);
+      const srcBase = base ? sourceFor(base, `base_model ${config.baseModel}`, name) : undefined;
+      const srcModels = models.map((ck, i) => sourceFor(ck, `model ${config.models[i].model}`, name));
+      const all = [...(srcBase ? [srcBase] : []), ...srcModels];
+      const float = all.every((s) => isFloatDType(s.dtype));
+      let shape = [...refT.shape];
+      const same = all.every(
+        (s) => s.shape.length === shape.length && s.shape.every((d, k) => d === shape[k]),
+      );
+      if (!same) {
+        if (float && EMBED_RE.test(name) && all.every((s) => s.shape.length === 2)) {
+          const rows = Math.min(...all.map((s) => s.shape[0]));
+          const cols = Math.min(...all.map((s) => s.shape[1]));
+          shape = [rows, cols];
+          for (const s of all) if (s.shape[0] !== rows || s.shape[1] !== cols) s.submatrix = [rows, cols];
+          warnings.push(
+            `${name}: shapes differ (${all.map((s) => `[${s.shape.join(", ")}]`).join(" vs ")}); using the common submatrix [${rows}, ${cols}] as mergekit does (check vocab_size in config.json)`,
+          );
+        } else {
+          throw new CheckpointError(
+            `shape mismatch: ${all.map((s, k) => `${k === 0 && srcBase ? "base" : `model ${config.models[srcBase ? k - 1 : k].model}`} [${s.shape.join(", ")}]`).join(", ")}`,
+            { path: name },
+          );
+        }
+      }
+      const kind = float ? "merge" : "copy";
+      if (!float) warnings.push(`${name}: dtype ${refT.dtype} is not a float type; copied from ${refLabel}`);
+      const outDtype = float && config.outDtype ? config.outDtype : refT.dtype;
+      const params = resolveParams(config, name, numLayers);
+      const bytes = all.reduce((s, x) => s + numel(x.shape) * DTYPE_SIZE[x.dtype], 0);
+      inputBytes += bytes;
+      outputBytes += numel(shape) * DTYPE_SIZE[outDtype];
+      tensors.push({
+        id: tensors.length,
+        name,
+        shape,
+        outDtype,
+        kind,
+        base: srcBase,
+        models: srcModels,
+        params,
+        inputBytes: bytes,
+      });
+    }
+    // Tensors that exist in inputs but not in the reference are not written.
+    for (const [i, ck] of models.entries()) {
+      const extra = ck.names.filter((n) => !ref.has(n));
+      if (extra.length > 0 && ck !== ref) {
+        warnings.push(
+          `model ${config.models[i].model}: ${extra.length} tensor(s) not in ${refLabel} are ignored (${extra.slice(0, 3).join(", ")}${extra.length > 3 ? ", ..." : ""})`,
+        );
+      }
+    }
+    if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, outputBytes);
+    const first = tensors.find((t) => t.kind === "merge");
+    const globalStats = !!method.globalStats && !!first && method.globalStats.enabled(first.params);
+    return { config, method, basePath, modelPaths, tensors, inputBytes, outputBytes, warnings, globalStats };
+  } finally {
+    for (const ck of opened) await ck.close();
+  }
+}
+
+async function checkFreeDisk(outDir: string, bytes: number): Promise<void> {
+  let dir = resolve(outDir);
+  // the output folder does not exist yet: ask its nearest existing parent
+  for (;;) {
+    try {
+      const s = await statfs(dir);
+      const free = s.bavail * s.bsize;
+      if (free < bytes * 1.02 + 1e6) {
+        throw new ConfigError(
+          `not enough free disk for the output: need ${(bytes / 1e9).toFixed(2)} GB, ${(free / 1e9).toFixed(2)} GB free at ${dir}`,
+        );
+      }
+      return;
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      const parent = dirname(dir);
+      if (parent === dir) return;
+      dir = parent;
+    }
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * Numeric building blocks shared by the merge methods. Each is a small pure function over Float32Arrays; the
+ * formula is in its comment. Inputs are never modified unless the name says "InPlace".
+ */
+
+import { ConfigError } from "@m2rl/core/errors";
+import type { MergeParamDef, MergeParamValue, ResolvedMergeParams, TensorMergeInput } from "@m2rl/core/merge";
+import { Rng } from "@m2rl/core/rng";
+
+export function num(p: Record<string, MergeParamValue>, name: string): number {
+  const v = p[name];
+  if (typeof v !== "number")
+    throw new ConfigError(`parameter '${name}' must be a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function bool(p: Record<string, MergeParamValue>, name: string): boolean {
+  const v = p[name];
+  if (typeof v !== "boolean")
+    throw new ConfigError(`parameter '${name}' must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function str(p: Record<string, MergeParamValue>, name: string): string {
+  const v = p[name];
+  if (typeof v !== "string")
+    throw new ConfigError(`parameter '${name}' must be a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Per-model numbers of `name`, in model order. */
+export function perModel(params: ResolvedMergeParams, name: string): number[] {
+  return params.perModel.map((p) => num(p, name));
+}
+
+/** The base tensor, or a clear error when a method that needs one got none. */
+export function requireBase(input: TensorMergeInput, method: string): Float32Array {
+  if (!input.base) throw new ConfigError(`merge method '${method}' needs a base_model`, { path: input.name });
+  return input.base;
+}
+
+/** tau_i = theta_i - base, one new array per model. */
+export function taskVectors(base: Float32Array, models: readonly Float32Array[]): Float32Array[] {
+  return models.map((m) => {
+    const d = new Float32Array(base.length);
+    for (let j = 0; j < d.length; j++) d[j] = m[j] - base[j];
+    return d;
+  });
+}
+
+const hist = new Uint32Array(65536);
+
+/**
+ * Threshold t such that keeping |x| >= t keeps the k largest magnitudes of `x` (ties at t are all kept), found by
+ * a two-pass radix select over the float bit patterns (|x| as float32 bits is monotone in |x|). k <= 0 gives
+ * +Infinity (keep nothing); k >= length gives 0 (keep everything).
+ */
+export function kthLargestAbs(x: Float32Array, k: number): number {
+  const n = x.length;
+  if (k <= 0) return Number.POSITIVE_INFINITY;
+  if (k >= n) return 0;
+  const bits = new Uint32Array(x.buffer, x.byteOffset, n);
+  hist.fill(0);
+  for (let i = 0; i < n; i++) hist[(bits[i] & 0x7fffffff) >>> 16]++;
+  let cum = 0;
+  let hi = 0x7fff;
+  for (; hi >= 0; hi--) {
+    if (cum + hist[hi] >= k) break;
+    cum += hist[hi];
+  }
+  const need = k - cum;
+  hist.fill(0);
+  for (let i = 0; i < n; i++) {
+    const a = bits[i] & 0x7fffffff;
+    if (a >>> 16 === hi) hist[a & 0xffff]++;
+  }
+  let cum2 = 0;
+  let lo = 0xffff;
+  for (; lo >= 0; lo--) {
+    cum2 += hist[lo];
+    if (cum2 >= need) break;
+  }
+  return f32FromBits(((hi << 16) | lo) >>> 0);
+}
+
+const f32s = new Float32Array(1);
+const u32s = new Uint32Array(f32s.buffer);
+function f32FromBits(b: number): number {
+  u32s[0] = b;
+  return f32s[0];
+}
+
+/** Magnitude trim (TIES): zero every entry below the k-th largest |x|, k = round(density * n). In place. */
+export function magnitudeTrimInPlace(x: Float32Array, density: number, threshold?: number): void {
+  if (density >= 1 && threshold === undefined) return;
+  const t = threshold ?? kthLargestAbs(x, Math.round(density * x.length));
+  for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i]) >= t)) x[i] = 0;
+}
+
+/**
+ * Random drop (DARE): keep each entry with probability `density`, rescale survivors by 1/density when `rescale`.
+ * The stream is the caller's Rng (derived from seed and tensor name). In place.
+ */
+export function bernoulliDropInPlace(x: Float32Array, density: number, rescale: boolean, rng: Rng): void {
+  if (density >= 1) return;
+  if (density <= 0) {
+    x.fill(0);
+    return;
+  }
+  const limit = density * 4294967296;
+  const scale = rescale ? 1 / density : 1;
+  for (let i = 0; i < x.length; i++) x[i] = rng.nextUint32() < limit ? x[i] * scale : 0;
+}
+
+/**
+ * Magnitude with outliers removed (Model Breadcrumbs): drop the `gamma` fraction of largest |x| and then the
+ * smallest so that `density` of the entries remain (mergekit's rule: n_top = floor(gamma n), n_keep = floor(density n);
+ * when they do not fit, fewer large entries are dropped). In place.
+ */
+export function magnitudeOutliersInPlace(x: Float32Array, density: number, gamma: number): void {
+  if (density >= 1) return;
+  const n = x.length;
+  const keep = Math.floor(density * n);
+  let nTop = Math.floor(gamma * n);
+  const nBot = n - keep - nTop;
+  if (nBot < 0) nTop += nBot;
+  const hiT = nTop > 0 ? kthLargestAbs(x, nTop) : Number.POSITIVE_INFINITY; // drop |x| >= hiT
+  const loT = kthLargestAbs(x, keep + Math.max(nTop, 0)); // keep |x| >= loT
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(x[i]);
+    if (!(a >= loT && a < hiT)) x[i] = 0;
+  }
+}
+
+/**
+ * DELLA MagPrune: within each row (last dimension), rank entries by |x| (1 = smallest); keep entry with
+ * probability p = (density - epsilon) + 2 epsilon (rank - 1)/(cols - 1); survivors rescaled by 1/p (DELLA paper)
+ * when `rescale`. In place.
+ */
+export function dellaMagpruneInPlace(
+  x: Float32Array,
+  shape: readonly number[],
+  density: number,
+  epsilon: number,
+  rescale: boolean,
+  rng: Rng,
+  where: string,
+): void {
+  if (density >= 1) return;
+  if (density <= 0) {
+    x.fill(0);
+    return;
+  }
+  if (density + epsilon >= 1 || density - epsilon <= 0) {
+    throw new ConfigError(
+      `epsilon ${epsilon} must keep density ± epsilon inside (0, 1) (density ${density})`,
+      {
+        path: where,
+      },
+    );
+  }
+  const cols = shape.length === 0 ? 1 : shape[shape.length - 1];
+  const rows = cols === 0 ? 0 : x.length / cols;
+  const keys = new Float64Array(cols);
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    // key = |x| bits * 2^22 + column: sorting the keys sorts by magnitude, ties by column (stable like argsort)
+    for (let c = 0; c < cols; c++) keys[c] = (bits[o + c] & 0x7fffffff) * 4194304 + c;
+    keys.sort();
+    for (let rank = 0; rank < cols; rank++) {
+      const c = keys[rank] % 4194304;
+      const rn = cols > 1 ? rank / (cols - 1) : 0;
+      const p = density - epsilon + rn * 2 * epsilon;
+      const keepIt = rng.next() < p;
+      x[o + c] = keepIt ? (rescale ? x[o + c] / p : x[o + c]) : 0;
+    }
+  }
+}
+
+/**
+ * Disjoint merge (TIES sign election, mergekit `get_mask`): per entry, majority sign = +1 when the elected sum is
+ * >= 0, else -1 ("sum": sum of weighted deltas; "count": sum of signs); only deltas with that sign contribute.
+ * Returns sum_i w_i d_i m_i / sum_i w_i m_i (normalize) or the numerator alone; a zero divisor counts as 1.
+ * Without consensus: sum_i w_i d_i / sum_i w_i (normalize, |sum w| < 1e-8 counts as 1) or the plain sum.
+ * `out[j] = base[j] + lambda * mixed[j]`.
+ */
+export function combineDeltas(
+  base: Float32Array,
+  deltas: readonly Float32Array[],
+  weights: readonly number[],
+  consensus: "sum" | "count" | null,
+  normalize: boolean,
+  lambda: number,
+): Float32Array {
+  const n = base.length;
+  const m = deltas.length;
+  const out = new Float32Array(n);
+  if (consensus === null) {
+    let wsum = 0;
+    for (const w of weights) wsum += w;
+    const div = normalize ? (Math.abs(wsum) < 1e-8 ? 1 : wsum) : 1;
+    const scale = lambda / div;
+    if (m === 1) {
+      const d0 = deltas[0];
+      const w0 = weights[0];
+      for (let j = 0; j < n; j++) out[j] = base[j] + w0 * d0[j] * scale;
+      return out;
+    }
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < m; i++) s += weights[i] * deltas[i][j];
+      out[j] = base[j] + s * scale;
+    }
+    return out;
+  }
+  for (let j = 0; j < n; j++) {
+    let elect = 0;
+    for (let i = 0; i < m; i++) {
+      const wd = weights[i] * deltas[i][j];
+      elect += consensus === "sum" ? wd : Math.sign(wd);
+    }
+    const pos = elect >= 0;
+    let s = 0;
+    let div = 0;
+    for (let i = 0; i < m; i++) {
+      const wd = weights[i] * deltas[i][j];
+      if (pos ? wd > 0 : wd < 0) {
+        s += wd;
+        div += weights[i];
+      }
+    }
+    const mixed = normalize ? s / (div === 0 ? 1 : div) : s;
+    out[j] = base[j] + lambda * mixed;
+  }
+  return out;
+}
+
+/** Layer index from a Hugging Face tensor name (`model.layers.12.mlp...` -> 12), or undefined. */
+export function layerIndex(name: string): number | undefined {
+  const m = /(?:^|\.)(?:layers|h|blocks|layer)\.(\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Common parameter definitions (mergekit names). */
+export const P = {
+  weight: (): MergeParamDef => ({
+    name: "weight",
+    type: "number",
+    default: 1,
+    scope: "model",
+    perTensor: true,
+    description: "Weight of this model (mergekit requires it; M2RL defaults to 1).",
+  }),
+  density: (d = 1): MergeParamDef => ({
+    name: "density",
+    type: "number",
+    default: d,
+    scope: "model",
+    perTensor: true,
+    minimum: 0,
+    maximum: 1,
+    description: "Fraction of the task vector kept.",
+  }),
+  normalize: (d: boolean): MergeParamDef => ({
+    name: "normalize",
+    type: "boolean",
+    default: d,
+    scope: "global",
+    perTensor: false,
+    description: "Divide by the sum of the (agreeing) weights.",
+  }),
+  lambda: (): MergeParamDef => ({
+    name: "lambda",
+    type: "number",
+    default: 1,
+    scope: "global",
+    perTensor: true,
+    description: "Scale of the merged task vector.",
+  }),
+  rescale: (d: boolean): MergeParamDef => ({
+    name: "rescale",
+    type: "boolean",
+    default: d,
+    scope: "global",
+    perTensor: false,
+    description: "Rescale survivors of random dropping by 1/keep-probability.",
+  }),
+};
+
+/** A per-tensor Rng for random masks: depends only on the merge seed and the tensor name. */
+export function tensorRng(input: TensorMergeInput): Rng {
+  return Rng.derive(input.seed, input.name);
+}

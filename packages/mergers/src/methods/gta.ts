@@ -1,0 +1,117 @@
+/**
+ * Generalized task arithmetic (mergekit's GeneralizedTaskArithmeticMerge): task vectors tau_i = theta_i - base,
+ * optionally sparsified per model, combined with optional sign consensus, scaled by lambda and added to the base.
+ * task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, della and della_linear are this
+ * recipe with different sparsification / consensus / defaults.
+ */
+import type { MergeGlobalStats, MergeMethod, MergeParamDef, TensorMergeInput } from "@m2rl/core/merge";
+import {
+  bernoulliDropInPlace,
+  bool,
+  combineDeltas,
+  dellaMagpruneInPlace,
+  magnitudeOutliersInPlace,
+  magnitudeTrimInPlace,
+  num,
+  P,
+  perModel,
+  requireBase,
+  taskVectors,
+  tensorRng,
+} from "./common.ts";
+
+export type Sparsification = "magnitude" | "random" | "magnitude_outliers" | "della_magprune" | null;
+
+export interface GtaRecipe {
+  name: string;
+  description: string;
+  sparsification: Sparsification;
+  consensus: "sum" | null;
+  defaultNormalize: boolean;
+  defaultRescale: boolean;
+  /** Extra parameters (e.g. trim_scope for ties). */
+  extra?: MergeParamDef[];
+  globalStats?: MergeGlobalStats;
+}
+
+export function gtaParameters(r: GtaRecipe): MergeParamDef[] {
+  const defs: MergeParamDef[] = [P.weight(), P.density(1), P.normalize(r.defaultNormalize), P.lambda()];
+  if (r.sparsification === "random" || r.sparsification === "della_magprune")
+    defs.push(P.rescale(r.defaultRescale));
+  if (r.sparsification === "magnitude_outliers") {
+    defs.push({
+      name: "gamma",
+      type: "number",
+      default: 0.01,
+      scope: "model",
+      perTensor: true,
+      minimum: 0,
+      maximum: 1,
+      description: "Fraction of the largest-magnitude entries removed as outliers.",
+    });
+  }
+  if (r.sparsification === "della_magprune") {
+    defs.push({
+      name: "epsilon",
+      type: "number",
+      default: 0.15,
+      scope: "model",
+      perTensor: true,
+      minimum: 0,
+      maximum: 1,
+      description: "Spread of keep probabilities around density, by magnitude rank.",
+    });
+  }
+  return [...defs, ...(r.extra ?? [])];
+}
+
+export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
+  const base = requireBase(input, r.name);
+  const g = input.params.global;
+  const weights = perModel(input.params, "weight");
+  const deltas = taskVectors(base, input.models);
+  const thresholds = input.stats as number[] | undefined; // global (whole-model) magnitude thresholds, per model
+  if (r.sparsification) {
+    const rng =
+      r.sparsification === "random" || r.sparsification === "della_magprune" ? tensorRng(input) : undefined;
+    deltas.forEach((d, i) => {
+      const p = input.params.perModel[i];
+      const density = num(p, "density");
+      switch (r.sparsification) {
+        case "magnitude":
+          magnitudeTrimInPlace(d, density, thresholds?.[i]);
+          break;
+        case "random":
+          bernoulliDropInPlace(d, density, bool(g, "rescale"), rng!);
+          break;
+        case "magnitude_outliers":
+          magnitudeOutliersInPlace(d, density, num(p, "gamma"));
+          break;
+        case "della_magprune":
+          dellaMagpruneInPlace(
+            d,
+            input.shape,
+            density,
+            num(p, "epsilon"),
+            bool(g, "rescale"),
+            rng!,
+            input.name,
+          );
+          break;
+      }
+    });
+  }
+  return combineDeltas(base, deltas, weights, r.consensus, bool(g, "normalize"), num(g, "lambda"));
+}
+
+export function gtaMethod(r: GtaRecipe): MergeMethod {
+  return {
+    name: r.name,
+    description: r.description,
+    parameters: gtaParameters(r),
+    base: "required",
+    minModels: 1,
+    mergeTensor: (input) => gtaMerge(r, input),
+    globalStats: r.globalStats,
+  };
+}

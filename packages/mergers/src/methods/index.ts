@@ -1,0 +1,54 @@
+import type { MergeMethod } from "@m2rl/core/merge";
+import { breadcrumbs } from "./breadcrumbs.ts";
+import { breadcrumbsTies } from "./breadcrumbs_ties.ts";
+import { dareLinear } from "./dare_linear.ts";
+import { dareTies } from "./dare_ties.ts";
+import { della, dellaLinear } from "./della.ts";
+import { karcher } from "./karcher.ts";
+import { linear } from "./linear.ts";
+import { modelStock } from "./model_stock.ts";
+import { nuslerp } from "./nuslerp.ts";
+import { sce } from "./sce.ts";
+import { slerp } from "./slerp.ts";
+import { taskArithmetic } from "./task_arithmetic.ts";
+import { ties } from "./ties.ts";
+
+export * from "./common.ts";
+export { slerpVectors } from "./slerp.ts";
+export {
+  breadcrumbs,
+  breadcrumbsTies,
+  dareLinear,
+  dareTies,
+  della,
+  dellaLinear,
+  karcher,
+  linear,
+  modelStock,
+  nuslerp,
+  sce,
+  slerp,
+  taskArithmetic,
+  ties,
+};
+
+/** Every built-in method, by mergekit name. */
+export const BUILTIN_METHODS: readonly MergeMethod[] = [
+  linear,
+  taskArithmetic,
+  ties,
+  dareLinear,
+  dareTies,
+  breadcrumbs,
+  breadcrumbsTies,
+  della,
+  dellaLinear,
+  slerp,
+  nuslerp,
+  modelStock,
+  sce,
+  karcher,
+];
+
+/** Plain name -> method map (usable without a plugin host). */
+export const METHODS: ReadonlyMap<string, MergeMethod> = new Map(BUILTIN_METHODS.map((m) => [m.name, m]));

@@ -1,0 +1,147 @@
+/**
+ * TIES: trim each tau_i to its top-`density` entries by magnitude, elect a sign per entry (sign of the weighted sum
+ * of trimmed deltas), average the agreeing entries (normalize), base + lambda * result.
+ * trim_scope "tensor" ranks magnitudes within each tensor (mergekit); "model" ranks them over the whole model (the
+ * paper), with thresholds found exactly by a two-pass radix select over the bit patterns of |tau| (pre-pass).
+ */
+import type { MergeGlobalStats, TensorMergeInput } from "@m2rl/core/merge";
+import { num, taskVectors } from "./common.ts";
+import { gtaMethod } from "./gta.ts";
+
+interface Pass0 {
+  hist: Float64Array[];
+  total: number[];
+  density: number[];
+}
+interface Cut {
+  /** High 16 bits of the threshold's bit pattern, or -1 (keep all) / -2 (keep none). */
+  hi: number[];
+  need: number[];
+}
+
+function absBits(input: TensorMergeInput): Uint32Array[] {
+  return taskVectors(input.base!, input.models).map((d) => {
+    const u = new Uint32Array(d.buffer);
+    for (let j = 0; j < u.length; j++) u[j] &= 0x7fffffff;
+    return u;
+  });
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+export const tiesGlobalStats: MergeGlobalStats<Pass0 | Float64Array[], Cut | number[]> = {
+  enabled: (params) => params.global.trim_scope === "model",
+  passes: 2,
+  create(pass, _prev, m) {
+    if (pass === 0) {
+      return {
+        hist: Array.from({ length: m }, () => new Float64Array(32768)),
+        total: new Array(m).fill(0),
+        density: new Array(m).fill(1),
+      };
+    }
+    return Array.from({ length: m }, () => new Float64Array(65536));
+  },
+  accumulate(acc, input, pass, prev) {
+    const bits = absBits(input);
+    if (pass === 0) {
+      const a = acc as Pass0;
+      bits.forEach((u, i) => {
+        const h = a.hist[i];
+        for (let j = 0; j < u.length; j++) h[u[j] >>> 16]++;
+        a.total[i] += u.length;
+        a.density[i] = num(input.params.perModel[i], "density");
+      });
+    } else {
+      const cut = prev as Cut;
+      const a = acc as Float64Array[];
+      bits.forEach((u, i) => {
+        const hi = cut.hi[i];
+        if (hi < 0) return;
+        const h = a[i];
+        for (let j = 0; j < u.length; j++) if (u[j] >>> 16 === hi) h[u[j] & 0xffff]++;
+      });
+    }
+  },
+  combine(a, b) {
+    if (Array.isArray(a) && Array.isArray(b)) {
+      return (a as Float64Array[]).map((h, i) => {
+        const o = (b as Float64Array[])[i];
+        for (let j = 0; j < h.length; j++) h[j] += o[j];
+        return h;
+      });
+    }
+    const x = a as Pass0;
+    const y = b as Pass0;
+    x.hist.forEach((h, i) => {
+      for (let j = 0; j < h.length; j++) h[j] += y.hist[i][j];
+      x.total[i] += y.total[i];
+      if (y.total[i] > 0) x.density[i] = y.density[i];
+    });
+    return x;
+  },
+  finish(acc, pass, prev) {
+    if (pass === 0) {
+      const a = acc as Pass0;
+      const cut: Cut = { hi: [], need: [] };
+      a.hist.forEach((h, i) => {
+        const k = Math.round(a.density[i] * a.total[i]);
+        if (k <= 0) {
+          cut.hi.push(-2);
+          cut.need.push(0);
+          return;
+        }
+        if (k >= a.total[i]) {
+          cut.hi.push(-1);
+          cut.need.push(0);
+          return;
+        }
+        let cum = 0;
+        let hi = 0x7fff;
+        for (; hi > 0; hi--) {
+          if (cum + h[hi] >= k) break;
+          cum += h[hi];
+        }
+        cut.hi.push(hi);
+        cut.need.push(k - cum);
+      });
+      return cut;
+    }
+    const cut = prev as Cut;
+    return (acc as Float64Array[]).map((h, i) => {
+      if (cut.hi[i] === -1) return 0;
+      if (cut.hi[i] === -2) return Number.POSITIVE_INFINITY;
+      let cum = 0;
+      let lo = 0xffff;
+      for (; lo > 0; lo--) {
+        cum += h[lo];
+        if (cum >= cut.need[i]) break;
+      }
+      u32[0] = ((cut.hi[i] << 16) | lo) >>> 0;
+      return f32[0];
+    });
+  },
+};
+
+export const ties = gtaMethod({
+  name: "ties",
+  description:
+    "TIES: magnitude trim (density), sign election, disjoint mean; trim per tensor or over the whole model",
+  sparsification: "magnitude",
+  consensus: "sum",
+  defaultNormalize: true,
+  defaultRescale: false,
+  extra: [
+    {
+      name: "trim_scope",
+      type: "string",
+      enum: ["tensor", "model"],
+      default: "tensor",
+      scope: "global",
+      perTensor: false,
+      description: "Rank |tau| within each tensor (mergekit) or over the whole model (the paper's TIES).",
+    },
+  ],
+  globalStats: tiesGlobalStats as MergeGlobalStats,
+});
