@@ -1,0 +1,124 @@
+/**
+ * Fixes and additions for the tfjs `wasm` backend (4.22), in plain TypeScript (no native code), installed when
+ * this module is imported:
+ * - `UnsortedSegmentSum` is missing on wasm; the gradient of `gather` (embedding lookups) needs it.
+ * - `OneHot` ignores its dtype on wasm: `tf.oneHot(ids, n, 1, 0, "float32")` returns int32 bit patterns labelled
+ *   float32 (1 reads as 1.4e-45). Replaced for non-int32 dtypes.
+ * - `_FusedMatMul` adds the bias at wrong offsets on wasm when the output has more than one row
+ *   (`tf.fused.matMul({a: [[1,2,3],[4,5,6]], b: I, bias: [10, 20]})` is off). Replaced by the wasm product
+ *   without bias followed by a bias add (and activation) in TypeScript.
+ * Each fix keeps the original kernel's setup function (the wasm backend runs it at initialisation).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-wasm";
+
+interface HeapBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.TypedArray,
+  ): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+const installed = new Set<string>();
+
+function replace(
+  kernelName: string,
+  backendName: string,
+  make: (orig: tf.KernelConfig | undefined) => tf.KernelConfig["kernelFunc"],
+) {
+  const orig = tf.getKernel(kernelName, backendName);
+  if (orig) tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ ...(orig ?? {}), kernelName, backendName, kernelFunc: make(orig) });
+}
+
+/** Installs the wasm fixes (idempotent; also done on import). */
+export function installPortableKernels(backendName: string): void {
+  if (backendName !== "wasm" || installed.has(backendName)) return;
+  installed.add(backendName);
+
+  if (tf.getKernel(tf.UnsortedSegmentSum, backendName) == null) {
+    tf.registerKernel({
+      kernelName: tf.UnsortedSegmentSum,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as unknown as HeapBackend;
+        const x = inputs["x"] as tf.TensorInfo;
+        const seg = inputs["segmentIds"] as tf.TensorInfo;
+        const numSegments = attrs!["numSegments"] as number;
+        if (seg.shape.length !== 1 || seg.shape[0] !== x.shape[0]) {
+          throw new Error(
+            `UnsortedSegmentSum (wasm, portable): segmentIds must be 1-D of length x.shape[0]; got [${seg.shape}] for x [${x.shape}]`,
+          );
+        }
+        const inner = x.shape.slice(1).reduce((a, c) => a * c, 1);
+        const out = b.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype);
+        // Views after allocating the output: makeOutput may grow (and detach) the wasm heap.
+        const o = b.typedArrayFromHeap(out);
+        const xs = b.typedArrayFromHeap(x);
+        const ids = b.typedArrayFromHeap(seg);
+        o.fill(0);
+        for (let r = 0; r < ids.length; r++) {
+          const s = ids[r]!;
+          if (s < 0 || s >= numSegments) continue;
+          const src = r * inner;
+          const dst = s * inner;
+          for (let j = 0; j < inner; j++) o[dst + j]! += xs[src + j]!;
+        }
+        return out;
+      },
+    });
+  }
+
+  replace(tf.OneHot, backendName, (orig) => (args) => {
+    const dtype = (args.attrs?.["dtype"] as tf.DataType | undefined) ?? "int32";
+    if (dtype === "int32" && orig) return orig.kernelFunc(args);
+    const b = args.backend as unknown as HeapBackend;
+    const ind = args.inputs["indices"] as tf.TensorInfo;
+    const depth = args.attrs!["depth"] as number;
+    const on = args.attrs!["onValue"] as number;
+    const off = args.attrs!["offValue"] as number;
+    const out = b.makeOutput([...ind.shape, depth], dtype);
+    const o = b.typedArrayFromHeap(out);
+    const ids = b.typedArrayFromHeap(ind);
+    o.fill(off);
+    for (let i = 0; i < ids.length; i++) {
+      const k = ids[i]!;
+      if (k >= 0 && k < depth) o[i * depth + k] = on;
+    }
+    return out;
+  });
+
+  replace(tf._FusedMatMul, backendName, (orig) => (args) => {
+    const bias = args.inputs["bias"] as tf.TensorInfo | undefined;
+    const act = (args.attrs?.["activation"] as string | undefined) ?? "linear";
+    const simple = act === "linear" || act === "relu" || act === "sigmoid";
+    if (!orig || bias == null || !simple || args.inputs["preluActivationWeights"] != null)
+      return orig!.kernelFunc(args);
+    const b = args.backend as unknown as HeapBackend;
+    const out = orig.kernelFunc({
+      ...args,
+      inputs: { a: args.inputs["a"]!, b: args.inputs["b"]! },
+      attrs: { ...args.attrs, activation: "linear" },
+    }) as tf.TensorInfo;
+    const y = b.typedArrayFromHeap(out) as Float32Array;
+    const bv = b.typedArrayFromHeap(bias) as Float32Array;
+    const n = out.shape[out.shape.length - 1]!;
+    if (bv.length !== n && bv.length !== 1) {
+      b.disposeData(out.dataId);
+      return orig.kernelFunc(args);
+    }
+    for (let i = 0; i < y.length; i++) {
+      let v = y[i]! + bv[bv.length === 1 ? 0 : i % n]!;
+      if (act === "relu") v = Math.max(v, 0);
+      else if (act === "sigmoid") v = 1 / (1 + Math.exp(-v));
+      y[i] = v;
+    }
+    return out;
+  });
+}
+
+installPortableKernels("wasm");

@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "m2rl_kernels",
+      "sources": ["csrc/kernels.c"],
+      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/openblas"],
+      "libraries": ["-lopenblas", "-lm"],
+      "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-march=native", "-Wall", "-Wno-unused-function"],
+      "cflags!": ["-O2", "-O0"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
+    }
+  ]
+}
