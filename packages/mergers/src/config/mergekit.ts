@@ -13,7 +13,7 @@ import {
   type MergeParamValue,
   type ResolvedMergeParams,
 } from "@m2rl/core/merge";
-import { Ajv } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { layerIndex } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
@@ -118,6 +118,8 @@ function nodeAt(root: unknown, path: readonly (string | number)[], at: "key" | "
   return at === "key" && keyNode ? keyNode : node;
 }
 
+let validator: ValidateFunction | undefined;
+
 /** Method lookup: a registry (plugin host) when given, else the built-in methods. */
 export type MethodLookup = (name: string) => MergeMethodInfo | undefined;
 
@@ -147,8 +149,8 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
       }
     }
   }
-  const ajv = new Ajv({ allErrors: false, strict: false });
-  const validate = ajv.compile(mergeConfigSchema);
+  validator ??= new Ajv({ allErrors: false, strict: false }).compile(mergeConfigSchema);
+  const validate = validator;
   if (!validate(data)) {
     const err = validate.errors![0];
     const path = err.instancePath

@@ -59,7 +59,7 @@ function submatrix(x: Float32Array, shape: number[], [rows, cols]: [number, numb
 export class TensorExecutor {
   private base?: Checkpoint;
   private models: Checkpoint[] = [];
-  private opened = false;
+  private opening: Promise<void> | undefined;
 
   constructor(
     private readonly method: MergeMethod,
@@ -68,11 +68,12 @@ export class TensorExecutor {
     private readonly seed: number,
   ) {}
 
-  private async open(): Promise<void> {
-    if (this.opened) return;
-    this.opened = true;
-    if (this.basePath) this.base = await openCheckpoint(this.basePath);
-    for (const p of this.modelPaths) this.models.push(await openCheckpoint(p));
+  private open(): Promise<void> {
+    this.opening ??= (async () => {
+      if (this.basePath) this.base = await openCheckpoint(this.basePath);
+      for (const p of this.modelPaths) this.models.push(await openCheckpoint(p));
+    })();
+    return this.opening;
   }
 
   private async read(ck: Checkpoint, src: SourceRef): Promise<Float32Array> {
@@ -113,6 +114,7 @@ export class TensorExecutor {
   }
 
   async close(): Promise<void> {
+    await this.opening?.catch(() => {});
     await this.base?.close();
     for (const m of this.models) await m.close();
   }
