@@ -68,6 +68,8 @@ describe("suggestName", () => {
     expect(suggestName("temprature", ["temperature", "samples"])).toBe("temperature");
     expect(suggestName("xyz", ["temperature", "samples"])).toBeUndefined();
     expect(suggestName("a", [])).toBeUndefined();
+    expect(suggestName("^", ["+", "-"])).toBeUndefined();
+    expect(suggestName("X", ["x", "y"])).toBe("x");
     expect(didYouMean("dmains", ["domains", "arms"])).toBe(" (did you mean 'domains'?)");
     expect(didYouMean("qqqq", ["domains"])).toBe("");
   });
