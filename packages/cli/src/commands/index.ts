@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import * as model from "./model.ts";
 import * as validate from "./validate.ts";
 import * as verify from "./verify.ts";
 
 /** A sub-command module adds itself to the program. One file per command in this folder; list it here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [validate.register, verify.register];
+export const COMMANDS: RegisterCommand[] = [validate.register, verify.register, model.register];
