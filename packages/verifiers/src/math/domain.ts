@@ -1,7 +1,7 @@
 /**
  * The math domain: a DomainFactory with the JSON Schema of its options.
  */
-import type { Domain, DomainContext, DomainFactory, TaskQuery } from "@m2rl/core";
+import type { Domain, DomainContext, DomainFactory, Plugin, TaskQuery } from "@m2rl/core";
 import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
 import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
 import { stringGroundTruth } from "../data/verl.ts";
@@ -97,5 +97,13 @@ export const mathDomainFactory: DomainFactory<MathDomainOptions, string> = {
         }
       },
     };
+  },
+};
+
+/** Registers the `math` domain. */
+export const mathPlugin: Plugin = {
+  name: "m2rl-domain-math",
+  apply(host) {
+    host.registry.domains.register("m2rl-domain-math", mathDomainFactory);
   },
 };

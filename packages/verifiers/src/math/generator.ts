@@ -69,6 +69,8 @@ function draw(rng: Rng, o: MathSyntheticOptions): Problem {
     for (let k = 1; k < o.terms; k++) expr += rng.pick(o.ops) + String(rng.int(o.maxOperand + 1));
     const answer = evaluateArithmetic(expr);
     if (answer < 0 && !o.allowNegative) continue;
+    // Echoing the prompt must not be rewarded: the answer never equals the last operand ("0+6=" → 6).
+    if (o.maxOperand > 2 && String(answer) === expr.split(/[+\-*]/).pop()) continue;
     return { expr, answer };
   }
 }

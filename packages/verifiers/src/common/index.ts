@@ -1,0 +1,3 @@
+export * from "./status.ts";
+export * from "./synthetic.ts";
+export * from "./think.ts";

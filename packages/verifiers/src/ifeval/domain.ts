@@ -1,0 +1,133 @@
+/**
+ * The instruction-following domain (IFEval): a DomainFactory with the JSON Schema of its options.
+ */
+import {
+  DataError,
+  type Domain,
+  type DomainContext,
+  type DomainFactory,
+  type Plugin,
+  type TaskQuery,
+} from "@m2rl/core";
+import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
+import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
+import type { GroundTruthMapper } from "../data/verl.ts";
+import {
+  DEFAULT_IFEVAL_OPTIONS,
+  type IfevalGroundTruth,
+  type IfevalOptions,
+  parseIfevalGroundTruth,
+  verifyIfeval,
+} from "./evaluate.ts";
+import {
+  DEFAULT_IF_SYNTHETIC,
+  IF_SYNTHETIC_SCHEMA,
+  type IfSyntheticOptions,
+  ifSyntheticTasks,
+} from "./generator.ts";
+
+export interface IfevalDomainOptions {
+  name?: string;
+  mode?: "strict" | "loose";
+  reward?: "all" | "fraction";
+  thinkGate?: ThinkGateMode;
+  /** Responses shorter than this many characters have an undetermined language (the check passes). */
+  languageMinLength?: number;
+  promptTemplate?: string;
+  data?: DataFiles;
+  synthetic?: Partial<IfSyntheticOptions>;
+  defaultCount?: number;
+}
+
+export const IFEVAL_OPTIONS_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    name: { type: "string", minLength: 1, description: "domain name (default: ifeval)" },
+    mode: { type: "string", enum: ["strict", "loose"], description: "default strict (paper)" },
+    reward: {
+      type: "string",
+      enum: ["all", "fraction"],
+      description: "all (paper, prompt level) or fraction",
+    },
+    thinkGate: THINK_GATE_SCHEMA,
+    languageMinLength: { type: "integer", minimum: 1, maximum: 1000 },
+    promptTemplate: { type: "string" },
+    data: DATA_FILES_SCHEMA,
+    synthetic: IF_SYNTHETIC_SCHEMA,
+    defaultCount: { type: "integer", minimum: 1 },
+  },
+} as const;
+
+/** Ground truth of a verl row (`reward_model.ground_truth`) or of an IFEval row (top-level fields). */
+export const ifevalGroundTruth: GroundTruthMapper<IfevalGroundTruth> = (raw, row, where) => {
+  let candidate: unknown = raw;
+  if (candidate === undefined || candidate === null || candidate === "") {
+    const extra = row.extra_info as Record<string, unknown> | undefined;
+    if (row.instruction_id_list !== undefined)
+      candidate = { instruction_id_list: row.instruction_id_list, kwargs: row.kwargs };
+    else if (extra && extra.instruction_id_list !== undefined) {
+      candidate = { instruction_id_list: extra.instruction_id_list, kwargs: extra.kwargs };
+    }
+  }
+  const parsed = parseIfevalGroundTruth(candidate);
+  if (!parsed.ok) {
+    throw new DataError(parsed.error, {
+      file: where.file,
+      line: where.line,
+      path: "reward_model.ground_truth",
+    });
+  }
+  return { instruction_id_list: parsed.value.ids, kwargs: parsed.value.kwargs };
+};
+
+export function resolveIfevalOptions(o: IfevalDomainOptions = {}): IfevalOptions {
+  return {
+    mode: o.mode ?? DEFAULT_IFEVAL_OPTIONS.mode,
+    reward: o.reward ?? DEFAULT_IFEVAL_OPTIONS.reward,
+    thinkGate: o.thinkGate ?? DEFAULT_IFEVAL_OPTIONS.thinkGate,
+    detect: { minLength: o.languageMinLength ?? DEFAULT_IFEVAL_OPTIONS.detect.minLength },
+  };
+}
+
+export const ifevalDomainFactory: DomainFactory<IfevalDomainOptions, IfevalGroundTruth> = {
+  name: "ifeval",
+  description: "Instruction following: the 25 verifiable instructions of IFEval, strict or loose",
+  optionsSchema: IFEVAL_OPTIONS_SCHEMA,
+  create(options: IfevalDomainOptions, context: DomainContext): Domain<IfevalGroundTruth> {
+    const name = options.name ?? "ifeval";
+    const vo = resolveIfevalOptions(options);
+    const syn = { ...DEFAULT_IF_SYNTHETIC, ...options.synthetic };
+    return {
+      name,
+      async tasks(query: TaskQuery) {
+        const fromData = options.data
+          ? await loadSplit(options.data, query, {
+              domain: name,
+              context,
+              template: options.promptTemplate,
+              mapGroundTruth: ifevalGroundTruth,
+            })
+          : undefined;
+        if (fromData) return fromData;
+        const count = query.count ?? options.defaultCount ?? (query.split === "train" ? 2000 : 200);
+        return ifSyntheticTasks(name, query.split, query.seed, count, syn, options.promptTemplate);
+      },
+      async verify({ response, groundTruth }) {
+        try {
+          return verifyIfeval(response, groundTruth, vo);
+        } catch (e) {
+          return { reward: 0, status: "error", detail: `ifeval verifier failed: ${(e as Error).message}` };
+        }
+      },
+    };
+  },
+};
+
+/** Registers the `ifeval` domain. */
+export const ifevalPlugin: Plugin = {
+  name: "m2rl-domain-ifeval",
+  apply(host) {
+    host.registry.domains.register("m2rl-domain-ifeval", ifevalDomainFactory);
+  },
+};

@@ -1,0 +1,215 @@
+/**
+ * Synthetic instruction-following tasks for tiny char-level policies, checked with real IFEval instruction ids.
+ * Vocabulary: lowercase/uppercase letters, digits 2-5, quotes, commas and spaces. Families:
+ * - caps      `say "cat dog" in caps`          → `CAT DOG`      change_case:english_capital + keywords:existence
+ * - lower     `say "CAT DOG" in lowercase`     → `cat dog`      change_case:english_lowercase + keywords:existence
+ * - end       `end with dog and say cat`       → `cat dog`      keywords:existence + startend:end_checker
+ * - quote     `quote cat dog`                  → `"cat dog"`    startend:quotation + keywords:existence
+ * - repeat    `say cat 3 times`                → `cat cat cat`  keywords:frequency + length_constraints:number_words
+ * - nocomma   `list cat,dog without commas`    → `cat dog`      punctuation:no_comma + keywords:existence
+ * Difficulty knob: `maxWords` (1-3 words per phrase, up to 5 repetitions).
+ * Responses are short (< 10 characters for most), so language detection stays undetermined and the change-case
+ * checks reduce to the case test, as intended for these tasks.
+ */
+import type { Rng, Split, Task } from "@m2rl/core";
+import { applyTemplate, sampleSplit, syntheticId } from "../common/synthetic.ts";
+import type { IfevalGroundTruth } from "./evaluate.ts";
+
+export const IF_FAMILIES = ["caps", "lower", "end", "quote", "repeat", "nocomma"] as const;
+export type IfFamily = (typeof IF_FAMILIES)[number];
+
+export interface IfSyntheticOptions {
+  families: IfFamily[];
+  maxWords: number;
+  evalFraction: number;
+}
+
+export const DEFAULT_IF_SYNTHETIC: IfSyntheticOptions = {
+  families: [...IF_FAMILIES],
+  maxWords: 2,
+  evalFraction: 0.2,
+};
+
+export const IF_SYNTHETIC_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    families: {
+      type: "array",
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: "string", enum: [...IF_FAMILIES] },
+    },
+    maxWords: { type: "integer", minimum: 1, maximum: 3 },
+    evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+  },
+} as const;
+
+export const IF_WORDS = [
+  "cat",
+  "dog",
+  "sun",
+  "red",
+  "box",
+  "map",
+  "cup",
+  "hat",
+  "pen",
+  "sky",
+  "owl",
+  "fox",
+  "bee",
+  "ant",
+  "egg",
+  "jam",
+  "key",
+  "net",
+  "oak",
+  "pig",
+  "toy",
+  "van",
+  "web",
+  "zip",
+  "gum",
+  "bus",
+  "mud",
+  "fig",
+  "ink",
+  "log",
+];
+
+interface IfProblem {
+  family: IfFamily;
+  prompt: string;
+  answer: string;
+  gt: IfevalGroundTruth;
+  key: string;
+}
+
+function words(rng: Rng, n: number): string[] {
+  const out: string[] = [];
+  while (out.length < n) {
+    const w = rng.pick(IF_WORDS);
+    if (!out.includes(w)) out.push(w);
+  }
+  return out;
+}
+
+function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
+  const family = rng.pick(o.families);
+  const n = 1 + rng.int(o.maxWords);
+  switch (family) {
+    case "caps": {
+      const ws = words(rng, n);
+      const phrase = ws.join(" ");
+      return {
+        family,
+        prompt: `say "${phrase}" in caps`,
+        answer: phrase.toUpperCase(),
+        gt: {
+          instruction_id_list: ["change_case:english_capital", "keywords:existence"],
+          kwargs: [{}, { keywords: ws }],
+        },
+        key: `caps:${phrase}`,
+      };
+    }
+    case "lower": {
+      const ws = words(rng, n);
+      const phrase = ws.join(" ");
+      return {
+        family,
+        prompt: `say "${phrase.toUpperCase()}" in lowercase`,
+        answer: phrase,
+        gt: {
+          instruction_id_list: ["change_case:english_lowercase", "keywords:existence"],
+          kwargs: [{}, { keywords: ws }],
+        },
+        key: `lower:${phrase}`,
+      };
+    }
+    case "end": {
+      const [a, b] = words(rng, 2);
+      return {
+        family,
+        prompt: `end with ${b} and say ${a}`,
+        answer: `${a} ${b}`,
+        gt: {
+          instruction_id_list: ["keywords:existence", "startend:end_checker"],
+          kwargs: [{ keywords: [a] }, { end_phrase: b }],
+        },
+        key: `end:${a}:${b}`,
+      };
+    }
+    case "quote": {
+      const ws = words(rng, n);
+      const phrase = ws.join(" ");
+      return {
+        family,
+        prompt: `quote ${phrase}`,
+        answer: `"${phrase}"`,
+        gt: {
+          instruction_id_list: ["startend:quotation", "keywords:existence"],
+          kwargs: [{}, { keywords: ws }],
+        },
+        key: `quote:${phrase}`,
+      };
+    }
+    case "repeat": {
+      const [w] = words(rng, 1);
+      const times = 2 + rng.int(Math.min(o.maxWords + 1, 4));
+      return {
+        family,
+        prompt: `say ${w} ${times} times`,
+        answer: Array(times).fill(w).join(" "),
+        gt: {
+          instruction_id_list: ["keywords:frequency", "length_constraints:number_words"],
+          kwargs: [
+            { keyword: w, frequency: times, relation: "at least" },
+            { num_words: times + 1, relation: "less than" },
+          ],
+        },
+        key: `repeat:${w}:${times}`,
+      };
+    }
+    case "nocomma": {
+      const ws = words(rng, Math.max(2, n));
+      return {
+        family,
+        prompt: `list ${ws.join(",")} without commas`,
+        answer: ws.join(" "),
+        gt: {
+          instruction_id_list: ["punctuation:no_comma", "keywords:existence"],
+          kwargs: [{}, { keywords: ws }],
+        },
+        key: `nocomma:${ws.join(",")}`,
+      };
+    }
+  }
+}
+
+export function ifSyntheticTasks(
+  domain: string,
+  split: Split,
+  seed: number,
+  count: number,
+  o: IfSyntheticOptions,
+  template?: string,
+): Task<IfevalGroundTruth>[] {
+  const problems = sampleSplit({
+    domain,
+    split,
+    seed,
+    count,
+    evalFraction: o.evalFraction,
+    draw: (rng) => draw(rng, o),
+    key: (p) => p.key,
+  });
+  return problems.map((p) => ({
+    id: syntheticId(domain, split, p.key),
+    domain,
+    prompt: applyTemplate(template, p.prompt),
+    groundTruth: p.gt,
+    reference: p.answer,
+    meta: { source: "synthetic", family: p.family },
+  }));
+}

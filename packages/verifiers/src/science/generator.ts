@@ -1,0 +1,187 @@
+/**
+ * Synthetic science tasks for tiny char-level policies: multiple choice over a small fact table (element
+ * symbols, SI units, classes of animals) and integer formula questions. Prompts ≤ 40 characters, answers one
+ * letter or a short integer. Knobs: number of choices (2-4), families, eval fraction.
+ *   `Fe is? A)tin B)iron C)gold`  → `B`
+ *   `unit of power? A)J B)W`       → `B`
+ *   `F=ma m=2 a=3 F=?`             → `6`
+ */
+import type { Rng, Split, Task } from "@m2rl/core";
+import { applyTemplate, sampleSplit, syntheticId } from "../common/synthetic.ts";
+
+export const SCIENCE_FAMILIES = ["element", "unit", "animal", "formula"] as const;
+export type ScienceFamily = (typeof SCIENCE_FAMILIES)[number];
+
+export interface ScienceSyntheticOptions {
+  families: ScienceFamily[];
+  choices: number;
+  evalFraction: number;
+  /** Largest operand of formula questions. */
+  maxOperand: number;
+}
+
+export const DEFAULT_SCIENCE_SYNTHETIC: ScienceSyntheticOptions = {
+  families: [...SCIENCE_FAMILIES],
+  choices: 3,
+  evalFraction: 0.2,
+  maxOperand: 9,
+};
+
+export const SCIENCE_SYNTHETIC_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    families: {
+      type: "array",
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: "string", enum: [...SCIENCE_FAMILIES] },
+    },
+    choices: { type: "integer", minimum: 2, maximum: 4 },
+    evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    maxOperand: { type: "integer", minimum: 2, maximum: 99 },
+  },
+} as const;
+
+/** Fact tables: [question, answer] pairs; distractors are the other answers of the same table. */
+export const ELEMENTS: [string, string][] = [
+  ["H", "hydrogen"],
+  ["He", "helium"],
+  ["C", "carbon"],
+  ["N", "nitrogen"],
+  ["O", "oxygen"],
+  ["Na", "sodium"],
+  ["Fe", "iron"],
+  ["Cu", "copper"],
+  ["Ag", "silver"],
+  ["Au", "gold"],
+  ["Zn", "zinc"],
+  ["Pb", "lead"],
+  ["Sn", "tin"],
+  ["Ne", "neon"],
+  ["S", "sulfur"],
+  ["Ca", "calcium"],
+];
+
+export const UNITS: [string, string][] = [
+  ["force", "N"],
+  ["energy", "J"],
+  ["power", "W"],
+  ["charge", "C"],
+  ["voltage", "V"],
+  ["pressure", "Pa"],
+  ["frequency", "Hz"],
+  ["mass", "kg"],
+  ["time", "s"],
+  ["length", "m"],
+  ["current", "A"],
+  ["resistance", "ohm"],
+];
+
+export const ANIMALS: [string, string][] = [
+  ["bat", "mammal"],
+  ["whale", "mammal"],
+  ["dog", "mammal"],
+  ["owl", "bird"],
+  ["hen", "bird"],
+  ["duck", "bird"],
+  ["frog", "amphibian"],
+  ["toad", "amphibian"],
+  ["shark", "fish"],
+  ["trout", "fish"],
+  ["snake", "reptile"],
+  ["lizard", "reptile"],
+  ["ant", "insect"],
+  ["bee", "insect"],
+];
+
+const FORMULAS: { name: string; make: (a: number, b: number) => { prompt: string; answer: number } }[] = [
+  { name: "F=ma", make: (a, b) => ({ prompt: `F=ma m=${a} a=${b} F=?`, answer: a * b }) },
+  { name: "V=IR", make: (a, b) => ({ prompt: `V=IR I=${a} R=${b} V=?`, answer: a * b }) },
+  { name: "d=vt", make: (a, b) => ({ prompt: `d=vt v=${a} t=${b} d=?`, answer: a * b }) },
+  { name: "v=d/t", make: (a, b) => ({ prompt: `v=d/t d=${a * b} t=${b} v=?`, answer: a }) },
+];
+
+interface SciProblem {
+  prompt: string;
+  answer: string;
+  family: ScienceFamily;
+  key: string;
+}
+
+const LETTERS = "ABCD";
+
+function multipleChoice(
+  rng: Rng,
+  table: [string, string][],
+  stem: (q: string) => string,
+  k: number,
+  family: ScienceFamily,
+): SciProblem {
+  const [q, right] = rng.pick(table);
+  const pool = [...new Set(table.map((r) => r[1]).filter((x) => x !== right))];
+  rng.shuffle(pool);
+  const options = [right, ...pool.slice(0, k - 1)];
+  rng.shuffle(options);
+  const idx = options.indexOf(right);
+  const prompt = `${stem(q)} ${options.map((o, i) => `${LETTERS[i]})${o}`).join(" ")}`;
+  return { prompt, answer: LETTERS[idx], family, key: prompt };
+}
+
+export const MAX_PROMPT_CHARS = 40;
+
+/** Draws until the prompt fits in MAX_PROMPT_CHARS and its answer is not a number of the prompt (echo guard). */
+function draw(rng: Rng, o: ScienceSyntheticOptions): SciProblem {
+  for (;;) {
+    const p = drawOnce(rng, o);
+    if (p.prompt.length > MAX_PROMPT_CHARS) continue;
+    if (p.family === "formula" && [...p.prompt.matchAll(/\d+/g)].some((m) => m[0] === p.answer)) continue;
+    return p;
+  }
+}
+
+function drawOnce(rng: Rng, o: ScienceSyntheticOptions): SciProblem {
+  const family = rng.pick(o.families);
+  switch (family) {
+    case "element":
+      return multipleChoice(rng, ELEMENTS, (q) => `${q} is?`, o.choices, family);
+    case "unit":
+      return multipleChoice(rng, UNITS, (q) => `unit of ${q}?`, o.choices, family);
+    case "animal":
+      return multipleChoice(rng, ANIMALS, (q) => `${q} is a?`, o.choices, family);
+    case "formula": {
+      const f = rng.pick(FORMULAS);
+      const a = 1 + rng.int(o.maxOperand);
+      const b = 1 + rng.int(o.maxOperand);
+      const { prompt, answer } = f.make(a, b);
+      return { prompt, answer: String(answer), family, key: prompt };
+    }
+  }
+}
+
+export function scienceSyntheticTasks(
+  domain: string,
+  split: Split,
+  seed: number,
+  count: number,
+  o: ScienceSyntheticOptions,
+  template?: string,
+): Task<string>[] {
+  const problems = sampleSplit({
+    domain,
+    split,
+    seed,
+    count,
+    evalFraction: o.evalFraction,
+    draw: (rng) => draw(rng, o),
+    key: (p) => p.key,
+  });
+  return problems.map((p) => ({
+    id: syntheticId(domain, split, p.key),
+    domain,
+    prompt: applyTemplate(template, p.prompt),
+    groundTruth: p.answer,
+    reference: p.answer,
+    meta: { source: "synthetic", family: p.family },
+  }));
+}
