@@ -4,6 +4,7 @@ export * from "./builtins.ts";
 export * from "./geometry/analysis.ts";
 export * from "./geometry/compute.ts";
 export * from "./information.ts";
+export * from "./io/rows.ts";
 export * from "./math/divergence.ts";
 export * from "./math/linalg.ts";
 export * from "./math/magnitude-histogram.ts";

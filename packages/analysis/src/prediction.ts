@@ -320,6 +320,7 @@ export function predictionResult(
       ]),
       caption:
         "Means over every completion position, in nats. s samples; both policies score the same tokens.",
+      collapsed: true,
     },
   ];
   if (points.length) {

@@ -173,6 +173,7 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
       ),
       caption:
         "A reward is never a silent 0: every sample is counted under the status its verifier returned.",
+      collapsed: true,
     });
 
     // Sample table.
@@ -207,6 +208,7 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
         title: "Sample responses",
         columns: ["arm", "domain", "task", "prompt", "response", "extracted", "status", "reward"],
         rows: sampleRows,
+        collapsed: true,
       });
     }
 
@@ -237,6 +239,7 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
             stackOrder: [...VERIFICATION_STATUSES],
             colors: ["#59a14f", "#e15759", "#f28e2b", "#b07aa1", "#79706e"],
             normalize: true,
+            rowOrder: t.arms,
           },
         ),
       },

@@ -197,6 +197,7 @@ export const training: Analysis = {
         title: "Verification status counts during training",
         columns: ["arm", "domain", ...VERIFICATION_STATUSES],
         rows: statusRows,
+        collapsed: true,
       });
     }
 

@@ -251,14 +251,14 @@ export function geometryResult(g: WeightGeometry, kinds: Map<string, string>): A
         "arm A",
         "arm B",
         "cosine",
-        `cosine after projection${g.projection ? ` (k=${g.projection.dims}, ${g.projection.kind})` : ""}`,
+        "projected cosine",
         "Jaccard",
         "random Jaccard",
         "overlap coef.",
         "random overlap",
         "sign conflicts",
         "subspace overlap",
-        "mean principal angle",
+        "mean angle",
       ],
       rows: pairs.map((p) => [
         p.a,
@@ -273,8 +273,7 @@ export function geometryResult(g: WeightGeometry, kinds: Map<string, string>): A
         fmt(p.subspaceOverlap),
         p.meanPrincipalAngleDeg == null ? null : `${p.meanPrincipalAngleDeg.toFixed(1)}°`,
       ]),
-      caption:
-        "Random Jaccard: two independent random masks of the same densities, pq/(p+q−pq). Sign conflicts: share of the footprints' overlap where the updates have opposite signs (0.5 for unrelated signs). Subspace overlap: mean cos² of the principal angles between the top-r left singular subspaces of each matrix's update, averaged over matrices (r/m for random subspaces).",
+      caption: `${g.projection ? `Projected cosine: after a seeded ${g.projection.kind} random projection to k=${g.projection.dims} dimensions (seed ${g.projection.seed}). ` : ""}Random Jaccard: two independent random masks of the same densities, pq/(p+q−pq). Sign conflicts: share of the footprints' overlap where the updates have opposite signs (0.5 for unrelated signs). Subspace overlap: mean cos² of the principal angles between the top-r left singular subspaces of each matrix's update, averaged over matrices (r/m for random subspaces); mean angle: mean principal angle.`,
     },
   ];
 
@@ -328,7 +327,11 @@ export function geometryResult(g: WeightGeometry, kinds: Map<string, string>): A
       );
       charts.push({
         title: "Cosine per layer",
-        spec: lines("Task-vector cosine per layer", pts, { xTitle: "layer", yTitle: "cosine" }),
+        spec: lines("Task-vector cosine per layer", pts, {
+          xTitle: "layer",
+          yTitle: "cosine",
+          integerX: true,
+        }),
       });
     }
     const modCells: HeatCell[] = [];

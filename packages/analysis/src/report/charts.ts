@@ -50,7 +50,12 @@ export function heatmap(
   const format = opts.format ?? ".2f";
   const rows = [...new Set(cells.map((c) => c.row))];
   const cols = [...new Set(cells.map((c) => c.col))];
-  const size = Math.max(28, Math.min(56, Math.floor(420 / Math.max(rows.length, cols.length))));
+  const size = Math.max(26, Math.min(44, Math.floor(360 / Math.max(rows.length, cols.length))));
+  const [lo, hi] = opts.domain ?? [0, 1];
+  // white text on the dark end(s) of the scale
+  const dark = opts.diverging
+    ? `abs(datum.value) > ${0.6 * Math.max(Math.abs(lo), Math.abs(hi))}`
+    : `datum.value > ${lo + 0.6 * (hi - lo)}`;
   const color: Spec = opts.diverging
     ? { scheme: "redblue", domainMid: 0, reverse: true, ...(opts.domain ? { domain: opts.domain } : {}) }
     : { scheme: "blues", ...(opts.domain ? { domain: opts.domain } : {}) };
@@ -89,7 +94,7 @@ export function heatmap(
         mark: { type: "text", fontSize: 10 },
         encoding: {
           text: { field: "value", type: "quantitative", format },
-          color: { value: "#1f2733" },
+          color: { condition: { test: `datum.value !== null && ${dark}`, value: "white" }, value: "#1f2733" },
         },
       },
     ],
@@ -105,8 +110,8 @@ export function groupedBars(
   const series = opts.seriesOrder ?? [...new Set(values.map((v) => v.series))];
   return base(title, values, {
     mark: { type: "bar", cornerRadiusEnd: 2 },
-    width: { step: 12 },
-    height: 200,
+    width: { step: 14 },
+    height: 220,
     encoding: {
       column: {
         field: "group",
@@ -143,6 +148,7 @@ export function lines(
     width?: number;
     height?: number;
     points?: boolean;
+    integerX?: boolean;
   } = {},
 ): Spec {
   const faceted = values.some((v) => v.facet !== undefined);
@@ -156,7 +162,12 @@ export function lines(
     width: opts.width ?? (faceted ? 220 : 460),
     height: opts.height ?? 180,
     encoding: {
-      x: { field: "x", type: "quantitative", title: opts.xTitle ?? null },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: opts.xTitle ?? null,
+        ...(opts.integerX ? { axis: { tickMinStep: 1, format: "d" } } : {}),
+      },
       y: { field: "y", type: "quantitative", title: opts.yTitle ?? null, scale: { zero: false } },
       color: { field: "series", type: "nominal", title: null },
       tooltip: [
@@ -179,7 +190,13 @@ export function lines(
 export function stackedBars(
   title: string,
   values: { row: string; stack: string; value: number; facet?: string }[],
-  opts: { xTitle?: string; stackOrder?: string[]; colors?: string[]; normalize?: boolean } = {},
+  opts: {
+    xTitle?: string;
+    stackOrder?: string[];
+    colors?: string[];
+    normalize?: boolean;
+    rowOrder?: string[];
+  } = {},
 ): Spec {
   const faceted = values.some((v) => v.facet !== undefined);
   const inner: Spec = {
@@ -187,7 +204,7 @@ export function stackedBars(
     width: faceted ? 200 : 420,
     height: { step: 16 },
     encoding: {
-      y: { field: "row", type: "nominal", title: null },
+      y: { field: "row", type: "nominal", title: null, ...(opts.rowOrder ? { sort: opts.rowOrder } : {}) },
       x: {
         field: "value",
         type: "quantitative",

@@ -132,6 +132,13 @@ const esc = (s: string) =>
 const NUMERIC = /^[+−-]?[\d.,]+(e[+-]?\d+)?%?°?$|^[+−-]?∞$/;
 
 function htmlTable(t: ReportTable): string {
+  // a column is numeric when most of its non-empty cells are
+  const numericCol = t.columns.map((_, i) => {
+    const cells = t.rows.map((r) => r[i]).filter((c) => c !== null && c !== undefined && c !== "");
+    return (
+      i > 0 && cells.length > 0 && cells.filter((c) => NUMERIC.test(String(c))).length * 2 > cells.length
+    );
+  });
   const isScore = /^Avg@K|^pass@K/.test(t.title);
   const rows = t.rows.map((r) => {
     let best = -1;
@@ -159,11 +166,15 @@ function htmlTable(t: ReportTable): string {
     });
     return `<tr>${tds.join("")}</tr>`;
   });
+  const body = `<div class="scroll"><table><thead><tr>${t.columns.map((c, i) => `<th${numericCol[i] ? ' class="num"' : ""}>${esc(c)}</th>`).join("")}</tr></thead>
+<tbody>${rows.join("\n")}</tbody></table></div>
+${t.caption ? `<p class="caption">${esc(t.caption)}</p>` : ""}`;
+  if (t.collapsed) {
+    return `<details class="table"><summary>${esc(t.title)} <span class="count">(${t.rows.length} rows)</span></summary>${body}</details>`;
+  }
   return `<figure class="table">
 <figcaption class="ttitle">${esc(t.title)}</figcaption>
-<div class="scroll"><table><thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead>
-<tbody>${rows.join("\n")}</tbody></table></div>
-${t.caption ? `<p class="caption">${esc(t.caption)}</p>` : ""}</figure>`;
+${body}</figure>`;
 }
 
 const CSS = `
@@ -176,7 +187,7 @@ header dl{display:flex;flex-wrap:wrap;gap:6px 22px;margin:0;font-size:13px;opaci
 header dt{font-weight:600;display:inline}header dd{display:inline;margin:0 0 0 4px}
 nav{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(--line);padding:8px 40px;display:flex;gap:18px;flex-wrap:wrap}
 nav a{color:var(--accent);text-decoration:none;font-weight:550;font-size:13px}
-main{max-width:1320px;margin:0 auto;padding:24px 40px 60px}
+main{max-width:1480px;margin:0 auto;padding:24px 40px 60px}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px 24px;margin:0 0 22px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
 section h2{margin:0 0 14px;font-size:18px;font-weight:650}
 .findings{list-style:none;padding:0;margin:0;display:grid;gap:8px}
@@ -192,6 +203,11 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th{background:#f1f3f7;text-align:left;font-weight:600;padding:6px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
 td{padding:5px 10px;border-bottom:1px solid #f0f2f5;vertical-align:top}
 tbody tr:nth-child(even) td{background:#fbfcfd}
+th.num{text-align:right}
+details.table{margin:0 0 12px;border:1px solid var(--line);border-radius:8px;padding:8px 12px;background:#fbfcfd}
+details.table summary{cursor:pointer;font-weight:650}
+details.table .count{color:var(--muted);font-weight:400}
+details.table[open] summary{margin-bottom:8px}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.label{font-weight:600;white-space:nowrap}
 td.pos{color:var(--pos)}td.neg{color:var(--neg)}td.best{font-weight:750;background:#eef4ff!important}
@@ -232,8 +248,15 @@ function renderHtml(run: AnalysisRun, charts: RenderedChart[], meta: ReportMeta)
       )
       .join("\n");
     sections.push(`<section id="${id}"><h2>${esc(sectionTitle(r.analysis))}</h2>
-${r.tables.map(htmlTable).join("\n")}
+${r.tables
+  .filter((t) => !t.collapsed)
+  .map(htmlTable)
+  .join("\n")}
 ${cs.length ? `<div class="charts">${chartHtml}</div>` : ""}
+${r.tables
+  .filter((t) => t.collapsed)
+  .map(htmlTable)
+  .join("\n")}
 ${r.notes?.length ? `<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
 </section>`);
   }

@@ -5,8 +5,45 @@
 import * as vega from "vega";
 import * as vl from "vega-lite";
 
+/**
+ * Advance widths (1/1000 em) of ASCII 32–126 in Helvetica / Arial, the metrics of the sans-serif fallback the
+ * report's font stack ends in. Without a canvas vega estimates every glyph at 0.8 em, which truncates labels and
+ * leaves wide margins; these widths make the layout match what a browser draws.
+ */
+const ASCII_WIDTHS = [
+  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556,
+  556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278,
+  500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469,
+  556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500,
+  278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+];
+
+/** Text width in px for vega's layout: per-glyph Helvetica widths, 5% wider for bold. */
+export function textWidth(text: string, fontSize: number, bold = false): number {
+  let w = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    w += c >= 32 && c <= 126 ? ASCII_WIDTHS[c - 32] : 600;
+  }
+  return (w / 1000) * fontSize * (bold ? 1.05 : 1);
+}
+
+let metricsInstalled = false;
+function installTextMetrics(): void {
+  if (metricsInstalled) return;
+  metricsInstalled = true;
+  const tm = vega.textMetrics as unknown as {
+    width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number;
+  };
+  tm.width = (item, text) => {
+    const bold = item.fontWeight === "bold" || Number(item.fontWeight) >= 600;
+    return textWidth(text == null ? "" : String(text), item.fontSize ?? 11, bold);
+  };
+}
+
 /** Renders one Vega-Lite spec to an SVG string. */
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  installTextMetrics();
   // biome-ignore lint/suspicious/noExplicitAny: vega-lite's TopLevelSpec union is wider than our builders' records
   const compiled = vl.compile(spec as any).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Warn });

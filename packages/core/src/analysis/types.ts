@@ -178,6 +178,8 @@ export interface ReportTable {
   columns: string[];
   rows: ReportCell[][];
   caption?: string;
+  /** Detail table: shown folded (HTML <details>) after the charts. */
+  collapsed?: boolean;
 }
 
 export interface ReportChart {
