@@ -3,9 +3,9 @@
  * sampled (n samples per task): accuracy (Avg@n: mean over samples of status `correct`), mean reward, unbiased
  * pass@k, status counts and mean response length, per domain.
  */
-import type { Domain, Task, VerificationStatus } from "../domain/types.ts";
+import type { Domain, Task, Verification, VerificationStatus } from "../domain/types.ts";
 import { VERIFICATION_STATUSES } from "../domain/types.ts";
-import type { Policy } from "../policy/types.ts";
+import type { Generation, Policy } from "../policy/types.ts";
 import { passAtK } from "./pass-at-k.ts";
 
 export interface EvalOptions {
@@ -26,6 +26,16 @@ export interface EvalOptions {
   count?: number;
   /** Prompts per generate call. Default 64. */
   batchSize: number;
+  /** Called for every sample (the CLI writes one eval row per sample for the analyses). */
+  onSample?: (sample: EvalSample) => void;
+}
+
+/** One generated and verified eval sample. */
+export interface EvalSample {
+  task: Task;
+  sampleIndex: number;
+  generation: Generation;
+  verification: Verification;
 }
 
 export const DEFAULT_EVAL: EvalOptions = {
@@ -106,6 +116,7 @@ export async function evaluatePolicy(
             groundTruth: chunk[i].groundTruth,
             task: chunk[i],
           });
+          o.onSample?.({ task: chunk[i], sampleIndex: s, generation: g, verification: v });
           statusCounts[v.status]++;
           reward += v.reward;
           tokens += g.ids.length;
