@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { normaliseOutput, outputsMatch, valuesMatch } from "./compare.ts";
-import { extractProgram } from "./extract.ts";
+import { dedent, extractProgram } from "./extract.ts";
 import { parseCodeGroundTruth } from "./groundTruth.ts";
 
 describe("extractProgram", () => {
@@ -122,4 +122,15 @@ describe("parseCodeGroundTruth", () => {
   ];
   for (const [name, gt, re] of bad)
     it(`rejects ${name}`, () => expect(() => parseCodeGroundTruth(gt)).toThrow(re));
+});
+
+describe("dedent", () => {
+  const cases: [string, string][] = [
+    [" print(4)", "print(4)"],
+    ["\n\n  a=1\n  if a:\n    print(a)\n", "a=1\nif a:\n  print(a)\n"],
+    ["a=1\n  b=2", "a=1\n  b=2"],
+    ["\tx\n\ty", "x\ny"],
+    ["  x\n\n  y", "x\n\ny"],
+  ];
+  for (const [input, out] of cases) it(JSON.stringify(input), () => expect(dedent(input)).toBe(out));
 });

@@ -18,8 +18,34 @@ export function extractProgram(text: string): ExtractedProgram | undefined {
   if (last) {
     const program = last[2] ?? "";
     if (!program.trim()) return undefined;
-    return { program, fenceLanguage: last[1] || undefined, fenced: true };
+    return { program: dedent(program), fenceLanguage: last[1] || undefined, fenced: true };
   }
   if (!text.trim()) return undefined;
-  return { program: text, fenced: false };
+  return { program: dedent(text), fenced: false };
+}
+
+/**
+ * Drops leading blank lines and the indentation common to all non-blank lines (a response that follows a prompt
+ * often starts with a space, which Python would reject as an IndentationError).
+ */
+export function dedent(program: string): string {
+  const lines = program.replace(/\r\n?/g, "\n").split("\n");
+  while (lines.length > 1 && !lines[0]?.trim()) lines.shift();
+  let common: string | undefined;
+  for (const l of lines) {
+    if (!l.trim()) continue;
+    const indent = /^[ \t]*/.exec(l)?.[0] ?? "";
+    if (common === undefined || !indent.startsWith(common)) {
+      let k = 0;
+      const base: string = common ?? indent;
+      while (k < base.length && k < indent.length && base[k] === indent[k]) k++;
+      common = base.slice(0, k);
+    }
+    if (common === "") break;
+  }
+  return common
+    ? lines
+        .map((l) => (l.startsWith(common as string) ? l.slice((common as string).length) : l.trimStart()))
+        .join("\n")
+    : lines.join("\n");
 }

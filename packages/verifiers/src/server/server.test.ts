@@ -1,0 +1,339 @@
+import { request as httpRequest } from "node:http";
+import type { Domain, Verification } from "@m2rl/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeDomainFactory } from "../code/domain.ts";
+import { type DomainProvider, domainOfDataSource, isLoopback, RewardServer } from "./server.ts";
+
+/** A deterministic test domain: correct when the response (trimmed) equals the ground truth string. */
+function exactDomain(name: string, delayMs = 0): Domain<unknown> {
+  return {
+    name,
+    async tasks() {
+      return [];
+    },
+    async verify({ response, groundTruth }): Promise<Verification> {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      if (typeof groundTruth !== "string")
+        return { reward: 0, status: "error", detail: "ground truth must be a string" };
+      const got = response.trim();
+      if (!got) return { reward: 0, status: "unparsable", detail: "empty" };
+      return got === groundTruth
+        ? { reward: 1, status: "correct", extracted: got }
+        : { reward: 0, status: "incorrect", extracted: got, detail: `expected ${groundTruth}` };
+    },
+  };
+}
+
+function provider(domains: Record<string, Domain<unknown>>): DomainProvider {
+  return {
+    names: () => Object.keys(domains),
+    async get(name) {
+      const d = domains[name];
+      if (!d) throw new Error(`unknown domain '${name}'`);
+      return d;
+    },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: replies are untyped JSON, checked field by field
+type J = any;
+interface Reply {
+  status: number;
+  body: J;
+}
+
+function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const data = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: "127.0.0.1", port, method, path, headers: { "content-type": "application/json", ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(data);
+  });
+}
+
+const code = codeDomainFactory.create({ limits: { wallMs: 3000 } }, {}) as Domain<unknown>;
+const domains = provider({ math: exactDomain("math"), slow: exactDomain("slow", 200), code });
+let server: RewardServer;
+let port: number;
+beforeAll(async () => {
+  server = new RewardServer({
+    domains,
+    defaultDomain: "math",
+    concurrency: 32,
+    requestTimeoutMs: 5000,
+    maxBatch: 100,
+  });
+  port = (await server.listen(0)).port;
+});
+afterAll(async () => {
+  await server.close();
+  await code.close?.();
+});
+
+describe("reward server: endpoints", () => {
+  it("GET /health lists the domains", async () => {
+    const r = await call(port, "GET", "/health");
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: "ok", version: 1, domains: ["math", "slow", "code"] });
+  });
+
+  it("POST /v1/verify/<domain> returns a status per item, with ids and counts", async () => {
+    const r = await call(port, "POST", "/v1/verify/math", {
+      version: 1,
+      items: [
+        { id: "a", response: " 42 ", ground_truth: "42" },
+        { id: 7, response: "41", ground_truth: "42" },
+        { response: "", ground_truth: "42" },
+        { response: "x", ground_truth: 3 },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.domain).toBe("math");
+    expect(r.body.results.map((x: J) => [x.id, x.reward, x.status])).toEqual([
+      ["a", 1, "correct"],
+      [7, 0, "incorrect"],
+      [undefined, 0, "unparsable"],
+      [undefined, 0, "error"],
+    ]);
+    expect(r.body.counts).toEqual({ correct: 1, incorrect: 1, unparsable: 1, timeout: 0, error: 1 });
+  });
+
+  it("the code domain runs sandboxed through the server", async () => {
+    const gt = { language: "python", tests: [{ input: "3\n", output: "9\n" }] };
+    const r = await call(port, "POST", "/v1/verify/code", {
+      items: [
+        { response: "```python\nn=int(input())\nprint(n*n)\n```", ground_truth: gt },
+        { response: "print(8)", ground_truth: JSON.stringify(gt) },
+      ],
+    });
+    expect(r.body.results.map((x: J) => x.status)).toEqual(["correct", "incorrect"]);
+  });
+
+  it("OpenRLHF: strips the prompt from the query, labels are ground truths, metas may route", async () => {
+    const r = await call(port, "POST", "/reward", {
+      query: ["Q: 6*7? A: 42", "Q: 1+1? A: 3", "Q: code A: print(4)"],
+      prompts: ["Q: 6*7? A:", "Q: 1+1? A:", "Q: code A:"],
+      labels: ["42", "2", JSON.stringify({ language: "python", tests: [{ input: "", output: "4\n" }] })],
+      metas: [{}, { domain: "math" }, { domain: "code" }],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.rewards).toEqual([1, 0, 1]);
+    expect(r.body.scores).toEqual([1, 0, 1]);
+    expect(r.body.extra_logs.status_incorrect).toEqual([0, 1, 0]);
+    expect(r.body.statuses).toEqual(["correct", "incorrect", "correct"]);
+    const legacy = await call(port, "POST", "/get_reward/math", { query: ["7"], labels: ["7"] });
+    expect(legacy.body.rewards).toEqual([1]);
+  });
+
+  it("verl: compute_score batch, domain from data_source or extra_info", async () => {
+    const r = await call(port, "POST", "/verl/compute_score", {
+      items: [
+        { data_source: "openai/gsm8k", solution_str: "5", ground_truth: "5", extra_info: { index: 0 } },
+        {
+          data_source: "whatever",
+          solution_str: "print(1)",
+          ground_truth: { tests: [{ input: "", output: "1" }] },
+          extra_info: { domain: "code" },
+        },
+      ],
+    });
+    expect(r.body.results.map((x: J) => [x.score, x.domain])).toEqual([
+      [1, "math"],
+      [1, "code"],
+    ]);
+  });
+
+  it("TRL: completions as strings or chat messages", async () => {
+    const r = await call(port, "POST", "/trl/reward/math", {
+      prompts: ["p1", "p2"],
+      completions: ["12", [{ role: "assistant", content: "13" }]],
+      ground_truth: ["12", "12"],
+    });
+    expect(r.body).toEqual({ rewards: [1, 0], statuses: ["correct", "incorrect"] });
+  });
+
+  const bad: [string, string, string, unknown, number, RegExp][] = [
+    ["not JSON", "POST", "/v1/verify/math", "{oops", 400, /not JSON/],
+    ["missing items", "POST", "/v1/verify/math", {}, 400, /must have required property 'items'/],
+    [
+      "response not a string",
+      "POST",
+      "/v1/verify/math",
+      { items: [{ response: 1, ground_truth: "1" }] },
+      400,
+      /\/items\/0\/response must be string/,
+    ],
+    [
+      "unknown field",
+      "POST",
+      "/v1/verify/math",
+      { items: [{ response: "1", ground_truth: "1", extra: 1 }] },
+      400,
+      /additional properties 'extra'/,
+    ],
+    [
+      "wrong version",
+      "POST",
+      "/v1/verify/math",
+      { version: 2, items: [{ response: "1", ground_truth: "1" }] },
+      400,
+      /version/,
+    ],
+    [
+      "unknown domain",
+      "POST",
+      "/v1/verify/mth",
+      { items: [{ response: "1", ground_truth: "1" }] },
+      404,
+      /unknown domain 'mth'/,
+    ],
+    ["unknown path", "POST", "/v2/nothing", {}, 404, /no such endpoint/],
+    ["GET on a POST route", "GET", "/reward", undefined, 405, /takes POST/],
+    ["OpenRLHF without labels", "POST", "/reward", { query: ["a"] }, 400, /labels/],
+    [
+      "OpenRLHF length mismatch",
+      "POST",
+      "/reward",
+      { query: ["a", "b"], labels: ["a"] },
+      400,
+      /labels has 1 items, query has 2/,
+    ],
+    [
+      "batch too large",
+      "POST",
+      "/v1/verify/math",
+      { items: Array.from({ length: 101 }, () => ({ response: "1", ground_truth: "1" })) },
+      413,
+      /exceeds the limit of 100/,
+    ],
+  ];
+  for (const [name, method, path, body, status, re] of bad)
+    it(`4xx: ${name}`, async () => {
+      const r = await call(port, method, path, body);
+      expect(r.status).toBe(status);
+      expect(r.body.error).toMatch(re);
+    });
+
+  it("413 for a body over the byte limit", async () => {
+    const small = new RewardServer({ domains, defaultDomain: "math", maxBodyBytes: 1000 });
+    const p = (await small.listen(0)).port;
+    const r = await call(p, "POST", "/v1/verify/math", {
+      items: [{ response: "x".repeat(5000), ground_truth: "1" }],
+    });
+    expect(r.status).toBe(413);
+    expect(r.body.error).toMatch(/exceeds the limit of 1000/);
+    await small.close();
+  });
+
+  it("items past the request deadline come back as timeout, the request does not hang", async () => {
+    const s = new RewardServer({ domains, concurrency: 1, requestTimeoutMs: 300 });
+    const p = (await s.listen(0)).port;
+    const r = await call(p, "POST", "/v1/verify/slow", {
+      items: Array.from({ length: 4 }, () => ({ response: "1", ground_truth: "1" })),
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.results[0].status).toBe("correct");
+    expect(r.body.results[3].status).toBe("timeout");
+    await s.close();
+  });
+
+  it("503 with Retry-After when the queue is full", async () => {
+    const s = new RewardServer({ domains, concurrency: 1, maxQueuedItems: 3 });
+    const p = (await s.listen(0)).port;
+    const first = call(p, "POST", "/v1/verify/slow", {
+      items: [1, 2, 3].map(() => ({ response: "1", ground_truth: "1" })),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // 1 running + 2 queued: two more items would make 4 > 3
+    const second = await call(p, "POST", "/v1/verify/slow", {
+      items: [1, 2].map(() => ({ response: "1", ground_truth: "1" })),
+    });
+    expect(second.status).toBe(503);
+    expect(second.body.error).toMatch(/server busy/);
+    expect((await first).status).toBe(200);
+    await s.close();
+  });
+});
+
+describe("reward server: safe by default", () => {
+  it("refuses a non-loopback host without a token, and short tokens", async () => {
+    const s = new RewardServer({ domains });
+    await expect(s.listen(0, "0.0.0.0")).rejects.toThrow(/without a bearer token/);
+    expect(() => new RewardServer({ domains, token: "short" })).toThrow(/at least 16/);
+    expect(isLoopback("127.0.0.1")).toBe(true);
+    expect(isLoopback("::1")).toBe(true);
+    expect(isLoopback("0.0.0.0")).toBe(false);
+    expect(isLoopback("192.168.1.2")).toBe(false);
+  });
+  it("requires the bearer token when one is set (health stays open)", async () => {
+    const token = "s3cret-token-0123456789";
+    const s = new RewardServer({ domains, token, defaultDomain: "math" });
+    const p = (await s.listen(0)).port;
+    const body = { query: ["1"], labels: ["1"] };
+    expect((await call(p, "POST", "/reward", body)).status).toBe(401);
+    expect(
+      (await call(p, "POST", "/reward", body, { authorization: "Bearer wrong-token-0123456789" })).status,
+    ).toBe(401);
+    const ok = await call(p, "POST", "/reward", body, { authorization: `Bearer ${token}` });
+    expect(ok.body.rewards).toEqual([1]);
+    expect((await call(p, "GET", "/health")).status).toBe(200);
+    await s.close();
+  });
+  it("maps verl data sources to domains", () => {
+    const known = ["math", "code", "science", "ifeval"];
+    expect(domainOfDataSource("lighteval/MATH", known)).toBe("math");
+    expect(domainOfDataSource("codecontests", known)).toBe("code");
+    expect(domainOfDataSource("Idavidrein/gpqa", known)).toBe("science");
+    expect(domainOfDataSource("google/IFEval", known)).toBe("ifeval");
+    expect(domainOfDataSource("unknown-set", known)).toBeUndefined();
+    expect(domainOfDataSource("code", ["code"])).toBe("code");
+  });
+});
+
+describe("reward server: load", () => {
+  it("200 concurrent clients on loopback, no error, bounded memory", async () => {
+    const clients = 200;
+    const perClient = 5;
+    const rss0 = process.memoryUsage().rss;
+    let errors = 0;
+    let rewards = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        for (let k = 0; k < perClient; k++) {
+          const items = Array.from({ length: 8 }, (_, i) => ({
+            response: String(c + i),
+            ground_truth: String(c),
+          }));
+          const r = await call(port, "POST", "/v1/verify/math", { items }).catch(() => ({
+            status: 0,
+            body: undefined,
+          }));
+          if (r.status !== 200 || r.body.results.length !== 8) errors++;
+          else rewards += r.body.results.reduce((s: number, x: any) => s + x.reward, 0);
+        }
+      }),
+    );
+    expect(errors).toBe(0);
+    expect(rewards).toBe(clients * perClient); // exactly item 0 of each request is correct
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(300 * 1024 * 1024);
+    const h = await call(port, "GET", "/health");
+    expect(h.body.active).toBe(0);
+    expect(h.body.queued).toBe(0);
+  });
+});

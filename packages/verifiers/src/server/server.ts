@@ -1,0 +1,488 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Domain, VERIFICATION_STATUSES, type Verification, type VerificationStatus } from "@m2rl/core";
+import { Ajv, type ValidateFunction } from "ajv";
+import pLimit, { type LimitFunction } from "p-limit";
+import {
+  API_VERSION,
+  OPENRLHF_REQUEST_SCHEMA,
+  TRL_REQUEST_SCHEMA,
+  VERIFY_REQUEST_SCHEMA,
+  VERL_REQUEST_SCHEMA,
+} from "./schemas.ts";
+
+/** Where the server gets its domains: created on first use, kept until `close`. */
+export interface DomainProvider {
+  names(): string[];
+  /** The domain called `name`; rejects with a message (e.g. "unknown domain 'mth' (did you mean 'math'?)"). */
+  get(name: string): Promise<Domain>;
+}
+
+export interface RewardServerOptions {
+  domains: DomainProvider;
+  /** Domain of `/reward`, `/trl/reward` and verl items when the request does not name one. */
+  defaultDomain?: string;
+  /** Bearer token; when set every request except `GET /health` must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Largest request body in bytes (413 beyond). Default 16 MiB. */
+  maxBodyBytes?: number;
+  /** Most items in one request (413 beyond). Default 4096. */
+  maxBatch?: number;
+  /** Verifications running at once, across all requests. Default 64. */
+  concurrency?: number;
+  /** Items allowed to wait for a verification slot; a request that would exceed it gets 503. Default 50,000. */
+  maxQueuedItems?: number;
+  /** Deadline of one request: items not verified by then are returned with status `timeout`. Default 300 s. */
+  requestTimeoutMs?: number;
+  /** One line per request (method, path, status, items, ms). */
+  log?: (line: string) => void;
+}
+
+/** Thrown inside a handler to answer with a 4xx/5xx status and a message. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface Item {
+  domain: string;
+  response: string;
+  groundTruth: unknown;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validators = {
+  verify: ajv.compile(VERIFY_REQUEST_SCHEMA),
+  openrlhf: ajv.compile(OPENRLHF_REQUEST_SCHEMA),
+  verl: ajv.compile(VERL_REQUEST_SCHEMA),
+  trl: ajv.compile(TRL_REQUEST_SCHEMA),
+};
+
+function check<T>(validate: ValidateFunction, body: unknown, what: string): T {
+  if (!validate(body)) {
+    const e = validate.errors?.[0];
+    const where = e?.instancePath || "(body)";
+    const extra = e?.params && "additionalProperty" in e.params ? ` '${e.params.additionalProperty}'` : "";
+    throw new HttpError(400, `bad ${what} request: ${where} ${e?.message ?? "is invalid"}${extra}`);
+  }
+  return body as T;
+}
+
+/** Is `host` a loopback address (the only place the server listens without a token)? */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** verl `data_source` → domain, for the usual public datasets (an exact registered domain name wins). */
+export function domainOfDataSource(
+  dataSource: string | undefined,
+  known: readonly string[],
+): string | undefined {
+  if (!dataSource) return undefined;
+  if (known.includes(dataSource)) return dataSource;
+  const s = dataSource.toLowerCase();
+  const rules: [RegExp, string][] = [
+    [/ifeval|instruction/, "ifeval"],
+    [/code|apps|taco|mbpp|humaneval|livecodebench|primeintellect|leetcode/, "code"],
+    [/gpqa|science|mmlu|scibench|chem|physic|biolog/, "science"],
+    [/math|gsm8k|aime|amc|numina|olympiad|deepscaler|dapo/, "math"],
+  ];
+  for (const [re, d] of rules) if (re.test(s) && known.includes(d)) return d;
+  return undefined;
+}
+
+/**
+ * The M2RL reward service over node:http: the versioned JSON endpoint per domain, and adapters for OpenRLHF's
+ * remote reward model, verl's compute_score and TRL's reward functions. Safe by default: loopback unless told
+ * otherwise, a bearer token when exposed, bounded body size, batch size, concurrency and queue, a deadline per
+ * request, a status per item, 4xx with a message for bad input.
+ */
+export class RewardServer {
+  readonly server: Server;
+  private readonly opts: Required<Omit<RewardServerOptions, "token" | "defaultDomain" | "log">> &
+    Pick<RewardServerOptions, "token" | "defaultDomain" | "log">;
+  private readonly limit: LimitFunction;
+  private readonly tokenDigest?: Buffer;
+  private readonly started = Date.now();
+  private served = 0;
+
+  constructor(options: RewardServerOptions) {
+    this.opts = {
+      maxBodyBytes: 16 * 1024 * 1024,
+      maxBatch: 4096,
+      concurrency: 64,
+      maxQueuedItems: 50_000,
+      requestTimeoutMs: 300_000,
+      ...options,
+    };
+    this.limit = pLimit(this.opts.concurrency);
+    if (options.token !== undefined) {
+      if (options.token.length < 16) throw new Error("the bearer token must be at least 16 characters");
+      this.tokenDigest = createHash("sha256").update(options.token).digest();
+    }
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e) => this.fail(res, e));
+    });
+    this.server.requestTimeout = this.opts.requestTimeoutMs + 30_000;
+    this.server.headersTimeout = 30_000;
+  }
+
+  /** Starts listening. A non-loopback host without a token is refused. */
+  listen(port: number, host = "127.0.0.1"): Promise<AddressInfo> {
+    if (!isLoopback(host) && !this.tokenDigest)
+      return Promise.reject(
+        new Error(`refusing to listen on ${host} without a bearer token (--token or M2RL_SERVE_TOKEN)`),
+      );
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.limit.clearQueue();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    let items = 0;
+    res.on("finish", () => {
+      this.served++;
+      this.opts.log?.(
+        `${req.method} ${path} ${res.statusCode} items=${items} ${Math.round(performance.now() - t0)}ms`,
+      );
+    });
+    if (req.method === "GET" && path === "/health") {
+      return this.send(res, 200, {
+        status: "ok",
+        version: API_VERSION,
+        domains: this.opts.domains.names(),
+        active: this.limit.activeCount,
+        queued: this.limit.pendingCount,
+        served: this.served,
+        uptimeS: Math.round((Date.now() - this.started) / 1000),
+      });
+    }
+    this.authorize(req);
+    if (req.method === "GET" && path === "/v1/domains")
+      return this.send(res, 200, { version: API_VERSION, domains: this.opts.domains.names() });
+
+    const route = matchRoute(path);
+    if (!route) throw new HttpError(404, `no such endpoint: ${path} (see GET /health for the domains)`);
+    if (req.method !== "POST") throw new HttpError(405, `${path} takes POST`, { allow: "POST" });
+    const body = await this.readJson(req);
+    const build = (): { items: Item[]; reply: (v: Verification[]) => unknown } => {
+      switch (route.kind) {
+        case "verify":
+          return this.verifyEndpoint(route.domain as string, body);
+        case "openrlhf":
+          return this.openrlhfEndpoint(route.domain, body);
+        case "verl":
+          return this.verlEndpoint(body);
+        case "trl":
+          return this.trlEndpoint(route.domain, body);
+      }
+    };
+    const { items: batch, reply } = build();
+    items = batch.length;
+    if (batch.length > this.opts.maxBatch)
+      throw new HttpError(413, `batch of ${batch.length} items exceeds the limit of ${this.opts.maxBatch}`);
+    const verifications = await this.verifyAll(batch);
+    this.send(res, 200, reply(verifications));
+  }
+
+  private verifyEndpoint(domain: string, body: unknown) {
+    const b = check<{ items: { id?: string | number; response: string; ground_truth: unknown }[] }>(
+      validators.verify,
+      body,
+      "verify",
+    );
+    return {
+      items: b.items.map((it) => ({ domain, response: it.response, groundTruth: it.ground_truth })),
+      reply: (vs: Verification[]) => ({
+        version: API_VERSION,
+        domain,
+        results: vs.map((v, i) => ({
+          ...(b.items[i]?.id !== undefined ? { id: b.items[i]?.id } : {}),
+          reward: v.reward,
+          status: v.status,
+          extracted: v.extracted ?? null,
+          detail: v.detail ?? null,
+        })),
+        counts: countStatuses(vs),
+      }),
+    };
+  }
+
+  private openrlhfEndpoint(routeDomain: string | undefined, body: unknown) {
+    const b = check<{ query: string[]; prompts?: string[]; labels?: unknown[]; metas?: unknown[] }>(
+      validators.openrlhf,
+      body,
+      "OpenRLHF",
+    );
+    const n = b.query.length;
+    if (!b.labels) throw new HttpError(400, "bad OpenRLHF request: 'labels' (the ground truths) is required");
+    for (const [k, v] of [
+      ["prompts", b.prompts],
+      ["labels", b.labels],
+      ["metas", b.metas],
+    ] as const)
+      if (v && v.length !== n)
+        throw new HttpError(400, `bad OpenRLHF request: ${k} has ${v.length} items, query has ${n}`);
+    const items = b.query.map((q, i) => {
+      const prompt = b.prompts?.[i];
+      const meta = b.metas?.[i] as { domain?: unknown } | undefined;
+      return {
+        domain: this.pickDomain(typeof meta?.domain === "string" ? meta.domain : undefined, routeDomain),
+        response: prompt && q.startsWith(prompt) ? q.slice(prompt.length) : q,
+        groundTruth: b.labels?.[i],
+      };
+    });
+    return {
+      items,
+      reply: (vs: Verification[]) => {
+        const rewards = vs.map((v) => v.reward);
+        const extra: Record<string, number[]> = {};
+        for (const s of VERIFICATION_STATUSES) extra[`status_${s}`] = vs.map((v) => (v.status === s ? 1 : 0));
+        return { rewards, scores: rewards, extra_logs: extra, statuses: vs.map((v) => v.status) };
+      },
+    };
+  }
+
+  private verlEndpoint(body: unknown) {
+    const b = check<{
+      items: {
+        data_source?: string;
+        solution_str: string;
+        ground_truth: unknown;
+        extra_info?: { domain?: unknown } | null;
+      }[];
+    }>(validators.verl, body, "verl");
+    const known = this.opts.domains.names();
+    const items = b.items.map((it, i) => {
+      const named = typeof it.extra_info?.domain === "string" ? it.extra_info.domain : undefined;
+      const domain = named ?? domainOfDataSource(it.data_source, known) ?? this.opts.defaultDomain;
+      if (!domain)
+        throw new HttpError(
+          400,
+          `bad verl request: /items/${i} names no known domain (data_source or extra_info.domain)`,
+        );
+      return { domain, response: it.solution_str, groundTruth: it.ground_truth };
+    });
+    return {
+      items,
+      reply: (vs: Verification[]) => ({
+        results: vs.map((v, i) => ({
+          score: v.reward,
+          status: v.status,
+          domain: items[i]?.domain,
+          extracted: v.extracted ?? null,
+          detail: v.detail ?? null,
+        })),
+      }),
+    };
+  }
+
+  private trlEndpoint(routeDomain: string | undefined, body: unknown) {
+    const b = check<{
+      completions: (string | { content: string }[])[];
+      ground_truth: unknown[];
+      domain?: string[];
+    }>(validators.trl, body, "TRL");
+    const n = b.completions.length;
+    if (b.ground_truth.length !== n)
+      throw new HttpError(
+        400,
+        `bad TRL request: ground_truth has ${b.ground_truth.length} items, completions has ${n}`,
+      );
+    if (b.domain && b.domain.length !== n)
+      throw new HttpError(400, `bad TRL request: domain has ${b.domain.length} items, completions has ${n}`);
+    const items = b.completions.map((c, i) => ({
+      domain: this.pickDomain(b.domain?.[i], routeDomain),
+      response: typeof c === "string" ? c : (c[c.length - 1]?.content ?? ""),
+      groundTruth: b.ground_truth[i],
+    }));
+    return {
+      items,
+      reply: (vs: Verification[]) => ({
+        rewards: vs.map((v) => v.reward),
+        statuses: vs.map((v) => v.status),
+      }),
+    };
+  }
+
+  private pickDomain(itemDomain: string | undefined, routeDomain: string | undefined): string {
+    const d = itemDomain ?? routeDomain ?? this.opts.defaultDomain;
+    if (!d)
+      throw new HttpError(
+        400,
+        "no domain: name one in the path (/reward/<domain>) or start the server with a default",
+      );
+    return d;
+  }
+
+  /** Verifies every item under the global concurrency limit; items unfinished at the deadline get `timeout`. */
+  private async verifyAll(items: Item[]): Promise<Verification[]> {
+    if (this.limit.pendingCount + items.length > this.opts.maxQueuedItems)
+      throw new HttpError(503, `server busy: ${this.limit.pendingCount} items queued`, {
+        "retry-after": "5",
+      });
+    // Resolve every domain first, so that an unknown domain is a 404 before any work starts.
+    const names = [...new Set(items.map((i) => i.domain))];
+    const domains = new Map<string, Domain>();
+    for (const n of names) {
+      try {
+        domains.set(n, await this.opts.domains.get(n));
+      } catch (e) {
+        throw new HttpError(404, (e as Error).message);
+      }
+    }
+    const results: (Verification | undefined)[] = Array.from({ length: items.length }, () => undefined);
+    const all = Promise.all(
+      items.map((it, i) =>
+        this.limit(async () => {
+          const domain = domains.get(it.domain) as Domain;
+          try {
+            results[i] = await domain.verify({ response: it.response, groundTruth: it.groundTruth });
+          } catch (e) {
+            results[i] = { reward: 0, status: "error", detail: `verifier threw: ${(e as Error).message}` };
+          }
+        }),
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.opts.requestTimeoutMs);
+    });
+    await Promise.race([all, deadline]);
+    clearTimeout(timer);
+    return results.map(
+      (v) =>
+        v ?? {
+          reward: 0,
+          status: "timeout",
+          detail: `not verified within the server deadline (${this.opts.requestTimeoutMs} ms)`,
+        },
+    );
+  }
+
+  private authorize(req: IncomingMessage): void {
+    if (!this.tokenDigest) return;
+    const h = req.headers.authorization ?? "";
+    const m = /^Bearer\s+(.+)$/i.exec(h);
+    if (!m) throw new HttpError(401, "missing bearer token", { "www-authenticate": "Bearer" });
+    const got = createHash("sha256")
+      .update(m[1] as string)
+      .digest();
+    if (!timingSafeEqual(got, this.tokenDigest))
+      throw new HttpError(401, "bad bearer token", { "www-authenticate": "Bearer" });
+  }
+
+  private readJson(req: IncomingMessage): Promise<unknown> {
+    const max = this.opts.maxBodyBytes;
+    const declared = Number(req.headers["content-length"] ?? Number.NaN);
+    if (declared > max)
+      return Promise.reject(
+        new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${max}`),
+      );
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      req.on("data", (c: Buffer) => {
+        if (done) return;
+        size += c.length;
+        if (size > max) {
+          done = true;
+          reject(new HttpError(413, `request body exceeds the limit of ${max} bytes`));
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on("error", (e) => {
+        if (!done) {
+          done = true;
+          reject(new HttpError(400, `cannot read the request: ${e.message}`));
+        }
+      });
+      req.on("end", () => {
+        if (done) return;
+        done = true;
+        const text = Buffer.concat(chunks).toString("utf8");
+        try {
+          resolve(JSON.parse(text));
+        } catch (e) {
+          reject(new HttpError(400, `request body is not JSON: ${(e as Error).message}`));
+        }
+      });
+    });
+  }
+
+  private send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.headersSent) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  private fail(res: ServerResponse, e: unknown): void {
+    if (e instanceof HttpError) {
+      // After a 413 the rest of the body is not read: close the connection instead of draining it.
+      const headers = e.status === 413 ? { ...e.headers, connection: "close" } : e.headers;
+      this.send(res, e.status, { error: e.message }, headers);
+      if (e.status === 413) res.once("finish", () => res.req.destroy());
+      return;
+    }
+    this.send(res, 500, { error: `internal error: ${(e as Error)?.message ?? String(e)}` });
+  }
+}
+
+type Route =
+  | { kind: "verify"; domain: string }
+  | { kind: "openrlhf"; domain?: string }
+  | { kind: "verl" }
+  | { kind: "trl"; domain?: string };
+
+function matchRoute(path: string): Route | undefined {
+  let m = /^\/v1\/verify\/([A-Za-z0-9_.:@/-]+)$/.exec(path);
+  if (m) return { kind: "verify", domain: decodeURIComponent(m[1] as string) };
+  m = /^\/(?:reward|get_reward)(?:\/([A-Za-z0-9_.:@-]+))?$/.exec(path);
+  if (m) return { kind: "openrlhf", domain: m[1] };
+  if (path === "/verl/compute_score") return { kind: "verl" };
+  m = /^\/trl\/reward(?:\/([A-Za-z0-9_.:@-]+))?$/.exec(path);
+  if (m) return { kind: "trl", domain: m[1] };
+  return undefined;
+}
+
+function countStatuses(vs: Verification[]): Record<VerificationStatus, number> {
+  const c = Object.fromEntries(VERIFICATION_STATUSES.map((s) => [s, 0])) as Record<
+    VerificationStatus,
+    number
+  >;
+  for (const v of vs) c[v.status]++;
+  return c;
+}
