@@ -13,6 +13,7 @@ export * from "./ifeval/index.ts";
 export * from "./math/index.ts";
 export * from "./sandbox/index.ts";
 export * from "./science/index.ts";
+export * from "./server/index.ts";
 
 /** The domain plugins this package ships; the CLI applies them all to its plugin host. */
 export const builtinPlugins: Plugin[] = [mathPlugin, codePlugin, sciencePlugin, ifevalPlugin];
