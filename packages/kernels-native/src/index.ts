@@ -8,8 +8,8 @@
  * to core (see register.ts).
  */
 import { createRequire } from "node:module";
-import type { KernelPack } from "@m2rl/core";
-import { FUSED_KERNELS } from "@m2rl/core";
+import type { KernelPack } from "@m2rl/core/tensor";
+import { FUSED_KERNELS } from "@m2rl/core/tensor";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** The addon's functions (csrc/kernels.c). */

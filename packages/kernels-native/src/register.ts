@@ -3,7 +3,7 @@
  * `M2RL_NATIVE=0` disables it. When the addon is absent or fails to load, core records why and `initBackend` says
  * so once, in the line that names the chosen backend; everything then runs on plain TensorFlow.js.
  */
-import { noteKernelPackUnavailable, registerKernelPack } from "@m2rl/core";
+import { noteKernelPackUnavailable, registerKernelPack } from "@m2rl/core/tensor";
 import { loadNativePack } from "./index.ts";
 
 export const nativeDisabled = process.env["M2RL_NATIVE"] === "0";

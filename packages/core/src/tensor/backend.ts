@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
+import { registerFusedGradients } from "./fused.ts";
 import { installPortableKernels } from "./portable-kernels.ts";
 
 /** A set of kernel overrides / additions for one tfjs backend (e.g. native BLAS kernels for `wasm`). */
@@ -132,6 +133,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const importModule = options.importModule ?? dynamicImport;
   const log = options.log === undefined ? (line: string) => console.info(line) : options.log;
   const skipped: BackendInfo["skipped"] = [];
+  registerFusedGradients();
   for (const choice of order) {
     const reason = await attempt(choice, options, importModule);
     if (typeof reason === "string") {

@@ -12,8 +12,9 @@
  * - `M2rlAdam` {param, m, v, grad} attrs {lr, beta1, beta2, epsilon, step} → [param', m', v']
  */
 import * as tf from "@tensorflow/tfjs-core";
-// tfjs-core's Node entry registers no gradients; the engine needs them all.
-import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+// tfjs-core's Node entry registers no gradients, and its ESM gradient files do not load in plain Node: a bundled
+// copy registers them all (see vendor/tfjs-gradients.ts). Import this module (or the tensor index) for gradients.
+import "./vendor/tfjs-gradients.ts";
 import "./portable-kernels.ts";
 
 export const FUSED_KERNELS = {
@@ -201,10 +202,11 @@ function batchMatMulGrad(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor, tA: boolean,
 }
 
 let gradsRegistered = false;
-/** Registers the gradients of the fused kernels (idempotent; done on import of the tensor module). */
+/**
+ * Registers the gradients of the fused kernels and the broadcast-aware BatchMatMul gradient (on import of this
+ * module and again in initBackend: a later import of tfjs' own gradient list would put the old one back).
+ */
 export function registerFusedGradients(): void {
-  if (gradsRegistered) return;
-  gradsRegistered = true;
   tf.registerGradient({
     kernelName: tf.BatchMatMul,
     inputsToSave: ["a", "b"],
@@ -217,6 +219,8 @@ export function registerFusedGradients(): void {
         attrs["transposeB"] as boolean,
       ),
   });
+  if (gradsRegistered) return;
+  gradsRegistered = true;
   tf.registerGradient({
     kernelName: K.rmsNorm,
     inputsToSave: ["x", "weight"],
