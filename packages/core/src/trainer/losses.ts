@@ -3,7 +3,7 @@
  * tokens). Pure functions over tfjs tensors; the caller owns memory (wrap in tf.tidy / a gradient scope).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+import "../tensor/vendor/tfjs-gradients.ts"; // every kernel's gradient (Node-loadable copy)
 
 export type LossAggregation =
   | "token-mean"

@@ -3,9 +3,10 @@
  * non-zero success rate. Loss = -(1/N)·Σ log p(y_t | x, y_<t) over reference tokens plus EOS (token-mean), AdamW.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+import "../tensor/vendor/tfjs-gradients.ts"; // every kernel's gradient (Node-loadable copy)
 import type { Task } from "../domain/types.ts";
 import { DataError } from "../errors/index.ts";
+import type { JSONSchema } from "../plugin/schema.ts";
 import type { Policy } from "../policy/types.ts";
 import { Rng } from "../rng/index.ts";
 import { learningRate } from "./lr-schedule.ts";
@@ -38,6 +39,24 @@ export const DEFAULT_SFT: SftOptions = {
   maxGradNorm: 1,
   appendEos: true,
   seed: 0,
+};
+
+/** JSON Schema of the experiment's `policy.sft` section (defaults in DEFAULT_SFT). */
+export const SFT_OPTIONS_SCHEMA: JSONSchema = {
+  title: "M2RL supervised warm-up options",
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    steps: { type: "integer", minimum: 0, description: "Optimizer steps (default 200)." },
+    batchSize: { type: "integer", minimum: 1, description: "Pairs per step (default 32)." },
+    lr: { type: "number", minimum: 0, description: "Peak learning rate (default 3e-3)." },
+    minLr: { type: "number", minimum: 0, description: "Cosine floor (default 3e-4)." },
+    warmupSteps: { type: "integer", minimum: 0, description: "Linear warm-up steps (default 10)." },
+    weightDecay: { type: "number", minimum: 0, description: "AdamW weight decay (default 0)." },
+    maxGradNorm: { type: "number", exclusiveMinimum: 0, description: "Global grad-norm clip (default 1)." },
+    appendEos: { type: "boolean", description: "Train the EOS after each reference (default true)." },
+    seed: { type: "integer", minimum: 0, description: "Batch order seed (default 0)." },
+  },
 };
 
 /** Trains `policy` in place on (task.prompt → task.reference); returns the loss of every step. */
