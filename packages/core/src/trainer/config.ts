@@ -142,7 +142,6 @@ const obj = (properties: Record<string, unknown>, description?: string) => ({
 
 /** JSON Schema of the experiment's `trainer:` section (every key optional; defaults in DEFAULT_TRAINER_CONFIG). */
 export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
-  $id: "https://m2rl.dev/schemas/trainer.json",
   title: "M2RL trainer options",
   ...obj({
     algorithm: { enum: ["grpo", "mopd"], default: "grpo" },

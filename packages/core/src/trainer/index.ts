@@ -6,6 +6,7 @@ export * from "./losses.ts";
 export * from "./lr-schedule.ts";
 export * from "./optimizer.ts";
 export * from "./pass-at-k.ts";
+export * from "./plugin.ts";
 export * from "./sft.ts";
 export * from "./trainer.ts";
 export * from "./types.ts";

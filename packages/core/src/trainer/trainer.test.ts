@@ -416,3 +416,18 @@ describe("MOPD", () => {
 });
 
 export type { Task };
+
+describe("trainerConfigPlugin", () => {
+  it("registers the trainer and policy.sft schemas; the host validates options with them", async () => {
+    const { PluginHost } = await import("../plugin/index.ts");
+    const { trainerConfigPlugin } = await import("./plugin.ts");
+    const host = new PluginHost([trainerConfigPlugin]);
+    expect(host.registry.configSections.names()).toEqual(["trainer", "policy.sft"]);
+    const schema = host.registry.configSections.get("trainer").optionsSchema;
+    expect(host.validateOptions("m2rl:trainer", schema, { clip: { epsHigh: 0.28 } }, ["trainer"])).toEqual(
+      [],
+    );
+    const bad = host.validateOptions("m2rl:trainer", schema, { aggregation: "token-sum" }, ["trainer"]);
+    expect(bad.length).toBeGreaterThan(0);
+  });
+});
