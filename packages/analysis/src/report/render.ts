@@ -62,12 +62,14 @@ export async function renderReport(run: AnalysisRun, meta: ReportMeta = {}): Pro
       let file = `${slug(r.analysis)}--${slug(c.title)}`;
       for (let i = 2; used.has(file); i++) file = `${slug(r.analysis)}--${slug(c.title)}-${i}`;
       used.add(file);
+      // The title goes into the page (HTML caption / Markdown line), where the SVG box never clips it.
+      const { title: specTitle, ...spec } = c.spec;
       charts.push({
         analysis: r.analysis,
-        title: c.title,
+        title: typeof specTitle === "string" ? specTitle : c.title,
         caption: c.caption,
         file: `charts/${file}.svg`,
-        svg: await renderSvg(c.spec),
+        svg: await renderSvg(spec),
       });
     }
   }
@@ -113,7 +115,15 @@ function renderMarkdown(run: AnalysisRun, charts: RenderedChart[], meta: ReportM
   for (const r of run.results) {
     out.push("", `## ${sectionTitle(r.analysis)}`, "");
     for (const t of r.tables) out.push(markdownTable(t), "");
-    for (const c of charts.filter((x) => x.analysis === r.analysis)) out.push(`![${c.title}](${c.file})`, "");
+    for (const c of charts.filter((x) => x.analysis === r.analysis)) {
+      out.push(
+        `**${c.title}**`,
+        "",
+        `![${c.title}](${c.file})`,
+        "",
+        ...(c.caption ? [`_${c.caption}_`, ""] : []),
+      );
+    }
     for (const n of r.notes ?? []) out.push(`> note: ${n}`);
   }
   if (run.skipped.length || run.failed.length) {
@@ -213,8 +223,9 @@ td.label{font-weight:600;white-space:nowrap}
 td.pos{color:var(--pos)}td.neg{color:var(--neg)}td.best{font-weight:750;background:#eef4ff!important}
 .na{color:#b3bac5}
 .caption{color:var(--muted);font-size:12.5px;margin:6px 2px 0}
-.charts{display:flex;flex-wrap:wrap;gap:18px}
+.charts{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
 .chart{border:1px solid var(--line);border-radius:8px;padding:12px;background:#fff;max-width:100%;overflow-x:auto}
+.ctitle{font-weight:650;font-size:14px;margin:0 0 8px;color:var(--ink)}
 .chart svg{display:block;max-width:none;height:auto}
 .notes{color:var(--muted);font-size:12.5px;margin:10px 0 0;padding-left:18px}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:0 0 30px}
@@ -244,7 +255,7 @@ function renderHtml(run: AnalysisRun, charts: RenderedChart[], meta: ReportMeta)
     const chartHtml = cs
       .map(
         (c) =>
-          `<figure class="chart" data-chart="${esc(c.title)}">${prefixSvgIds(c.svg, `c${k++}`)}${c.caption ? `<p class="caption">${esc(c.caption)}</p>` : ""}</figure>`,
+          `<figure class="chart" data-chart="${esc(c.title)}"><figcaption class="ctitle">${esc(c.title)}</figcaption>${prefixSvgIds(c.svg, `c${k++}`)}${c.caption ? `<p class="caption">${esc(c.caption)}</p>` : ""}</figure>`,
       )
       .join("\n");
     sections.push(`<section id="${id}"><h2>${esc(sectionTitle(r.analysis))}</h2>

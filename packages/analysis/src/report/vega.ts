@@ -18,23 +18,29 @@ const ASCII_WIDTHS = [
   278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
 ];
 
-/** Text width in px for vega's layout: per-glyph Helvetica widths, 5% wider for bold. */
+/**
+ * Text width in px for vega's layout: per-glyph Helvetica widths, 5% wider for bold, plus 15% so that wider
+ * fallback fonts (DejaVu Sans on Linux) still fit.
+ */
 export function textWidth(text: string, fontSize: number, bold = false): number {
   let w = 0;
   for (const ch of text) {
     const c = ch.codePointAt(0)!;
     w += c >= 32 && c <= 126 ? ASCII_WIDTHS[c - 32] : 600;
   }
-  return (w / 1000) * fontSize * (bold ? 1.05 : 1);
+  return (w / 1000) * fontSize * (bold ? 1.05 : 1) * 1.15;
+}
+
+interface TextMetrics {
+  width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number;
 }
 
 let metricsInstalled = false;
 function installTextMetrics(): void {
   if (metricsInstalled) return;
   metricsInstalled = true;
-  const tm = vega.textMetrics as unknown as {
-    width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number;
-  };
+  // vega re-exports vega-scenegraph's textMetrics at run time; its typings do not declare it.
+  const tm = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
   tm.width = (item, text) => {
     const bold = item.fontWeight === "bold" || Number(item.fontWeight) >= 600;
     return textWidth(text == null ? "" : String(text), item.fontSize ?? 11, bold);
