@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { M2rlError } from "@m2rl/core/errors";
 import { syncDir } from "./file-sink.ts";
 
 export interface AtomicDirectoryOptions {
@@ -35,7 +36,9 @@ export async function atomicDirectory<T>(
 ): Promise<T> {
   const target = resolve(finalDir);
   if (!options.overwrite && (await exists(target))) {
-    throw new Error(`${finalDir} already exists (choose another output folder or allow overwriting)`);
+    throw new M2rlError("output folder already exists (choose another one or allow overwriting)", {
+      file: finalDir,
+    });
   }
   await mkdir(dirname(target), { recursive: true });
   const tmp = tempDirFor(target);
@@ -44,7 +47,8 @@ export async function atomicDirectory<T>(
     const result = await build(tmp);
     await syncDir(tmp);
     if (await exists(target)) {
-      if (!options.overwrite) throw new Error(`${finalDir} appeared while it was being built`);
+      if (!options.overwrite)
+        throw new M2rlError("output folder appeared while it was being built", { file: finalDir });
       const old = `${tmp}.old`;
       await rename(target, old);
       await rename(tmp, target);

@@ -16,6 +16,6 @@ export async function mergeFromFile(
     throw new ConfigError("cannot read the merge config", { file: configPath });
   }
   const config = parseMergeConfig(text, configPath, options.lookup);
-  const plan = await planMerge(config, { outDir: options.outDir });
+  const plan = await planMerge(config, { outDir: options.outDir, overwrite: options.overwrite });
   return runMerge(plan, options);
 }

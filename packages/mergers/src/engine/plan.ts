@@ -2,6 +2,7 @@
  * Pre-flight: reads only headers and the config (names, shapes, dtypes, method parameters, free disk) and turns
  * them into a plan, one entry per output tensor, before any tensor data is read.
  */
+import { existsSync } from "node:fs";
 import { statfs } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type Checkpoint, DTYPE_SIZE, type DType, isFloatDType, numel } from "@m2rl/core/checkpoint";
@@ -81,10 +82,17 @@ export interface PlanOptions {
   outDir?: string;
   /** Skip the free-disk check (tests). */
   skipDiskCheck?: boolean;
+  /** When false (default), an existing `outDir` is an error found here, before any data is read. */
+  overwrite?: boolean;
 }
 
 /** Opens the inputs (headers only), matches their tensors and resolves parameters per tensor. */
 export async function planMerge(config: MergeConfig, options: PlanOptions = {}): Promise<MergePlan> {
+  if (options.outDir && !options.overwrite && existsSync(options.outDir)) {
+    throw new ConfigError("output folder already exists (choose another one or allow overwriting)", {
+      file: options.outDir,
+    });
+  }
   const method = config.method;
   const warnings: string[] = [];
   const usesBase = method.base !== "none" && config.baseModel !== undefined;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CheckpointWriter, type TensorSpec } from "@m2rl/core/checkpoint";
 import { atomicDirectory, NodeFileStore } from "@m2rl/io-node";
 import { METHODS } from "../methods/index.ts";
-import { type MergeResult, TensorExecutor, type TensorUpdateStats } from "./executor.ts";
+import { type MergeResult, TensorExecutor, type TensorUpdateStats, updateStats } from "./executor.ts";
 import type { MergePlan, TensorPlan } from "./plan.ts";
 import { WorkerPool } from "./pool.ts";
 
@@ -267,4 +267,36 @@ export function summarizeUpdates(updates: readonly TensorUpdateStats[]): {
     density,
     signAgreement: sa.length ? sa.reduce((s, u) => s + u.signAgreement, 0) / sa.length : Number.NaN,
   };
+}
+
+/**
+ * Reads every tensor once (inline, one at a time) and measures the task vectors' update density and sign
+ * agreement, without merging: what `m2rl merge --analyze` prints before a merge. Needs a base.
+ */
+export async function analyzeUpdates(
+  plan: MergePlan,
+  onProgress?: (p: MergeProgress) => void,
+): Promise<MergeReport["updates"]> {
+  const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, plan.config.seed);
+  const out: MergeReport["updates"] = [];
+  let bytesDone = 0;
+  try {
+    for (const [i, t] of plan.tensors.entries()) {
+      if (t.kind === "merge" && t.base) {
+        const inp = await ex.input(t);
+        out.push({ name: t.name, ...updateStats(inp.base!, inp.models) });
+      }
+      bytesDone += t.inputBytes;
+      onProgress?.({
+        phase: "prepass",
+        tensorsDone: i + 1,
+        tensorsTotal: plan.tensors.length,
+        bytesDone,
+        bytesTotal: plan.inputBytes,
+      });
+    }
+  } finally {
+    await ex.close();
+  }
+  return out;
 }

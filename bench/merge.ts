@@ -1,0 +1,154 @@
+/**
+ * Merge benchmark: M2RL's streaming merger beside ../shared/bench/merge_ref.py (NumPy) on the same checkpoints,
+ * in one run, on one machine.
+ *
+ *   npm run bench:merge -- [--mb 200] [--big] [--methods linear,task_arithmetic,ties] [--workers 2] [--no-check]
+ *
+ * Checkpoints: base + 3 fine-tunes from make_checkpoints.py (512x512 F32 tensors), generated once under
+ * /tmp/m2rl-bench-merge-<mb>mb and reused. --big uses 2000 MB per model. Each method runs the reference first, then
+ * ours in a child process (so peak RSS is the merger's own: process.resourceUsage().maxRSS covers its worker
+ * threads too). Throughput for both = (bytes read + bytes written) / seconds, timed inside each program after its
+ * imports. Prints one JSON object.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+
+const PY = "/usr/bin/python3";
+const BENCH = resolve(import.meta.dirname, "../../shared/bench");
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+
+async function child(): Promise<void> {
+  // --child <config> <outDir> <workers>
+  const i = process.argv.indexOf("--child");
+  const [cfg, out, workers] = process.argv.slice(i + 1, i + 4);
+  const { mergeFromFile } = await import("@m2rl/mergers");
+  const t0 = performance.now();
+  const r = await mergeFromFile(cfg, {
+    outDir: out,
+    workers: Number(workers),
+    overwrite: true,
+    measure: false,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const rssMb = process.resourceUsage().maxRSS / 1024;
+  console.log(
+    JSON.stringify({
+      seconds,
+      bytes_read: r.inputBytes,
+      bytes_written: r.outputBytes,
+      gb_per_s: (r.inputBytes + r.outputBytes) / seconds / 1e9,
+      peak_rss_mb: rssMb,
+      workers: r.workers,
+    }),
+  );
+}
+
+function run(cmd: string, args: string[]): { out: string; err: string } {
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stderr}`);
+  return { out: r.stdout, err: r.stderr };
+}
+
+/** Runs a command under /usr/bin/time -f %M to get its peak RSS (KiB). */
+function runTimed(cmd: string, args: string[]): { out: string; rssMb: number } {
+  const r = run("/usr/bin/time", ["-f", "M2RL_MAXRSS=%M", cmd, ...args]);
+  const m = /M2RL_MAXRSS=(\d+)/.exec(r.err);
+  return { out: r.out, rssMb: m ? Number(m[1]) / 1024 : Number.NaN };
+}
+
+function lastJson(text: string): Record<string, number> {
+  const lines = text.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+async function maxAbsDiff(a: string, b: string): Promise<number> {
+  const { openCheckpoint } = await import("@m2rl/io-node");
+  const x = await openCheckpoint(a);
+  const y = await openCheckpoint(b);
+  let max = 0;
+  for (const n of x.names) {
+    const p = await x.readFloat32(n);
+    const q = await y.readFloat32(n);
+    for (let i = 0; i < p.length; i++) max = Math.max(max, Math.abs(p[i] - q[i]));
+  }
+  await x.close();
+  await y.close();
+  return max;
+}
+
+async function main(): Promise<void> {
+  const mb = flag("big") ? 2000 : Number(arg("mb") ?? 200);
+  const methods = (arg("methods") ?? "linear,task_arithmetic,ties").split(",");
+  const workers = Number(arg("workers") ?? 2);
+  const dir = `/tmp/m2rl-bench-merge-${mb}mb`;
+  const files = ["base", "ft0", "ft1", "ft2"].map((f) => join(dir, `${f}.safetensors`));
+  if (!files.every(existsSync)) {
+    run(PY, [join(BENCH, "make_checkpoints.py"), dir, "3", String(mb), "0"]);
+  }
+  const args: Record<string, string[]> = {
+    linear: ["--weights", "1,1,1"],
+    task_arithmetic: ["--weights", "1,1,1", "--lambda", "1.0"],
+    ties: ["--weights", "1,1,1", "--density", "0.2", "--lambda", "1.0"],
+  };
+  const results: Record<string, unknown>[] = [];
+  for (const method of methods) {
+    const refOut = join(dir, `ref-${method}.safetensors`);
+    const ref = runTimed(PY, [
+      join(BENCH, "merge_ref.py"),
+      method,
+      refOut,
+      ...files,
+      ...(args[method] ?? []),
+    ]);
+    const refJ = lastJson(ref.out);
+    const params = method === "ties" ? ", density: 0.2" : "";
+    const cfg = join(dir, `m2rl-${method}.yml`);
+    await writeFile(
+      cfg,
+      `merge_method: ${method}\n${method === "linear" ? "" : `base_model: ${files[0]}\n`}models:\n${files
+        .slice(1)
+        .map((f) => `  - model: ${f}\n    parameters: {weight: 1${params}}`)
+        .join("\n")}\n`,
+    );
+    const out = join(dir, `m2rl-out-${method}`);
+    const ours = lastJson(
+      run(process.execPath, [
+        "--conditions=m2rl-source",
+        "--import",
+        "tsx",
+        import.meta.filename,
+        "--child",
+        cfg,
+        out,
+        String(workers),
+      ]).out,
+    );
+    const diff = flag("no-check") ? undefined : await maxAbsDiff(refOut, out);
+    results.push({
+      method,
+      ref_gb_per_s: refJ.gb_per_s,
+      ref_seconds: refJ.seconds,
+      ref_peak_rss_mb: Math.round(ref.rssMb),
+      m2rl_gb_per_s: Number(ours.gb_per_s.toFixed(3)),
+      m2rl_seconds: Number(ours.seconds.toFixed(3)),
+      m2rl_peak_rss_mb: Math.round(ours.peak_rss_mb),
+      ratio: Number((ours.gb_per_s / refJ.gb_per_s).toFixed(2)),
+      max_abs_diff: diff,
+    });
+    await rm(out, { recursive: true, force: true });
+    await rm(refOut, { force: true });
+  }
+  console.log(
+    JSON.stringify({ mb_per_model: mb, models: 3, workers, node: process.version, results }, null, 2),
+  );
+}
+
+if (process.argv.includes("--child")) await child();
+else await main();
