@@ -1,5 +1,4 @@
-import * as core from "@m2rl/core";
-import { type Plugin, registryPlugin } from "@m2rl/core";
+import { builtinSchedulersPlugin, type Plugin, trainerConfigPlugin } from "@m2rl/core";
 import { pluginsFromModule } from "./load.ts";
 
 /**
@@ -8,23 +7,8 @@ import { pluginsFromModule } from "./load.ts";
  */
 export const BUILTIN_PACKAGES = ["@m2rl/verifiers", "@m2rl/mergers", "@m2rl/analysis"] as const;
 
-/** Core's own plugins (built-in mixing schedulers, the trainer's `trainer:` schema), looked up by export name. */
-function corePlugins(): Plugin[] {
-  const exported = core as Record<string, unknown>;
-  const out: Plugin[] = [];
-  if (Array.isArray(exported.builtinPlugins)) out.push(...(exported.builtinPlugins as Plugin[]));
-  else {
-    if (exported.builtinSchedulersPlugin) out.push(exported.builtinSchedulersPlugin as Plugin);
-    const trainerSchema = exported.TRAINER_CONFIG_SCHEMA as core.JSONSchema | undefined;
-    if (trainerSchema)
-      out.push(
-        registryPlugin("m2rl:trainer", {
-          configSections: [{ name: "trainer", optionsSchema: trainerSchema }],
-        }),
-      );
-  }
-  return out;
-}
+/** Core's own plugins: the built-in mixing schedulers and the trainer's `trainer` / `policy.sft` schemas. */
+export const CORE_PLUGINS: readonly Plugin[] = [builtinSchedulersPlugin, trainerConfigPlugin];
 
 export interface BuiltinLoad {
   plugins: Plugin[];
@@ -37,7 +21,7 @@ export async function loadBuiltinPlugins(
   packages: readonly string[] = BUILTIN_PACKAGES,
   importer: (name: string) => Promise<unknown> = (name) => import(name),
 ): Promise<BuiltinLoad> {
-  const plugins = corePlugins();
+  const plugins = [...CORE_PLUGINS];
   const warnings: string[] = [];
   for (const name of packages) {
     let mod: Record<string, unknown>;
