@@ -3,6 +3,7 @@
  * in one run, on one machine.
  *
  *   npm run bench:merge -- [--mb 200] [--big] [--methods linear,task_arithmetic,ties] [--workers 2] [--no-check]
+ *                          [--no-measure]   (skip the per-tensor update density / sign agreement pass)
  *
  * Checkpoints: base + 3 fine-tunes from make_checkpoints.py (512x512 F32 tensors), generated once under
  * /tmp/m2rl-bench-merge-<mb>mb and reused. --big uses 2000 MB per model. Each method runs the reference first, then
@@ -34,7 +35,7 @@ async function child(): Promise<void> {
     outDir: out,
     workers: Number(workers),
     overwrite: true,
-    measure: false,
+    measure: !process.argv.includes("--no-measure"),
   });
   const seconds = (performance.now() - t0) / 1000;
   const rssMb = process.resourceUsage().maxRSS / 1024;
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
         cfg,
         out,
         String(workers),
+        ...(flag("no-measure") ? ["--no-measure"] : []),
       ]).out,
     );
     const diff = flag("no-check") ? undefined : await maxAbsDiff(refOut, out);
@@ -146,7 +148,11 @@ async function main(): Promise<void> {
     await rm(refOut, { force: true });
   }
   console.log(
-    JSON.stringify({ mb_per_model: mb, models: 3, workers, node: process.version, results }, null, 2),
+    JSON.stringify(
+      { mb_per_model: mb, models: 3, workers, measure: !flag("no-measure"), node: process.version, results },
+      null,
+      2,
+    ),
   );
 }
 

@@ -84,10 +84,20 @@ export class TensorExecutor {
   /** Decoded inputs of a merge tensor, as the method sees them. */
   async input(plan: TensorPlan, stats?: unknown): Promise<TensorMergeInput> {
     await this.open();
-    const base = plan.base && this.base ? await this.read(this.base, plan.base) : undefined;
-    const models: Float32Array[] = [];
-    for (const [i, src] of plan.models.entries()) models.push(await this.read(this.models[i], src));
-    return { name: plan.name, shape: plan.shape, base, models, params: plan.params, seed: this.seed, stats };
+    // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
+    const [base, ...models] = await Promise.all([
+      plan.base && this.base ? this.read(this.base, plan.base) : undefined,
+      ...plan.models.map((src, i) => this.read(this.models[i], src)),
+    ]);
+    return {
+      name: plan.name,
+      shape: plan.shape,
+      base,
+      models: models as Float32Array[],
+      params: plan.params,
+      seed: this.seed,
+      stats,
+    };
   }
 
   async merge(plan: TensorPlan, stats: unknown, measure: boolean): Promise<MergeResult> {
