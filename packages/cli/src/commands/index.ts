@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import * as analyze from "./analyze.ts";
 import * as merge from "./merge.ts";
 import * as model from "./model.ts";
 import * as validate from "./validate.ts";
@@ -7,4 +8,4 @@ import * as verify from "./verify.ts";
 /** A sub-command module adds itself to the program. One file per command in this folder; list it here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [validate.register, verify.register, model.register, merge.register];
+export const COMMANDS: RegisterCommand[] = [validate.register, verify.register, model.register, merge.register, analyze.register];
