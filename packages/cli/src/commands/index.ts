@@ -8,4 +8,10 @@ import * as verify from "./verify.ts";
 /** A sub-command module adds itself to the program. One file per command in this folder; list it here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [validate.register, verify.register, model.register, merge.register, analyze.register];
+export const COMMANDS: RegisterCommand[] = [
+  validate.register,
+  verify.register,
+  model.register,
+  merge.register,
+  analyze.register,
+];
