@@ -163,7 +163,17 @@ export interface PolicyLossTerms {
 }
 
 /** Loss = agg(L_pg) + β·agg(KL_k) - c_H·agg(H), each aggregated with the same mode. */
-export function policyLoss(input: PolicyLossInput, o: PolicyLossOptions): PolicyLossTerms {
+export function policyLoss(input0: PolicyLossInput, o: PolicyLossOptions): PolicyLossTerms {
+  // padded positions can hold any value (e.g. -1e9 log-probs): zero them so exp() stays finite and 0·inf never
+  // turns into NaN; the mask removes them from every aggregate anyway
+  const m = input0.mask;
+  const input: PolicyLossInput = {
+    ...input0,
+    logprobs: tf.mul(input0.logprobs, m) as tf.Tensor2D,
+    oldLogprobs: tf.mul(input0.oldLogprobs, m) as tf.Tensor2D,
+    refLogprobs: input0.refLogprobs && (tf.mul(input0.refLogprobs, m) as tf.Tensor2D),
+    entropy: input0.entropy && (tf.mul(input0.entropy, m) as tf.Tensor2D),
+  };
   const pgTok = clippedPgLoss(input.logprobs, input.oldLogprobs, input.advantages, o, input.tisWeight);
   const pg = aggregate(pgTok.loss, input.mask, o.aggregation, o.aggregationNormalizer);
   const clipFraction = maskedMean(pgTok.clipped, input.mask);

@@ -11,6 +11,7 @@ import type { Policy } from "../policy/types.ts";
 import { Rng } from "../rng/index.ts";
 import { learningRate } from "./lr-schedule.ts";
 import { AdamW, clipCoefficient, globalNorm } from "./optimizer.ts";
+import { yieldToEventLoop } from "./yield.ts";
 
 export interface SftOptions {
   /** Optimizer steps. Default 200. */
@@ -104,6 +105,7 @@ export async function sftWarmup(
     for (const g of Object.values(named)) g.dispose();
     losses.push(loss);
     await onStep?.(step, loss);
+    await yieldToEventLoop();
   }
   opt.dispose();
   return losses;

@@ -431,3 +431,68 @@ describe("trainerConfigPlugin", () => {
     expect(bad.length).toBeGreaterThan(0);
   });
 });
+
+describe("trainer options on the loop", () => {
+  it("KL to a frozen reference: 0 when the policy equals it; the k3 term pulls the policy toward it", async () => {
+    const run = async (reference: BigramPolicy, steps: number) => {
+      const kls: number[] = [];
+      await new Trainer({
+        policy: new BigramPolicy(ALPHABET, 30),
+        reference,
+        domains: [mathLike()],
+        config: { ...small, steps, kl: { coef: 1, estimator: "k3" }, optimizer: { lr: 0.2, weightDecay: 0 } },
+        metrics: (r) => {
+          if (r.type === "step") kls.push((r as unknown as StepMetrics).kl ?? Number.NaN);
+        },
+      }).run();
+      return kls;
+    };
+    expect((await run(new BigramPolicy(ALPHABET, 30), 1))[0]).toBeCloseTo(0, 6);
+    // a far-away reference (init scale 1): rewards are ~all 0, so the KL term drives the update and KL shrinks
+    const kls = await run(new BigramPolicy(ALPHABET, 31, 1), 12);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(kls.slice(0, 3))).toBeGreaterThan(0.05);
+    expect(mean(kls.slice(-3))).toBeLessThan(0.6 * mean(kls.slice(0, 3)));
+    expect(
+      () =>
+        new Trainer({
+          policy: new BigramPolicy(ALPHABET, 1),
+          domains: [mathLike()],
+          config: { kl: { coef: 0.1 } },
+        }),
+    ).toThrow(/reference/);
+  });
+
+  it("overlong penalty is added to the verifier reward per sample", async () => {
+    const seen: { len: number; terms: Record<string, number>; reward: number }[] = [];
+    const probe: TrainerPlugin = {
+      name: "probe",
+      apply: (tr) =>
+        tr.hooks.advantage.tap("probe", (batch) => {
+          for (const s of batch.samples)
+            seen.push({ len: s.generation.ids.length, terms: s.rewardTerms, reward: s.reward });
+          return batch;
+        }),
+    };
+    const t = new Trainer({
+      policy: new BigramPolicy(ALPHABET, 31, 0),
+      domains: [mathLike()],
+      config: {
+        ...small,
+        steps: 1,
+        sampling: { maxNewTokens: 4 },
+        overlong: { enabled: true, cacheLength: 2, factor: 1 },
+      },
+      plugins: [probe],
+    });
+    await t.trainStep();
+    expect(seen.length).toBe(16);
+    for (const s of seen) {
+      // L_max 4, L_cache 2: 0 for L <= 2, (2 - L)/2 for 2 < L <= 4
+      const expected = s.len <= 2 ? 0 : (2 - s.len) / 2;
+      expect(s.terms.overlong).toBeCloseTo(expected, 12);
+      expect(s.reward).toBeCloseTo(s.terms.verifier + expected, 12);
+    }
+    expect(seen.some((s) => s.len > 2)).toBe(true);
+  });
+});

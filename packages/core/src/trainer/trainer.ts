@@ -31,6 +31,7 @@ import type {
   StepContext,
   StepMetrics,
 } from "./types.ts";
+import { yieldToEventLoop } from "./yield.ts";
 
 /** A plugin of the trainer: taps `trainer.hooks` in `apply`. */
 export interface TrainerPlugin {
@@ -473,7 +474,7 @@ export class Trainer {
         samples = samples.map((s, i) => ({ ...s, refLogprobs: ref[i] }));
       }
     }
-    const upd = samples.length > 0 ? this.update(samples, ctx) : undefined;
+    const upd = samples.length > 0 ? await this.update(samples, ctx) : undefined;
     const trainedTokens = sampleTokens(samples) * c.ppoEpochs;
     const flops =
       6 * this.paramCount * trainedTokens + 2 * this.paramCount * (got.generatedTokens + scoredTokens);
@@ -494,10 +495,10 @@ export class Trainer {
   }
 
   /** PPO epochs × mini-batches of AdamW updates on the collected samples. */
-  private update(
+  private async update(
     samples: Sample[],
     ctx: StepContext,
-  ): {
+  ): Promise<{
     loss: number;
     pg: number;
     kl: number | null;
@@ -506,7 +507,7 @@ export class Trainer {
     gradNorm: number;
     lr: number;
     updates: number;
-  } {
+  }> {
     const c = this.config;
     const nGroups = samples.length / c.groupSize;
     const acc = { loss: 0, pg: 0, kl: 0, entropy: 0, clip: 0, gradNorm: 0, lr: 0, n: 0 };
@@ -592,6 +593,7 @@ export class Trainer {
             return tf.mul(out.total, weight) as tf.Scalar;
           }, varList);
           r.value.dispose();
+          await yieldToEventLoop();
           for (const [varName, g] of Object.entries(r.grads)) {
             const name = this.hfNameOfVariable.get(varName) ?? varName;
             const prev = grads[name];
@@ -643,7 +645,7 @@ export class Trainer {
       generatedTokens: number;
       all: Sample[];
     },
-    upd: ReturnType<Trainer["update"]> | undefined,
+    upd: Awaited<ReturnType<Trainer["update"]>> | undefined,
     flops: number,
     wallMs: number,
   ): StepMetrics {
