@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import * as analyze from "./analyze.ts";
 import * as merge from "./merge.ts";
 import * as model from "./model.ts";
+import * as serve from "./serve.ts";
 import * as validate from "./validate.ts";
 import * as verify from "./verify.ts";
 
@@ -11,6 +12,7 @@ export type RegisterCommand = (program: Command) => void;
 export const COMMANDS: RegisterCommand[] = [
   validate.register,
   verify.register,
+  serve.register,
   model.register,
   merge.register,
   analyze.register,

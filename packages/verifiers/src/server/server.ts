@@ -114,12 +114,12 @@ export class RewardServer {
 
   constructor(options: RewardServerOptions) {
     this.opts = {
-      maxBodyBytes: 16 * 1024 * 1024,
-      maxBatch: 4096,
-      concurrency: 64,
-      maxQueuedItems: 50_000,
-      requestTimeoutMs: 300_000,
       ...options,
+      maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
+      maxBatch: options.maxBatch ?? 4096,
+      concurrency: options.concurrency ?? 64,
+      maxQueuedItems: options.maxQueuedItems ?? 50_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 300_000,
     };
     this.limit = pLimit(this.opts.concurrency);
     if (options.token !== undefined) {
