@@ -39,6 +39,8 @@ export interface TrainerConfig {
   kl: { coef: number; estimator: KlEstimator };
   /** Entropy bonus coefficient (loss -= coef · H). Paper: 0. */
   entropyCoef: number;
+  /** Compute the policy entropy for the metrics even when entropyCoef is 0 (costs a [tokens, vocab] pass). */
+  computeEntropy: boolean;
   /** DAPO soft overlong punishment added to the reward; maxLength defaults to sampling.maxNewTokens. */
   overlong: { enabled: boolean; cacheLength: number; factor: number; maxLength?: number };
   /** DAPO dynamic sampling: drop groups whose rewards are all equal, refill up to maxRefills extra rounds. */
@@ -92,6 +94,7 @@ export const DEFAULT_TRAINER_CONFIG: TrainerConfig = {
   aggregation: "seq-mean-token-mean",
   kl: { coef: 0, estimator: "k3" },
   entropyCoef: 0,
+  computeEntropy: true,
   overlong: { enabled: false, cacheLength: 256, factor: 1 },
   dynamicSampling: { enabled: false, maxRefills: 3 },
   dropGroupOnStatus: ["error"],
@@ -173,6 +176,7 @@ export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
       estimator: { enum: ["k1", "k2", "k3"] },
     }),
     entropyCoef: num("Entropy bonus coefficient.", { minimum: 0 }),
+    computeEntropy: { type: "boolean", description: "Entropy metric even when entropyCoef is 0." },
     overlong: obj({
       enabled: { type: "boolean" },
       cacheLength: int("Soft punishment zone (tokens).", 1),

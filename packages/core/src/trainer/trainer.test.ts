@@ -496,3 +496,56 @@ describe("trainer options on the loop", () => {
     expect(seen.some((s) => s.len > 2)).toBe(true);
   });
 });
+
+describe("run cadence", () => {
+  it("evaluates and checkpoints on schedule; the sequential scheduler's batches are one domain per phase", async () => {
+    const records: { type: string; step: number }[] = [];
+    const evals: number[] = [];
+    const stores: number[] = [];
+    const t = new Trainer({
+      policy: new BigramPolicy(ALPHABET, 40),
+      domains: [mathLike(), codeLike()],
+      config: {
+        ...small,
+        steps: 4,
+        evalEvery: 2,
+        checkpointAtEnd: true,
+        computeEntropy: false,
+        scheduler: { name: "sequential", options: { stepsPerDomain: 2 } },
+      },
+      eval: { maxNewTokens: 4 },
+      checkpointStore: (step) => {
+        stores.push(step);
+        return new MemoryFileStore(`ck-${step}`);
+      },
+      plugins: [
+        {
+          name: "eval-probe",
+          apply: (tr) => tr.hooks.evaluate.tap("eval-probe", (_r, ctx) => void evals.push(ctx.step)),
+        },
+      ],
+      metrics: (r) => void records.push(r),
+    });
+    await t.run();
+    expect(evals).toEqual([2, 4]);
+    expect(stores).toEqual([4]);
+    const steps = records.filter((r) => r.type === "step") as unknown as StepMetrics[];
+    expect(steps.map((m) => [...new Set(m.batchDomains)])).toEqual([
+      ["alpha"],
+      ["alpha"],
+      ["beta"],
+      ["beta"],
+    ]);
+    expect(steps[0].entropy).toBeNull();
+    expect(records.map((r) => r.type)).toEqual([
+      "step",
+      "step",
+      "eval",
+      "step",
+      "step",
+      "eval",
+      "checkpoint",
+      "run",
+    ]);
+  });
+});

@@ -512,7 +512,7 @@ export class Trainer {
     const nGroups = samples.length / c.groupSize;
     const acc = { loss: 0, pg: 0, kl: 0, entropy: 0, clip: 0, gradNorm: 0, lr: 0, n: 0 };
     const hasKl = c.kl.coef > 0 && !!this.deps.reference;
-    const wantEntropy = true;
+    const wantEntropy = c.computeEntropy || c.entropyCoef > 0;
     const varList = [...this.policy.params.values()];
     for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
       const groupOrder = Array.from({ length: nGroups }, (_, i) => i);
