@@ -126,6 +126,19 @@ describe("PluginHost", () => {
     expect(host.validateOptions("p", undefined, { anything: true })).toEqual([]);
   });
 
+  it("two schema objects with the same $id both compile (a plugin module loaded twice)", () => {
+    const host = new PluginHost();
+    const make = () => ({
+      $id: "https://example.test/opts.json",
+      type: "object",
+      properties: { a: { type: "integer" } },
+    });
+    expect(host.validateOptions("p", make(), { a: 1 })).toEqual([]);
+    expect(host.validateOptions("p", make(), { a: "x" }).map((p) => p.message)).toEqual([
+      'must be integer (got string "x")',
+    ]);
+  });
+
   it("an invalid schema is a PluginError naming the plugin", () => {
     const host = new PluginHost();
     expect(() => host.validateOptions("broken", { type: "no-such-type" }, {})).toThrow(

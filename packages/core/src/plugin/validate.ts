@@ -19,6 +19,9 @@ export function compileSchema(schema: JSONSchema, owner: string): ValidateFuncti
   let fn = compiled.get(schema);
   if (fn) return fn;
   try {
+    // A different object with an `$id` ajv already holds (a plugin module loaded twice) replaces the old one.
+    const id = typeof schema.$id === "string" ? schema.$id : undefined;
+    if (id !== undefined && ajv.getSchema(id) !== undefined) ajv.removeSchema(id);
     fn = ajv.compile(schema);
   } catch (err) {
     throw new PluginError(
