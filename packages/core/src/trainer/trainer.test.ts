@@ -549,3 +549,38 @@ describe("run cadence", () => {
     ]);
   });
 });
+
+describe("memory", () => {
+  it("leaks no tensors across steps (KL, entropy, PPO epochs, micro-batches, MOPD)", async () => {
+    const grpo = new Trainer({
+      policy: new BigramPolicy(ALPHABET, 50),
+      reference: new BigramPolicy(ALPHABET, 51),
+      domains: [mathLike()],
+      config: {
+        ...small,
+        steps: 5,
+        kl: { coef: 0.1 },
+        entropyCoef: 0.01,
+        ppoEpochs: 2,
+        miniBatches: 2,
+        microBatchSize: 3,
+      },
+    });
+    await grpo.trainStep();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await grpo.trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+    const teacher = new BigramPolicy(ALPHABET, 52);
+    const mopd = new Trainer({
+      policy: new BigramPolicy(ALPHABET, 53),
+      domains: [mathLike()],
+      teachers: new Map([["alpha", teacher]]),
+      config: { ...small, algorithm: "mopd" },
+    });
+    await mopd.trainStep();
+    const before2 = tf.memory().numTensors;
+    await mopd.trainStep();
+    await mopd.evaluate({ maxNewTokens: 4 });
+    expect(tf.memory().numTensors).toBe(before2);
+  });
+});
