@@ -5,6 +5,7 @@
  */
 import { Rng } from "@m2rl/core";
 import { simplify } from "mathjs";
+import { compileExpr } from "./evaluate.ts";
 import type { MathValue } from "./parse.ts";
 import { isInteger, type Rational, rat, ratEq, ratToNumber } from "./rational.ts";
 
@@ -81,8 +82,13 @@ function evalAt(
   v: Extract<MathValue, { kind: "expr" }>,
   scope: Record<string, number>,
 ): Complexish | undefined {
+  if (v.real) {
+    const r = v.real(scope);
+    if (!Number.isNaN(r)) return { re: r, im: 0 };
+  }
   try {
-    return toComplex(v.fn.evaluate({ ...scope }));
+    const cas = v.cas();
+    return cas ? toComplex(cas.evaluate({ ...scope })) : undefined;
   } catch {
     return undefined;
   }
@@ -138,8 +144,10 @@ function exprEq(a: MathValue, b: MathValue, o: EquivOptions): boolean {
   return false;
 }
 
+/** `x`, `x_1`, `\theta`, or function notation `f(x)` on the left of `x = 3` / `f(x) = 2x`. */
 function isLoneVariable(v: MathValue): boolean {
-  return v.kind === "expr" && v.vars.length === 1 && v.expr === v.vars[0];
+  if (v.kind === "expr" && v.vars.length === 1 && v.expr === v.vars[0]) return true;
+  return /^(?:[A-Za-z]|\\[a-z]+)(?:_\{?\w+\}?)?(?:\([^()]*\))?$/.test(v.text.replace(/\s+/g, ""));
 }
 
 function multisetEq(a: MathValue[], b: MathValue[], o: EquivOptions): boolean {
@@ -177,7 +185,7 @@ export function equivalent(gold: MathValue, pred: MathValue, o: EquivOptions = D
       if (equivalent(gold.lhs, pred.rhs, o) && equivalent(gold.rhs, pred.lhs, o)) return true;
       const dg = difference(gold);
       const dp = difference(pred);
-      if (dg && dp) return exprEqStr(dg, dp, o) || exprEqStr(dg, `-(${dp})`, o);
+      if (dg && dp) return proportional(dg, dp, o);
       return false;
     }
     if (!o.equationRhs) return false;
@@ -245,20 +253,35 @@ function numberExpr(r: Rational): string {
   return `(${r.num} / ${r.den})`;
 }
 
-function exprEqStr(a: string, b: string, o: EquivOptions): boolean {
+/** Whether a = c·b for one nonzero constant c at every sample point (equations `2y = 4x + 2` ≡ `y = 2x + 1`). */
+function proportional(a: string, b: string, o: EquivOptions): boolean {
   const va = compileFree(a);
   const vb = compileFree(b);
-  return va !== undefined && vb !== undefined && exprEq(va, vb, o);
+  if (va?.kind !== "expr" || vb?.kind !== "expr") return false;
+  const vars = [...new Set([...va.vars, ...vb.vars])];
+  let ratio: number | undefined;
+  let agreed = 0;
+  for (const pt of POINTS) {
+    const scope: Record<string, number> = {};
+    vars.forEach((name, k) => {
+      scope[name] = pt[k % pt.length] + Math.floor(k / pt.length) * 0.1;
+    });
+    const x = evalAt(va, scope);
+    const y = evalAt(vb, scope);
+    if (!x || !y || !Number.isFinite(x.re) || !Number.isFinite(y.re) || x.im !== 0 || y.im !== 0) continue;
+    if (Math.abs(x.re) < 1e-12 && Math.abs(y.re) < 1e-12) continue;
+    if (Math.abs(y.re) < 1e-12) return false;
+    const r = x.re / y.re;
+    if (ratio === undefined) ratio = r;
+    else if (!close(r, ratio, o.tolerance)) return false;
+    agreed++;
+  }
+  return ratio !== undefined && ratio !== 0 && agreed >= 3;
 }
 
-import { parse as mathParse } from "mathjs";
-
 function compileFree(expr: string): MathValue | undefined {
-  try {
-    const node = mathParse(expr);
-    const vars = [...new Set(expr.match(/v_[A-Za-z0-9_]+/g) ?? [])].sort();
-    return { kind: "expr", expr, vars, node, fn: node.compile(), text: expr };
-  } catch {
-    return undefined;
-  }
+  const vars = [...new Set(expr.match(/v_[A-Za-z0-9_]+/g) ?? [])].sort();
+  const c = compileExpr(expr, vars);
+  if (!c.real && !c.cas()) return undefined;
+  return Object.assign(c, { kind: "expr" as const, text: expr });
 }

@@ -20,6 +20,7 @@ const WRAPPERS = [
 
 /** Replaces `\cmd{X}` by `X` (balanced braces). */
 export function unwrap(s: string, commands: readonly string[] = WRAPPERS): string {
+  if (!s.includes("{")) return s;
   for (const cmd of commands) {
     let at = s.indexOf(cmd + "{");
     let guard = 0;
@@ -60,26 +61,47 @@ const UNICODE: [RegExp, string][] = [
   [/\u00b0/g, ""],
 ];
 
+const NON_ASCII = /[^\x00-\x7f]/;
+const DOLLARS = /^\$+|\$+$/g;
+const DELIMS = /^\\\(|\\\)$|^\\\[|\\\]$/g;
+const DISPLAY = /\\displaystyle|\\limits/g;
+const LEFT_RIGHT_DOT = /\\left\s*\\?\.|\\right\s*\\?\./g;
+const SIZING = /\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)\b/g;
+const DFRAC = /\\[dt]frac/g;
+const DEGREES = /\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree/g;
+const SPACING = /\\\\|\\[!,;: ]|~|\\quad|\\qquad/g;
+const ESCAPED_DOLLAR = /\\\$|\$/g;
+const LE = /\\(?:le|leq|leqslant)\b/g;
+const GE = /\\(?:ge|geq|geqslant)\b/g;
+const NE = /\\neq?\b/g;
+const IN_PREFIX = /^[A-Za-z]\s*\\in\s*/;
+const SPACES = /\s+/g;
+const TRAILING_DOTS = /[.。]+$/;
+
 export function stripNoise(raw: string): string {
   let s = raw.trim();
-  for (const [re, to] of UNICODE) s = s.replace(re, to);
-  // Math delimiters.
-  s = s.replace(/^\$+|\$+$/g, "");
-  s = s.replace(/^\\\(|\\\)$/g, "").replace(/^\\\[|\\\]$/g, "");
-  s = s.replace(/\\displaystyle|\\limits/g, "");
-  s = s.replace(/\\left\s*\\?\.|\\right\s*\\?\./g, "");
-  s = s.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)\b/g, "");
-  s = s.replace(/\\[dt]frac/g, "\\frac");
-  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree/g, "");
-  s = s.replace(/\\\\|\\[!,;: ]|~|\\quad|\\qquad/g, (m) => (m === "\\\\" ? m : " "));
-  s = s.replace(/\\\$|\$/g, "");
-  s = unwrap(s);
-  s = s.replace(/\\(?:le|leq|leqslant)\b/g, "\\le ").replace(/\\(?:ge|geq|geqslant)\b/g, "\\ge ");
-  s = s.replace(/\\neq?\b/g, "\\ne ");
-  // "x \in [1, 2]" → "[1, 2]".
-  s = s.replace(/^[A-Za-z]\s*\\in\s*/, "");
-  s = s.replace(/\s+/g, " ").trim();
-  s = s.replace(/[.。]+$/, "").trim();
+  if (NON_ASCII.test(s)) for (const [re, to] of UNICODE) s = s.replace(re, to);
+  if (s.includes("$")) s = s.replace(DOLLARS, "");
+  const hasBackslash = s.includes("\\");
+  if (hasBackslash) {
+    s = s.replace(DELIMS, "");
+    s = s.replace(DISPLAY, "");
+    s = s.replace(LEFT_RIGHT_DOT, "");
+    s = s.replace(SIZING, "");
+    s = s.replace(DFRAC, "\\frac");
+  }
+  if (s.includes("circ") || s.includes("degree")) s = s.replace(DEGREES, "");
+  if (hasBackslash || s.includes("~")) s = s.replace(SPACING, (m) => (m === "\\\\" ? m : " "));
+  if (s.includes("$")) s = s.replace(ESCAPED_DOLLAR, "");
+  if (hasBackslash) {
+    s = unwrap(s);
+    s = s.replace(LE, "\\le ").replace(GE, "\\ge ");
+    s = s.replace(NE, "\\ne ");
+    // "x \in [1, 2]" → "[1, 2]".
+    s = s.replace(IN_PREFIX, "");
+  }
+  s = s.replace(SPACES, " ").trim();
+  if (s.endsWith(".") || s.endsWith("。")) s = s.replace(TRAILING_DOTS, "").trim();
   // Outer braces around the whole answer: "{5}" → "5" (but not "\{1,2\}").
   while (s.startsWith("{") && s.endsWith("}") && matchesWhole(s)) s = s.slice(1, -1).trim();
   return s;

@@ -2,24 +2,20 @@
  * Parses a normalised answer into a structured value: number (exact rational), expression (mathjs), sequence
  * (tuple / interval / set / bare list), matrix, equation, union of intervals, or text.
  */
-import { type MathNode, parse as mathParse } from "mathjs";
+import { type CompiledExpr, compileExpr } from "./evaluate.ts";
 import { latexToMathjs } from "./latex.ts";
 import { canonicalText, stripNoise, UNIT_WORDS } from "./normalize.ts";
 import { isDecimalLiteral, parseDecimal, type Rational, rat, ratAdd, ratDiv } from "./rational.ts";
 
 export type MathValue =
   | { kind: "number"; value: Rational; approx: boolean; percent: boolean; text: string }
-  | { kind: "expr"; expr: string; vars: string[]; node: MathNode; fn: CompiledFn; text: string }
+  | ({ kind: "expr"; text: string } & CompiledExpr)
   | { kind: "seq"; open: string; close: string; items: MathValue[]; text: string }
   | { kind: "matrix"; rows: MathValue[][]; text: string }
   | { kind: "equation"; lhs: MathValue; rhs: MathValue; text: string }
   | { kind: "relation"; text: string }
   | { kind: "union"; parts: MathValue[]; text: string }
   | { kind: "text"; text: string };
-
-export interface CompiledFn {
-  evaluate(scope?: Record<string, unknown>): unknown;
-}
 
 /** Splits at top-level occurrences of `sep` (outside (), [], {}, \{\}). */
 export function splitTop(s: string, sep: string): string[] {
@@ -72,7 +68,7 @@ const NUM = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)`;
 const FRAC_RE = new RegExp(String.raw`^([+-]?)\\frac\s*\{\s*(${NUM})\s*\}\s*\{\s*(${NUM})\s*\}$`);
 const FRAC_SHORT_RE = /^([+-]?)\\frac\s*(\d)\s*(\d)$/;
 const SLASH_RE = new RegExp(String.raw`^(${NUM})\s*/\s*(${NUM})$`);
-const MIXED_RE = /^([+-]?)(\d+)\s*\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}$/;
+const MIXED_RE = /^([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}|(\d)(\d))$/;
 const SCI_RE = new RegExp(
   String.raw`^(${NUM})\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?$`,
 );
@@ -107,7 +103,7 @@ export function parseNumber(s: string): { value: Rational; approx: boolean; perc
   if ((m = MIXED_RE.exec(t))) {
     // Mixed number: 2\frac{1}{2} = 5/2 (LaTeX answers in MATH write mixed numbers this way).
     const w = rat(BigInt(m[2]));
-    const f = rat(BigInt(m[3]), BigInt(m[4]));
+    const f = rat(BigInt(m[3] ?? m[5]), BigInt(m[4] ?? m[6]));
     const q = w && f ? ratAdd(w, f) : undefined;
     return q ? { value: m[1] === "-" ? { num: -q.num, den: q.den } : q, approx: false, percent } : undefined;
   }
@@ -127,6 +123,12 @@ const MAX_ANSWER_CHARS = 2000;
 
 /** Parses an answer string (raw, noise included) into a MathValue; undefined for an empty answer. */
 export function parseAnswer(raw: string): MathValue | undefined {
+  // Fast path: a plain integer or decimal needs no normalisation.
+  const plain = raw.trim();
+  if (plain.length < 300 && /^-?\d+(?:\.\d+)?$/.test(plain)) {
+    const n = parseNumber(plain);
+    if (n) return { kind: "number", ...n, text: plain };
+  }
   const s = stripNoise(raw);
   if (!s) return undefined;
   if (s.length > MAX_ANSWER_CHARS) return { kind: "text", text: canonicalText(s) };
@@ -187,6 +189,14 @@ function parseInner(s0: string, depth: number): MathValue {
     }
   }
 
+  // a \pm b → the bare list {a + b, a - b}.
+  const pm = splitTop(s, "\\pm");
+  if (pm.length === 2 && pm[1].trim()) {
+    const a = pm[0].trim() || "0";
+    const items = [`${a}+(${pm[1]})`, `${a}-(${pm[1]})`].map((p) => parseInner(p, depth + 1));
+    return { kind: "seq", open: "", close: "", items, text };
+  }
+
   // Equation.
   const eq = splitTop(s, "=");
   if (eq.length >= 2) {
@@ -194,7 +204,8 @@ function parseInner(s0: string, depth: number): MathValue {
     const rhs = parseInner(eq[eq.length - 1], depth + 1);
     return { kind: "equation", lhs, rhs, text };
   }
-  if (/\\le |\\ge |\\ne |[<>]/.test(s)) return { kind: "relation", text: canonicalText(s) };
+  if (/\\le |\\ge |\\ne |[<>]/.test(s))
+    return relationToInterval(s, depth) ?? { kind: "relation", text: canonicalText(s) };
 
   const n = parseNumber(s);
   if (n) return { kind: "number", ...n, text };
@@ -214,19 +225,60 @@ function parseInner(s0: string, depth: number): MathValue {
   ) {
     return { kind: "text", text: canonicalText(s) };
   }
-  const ex = compileExpr(s);
-  if (ex) return { kind: "expr", ...ex, text };
+  const ex = compileLatex(s);
+  if (ex) return Object.assign(ex, { kind: "expr" as const, text });
   return { kind: "text", text: canonicalText(s) };
 }
 
-function compileExpr(
-  s: string,
-): { expr: string; vars: string[]; node: MathNode; fn: CompiledFn } | undefined {
+function compileLatex(s: string): CompiledExpr | undefined {
   try {
     const c = latexToMathjs(s);
-    const node = mathParse(c.expr);
-    return { expr: c.expr, vars: c.vars, node, fn: node.compile() };
+    const compiled = compileExpr(c.expr, c.vars);
+    // The real path covers the common case; without it, require mathjs to parse (else it is not math).
+    if (!compiled.real && !compiled.cas()) return undefined;
+    return compiled;
   } catch {
     return undefined;
   }
+}
+
+const REL = String.raw`(<|>|\\le |\\ge )`;
+
+/** `x > 3` → (3, ∞), `x \le 2` → (-∞, 2], `1 < x \le 2` → (1, 2]; undefined when not of that shape. */
+function relationToInterval(s: string, depth: number): MathValue | undefined {
+  const norm = s.replace(/\\le(?!\w)\s*/g, "\\le ").replace(/\\ge(?!\w)\s*/g, "\\ge ");
+  const two = new RegExp(`^(.+?)\\s*${REL}\\s*([A-Za-z])\\s*${REL}\\s*(.+)$`).exec(norm);
+  const inf = (sign: string) => parseInner(`${sign}\\infty`, depth + 1);
+  if (two) {
+    const [, a, r1, , r2, b] = two;
+    const lower = r1 === "<" || r1.startsWith("\\le");
+    if (lower !== (r2 === "<" || r2.startsWith("\\le"))) return undefined;
+    const [lo, hi, rlo, rhi] = lower ? [a, b, r1, r2] : [b, a, r2, r1];
+    const open = rlo === "<" || rlo === ">" ? "(" : "[";
+    const close = rhi === "<" || rhi === ">" ? ")" : "]";
+    return {
+      kind: "seq",
+      open,
+      close,
+      items: [parseInner(lo, depth + 1), parseInner(hi, depth + 1)],
+      text: s,
+    };
+  }
+  const one = new RegExp(`^([A-Za-z])\\s*${REL}\\s*(.+)$`).exec(norm) ?? reversed(norm);
+  if (!one) return undefined;
+  const [, , r, v] = one;
+  const bound = parseInner(v, depth + 1);
+  if (r === ">") return { kind: "seq", open: "(", close: ")", items: [bound, inf("")], text: s };
+  if (r.startsWith("\\ge")) return { kind: "seq", open: "[", close: ")", items: [bound, inf("")], text: s };
+  if (r === "<") return { kind: "seq", open: "(", close: ")", items: [inf("-"), bound], text: s };
+  return { kind: "seq", open: "(", close: "]", items: [inf("-"), bound], text: s };
+}
+
+/** `3 < x` → the match of `x > 3`. */
+function reversed(s: string): RegExpExecArray | null {
+  const m = new RegExp(`^(.+?)\\s*${REL}\\s*([A-Za-z])$`).exec(s);
+  if (!m) return null;
+  const flip: Record<string, string> = { "<": ">", ">": "<", "\\le ": "\\ge ", "\\ge ": "\\le " };
+  const out = [m[0], m[3], flip[m[2]] ?? m[2], m[1]] as unknown as RegExpExecArray;
+  return out;
 }

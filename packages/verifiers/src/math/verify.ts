@@ -20,7 +20,7 @@ export const DEFAULT_MATH_OPTIONS: MathVerifyOptions = {
 };
 
 /** Bounded parse cache (ground truths repeat G times per group; short answers repeat often). */
-const CACHE_MAX = 20_000;
+const CACHE_MAX = 4096;
 const cache = new Map<string, MathValue | null>();
 
 export function parseCached(s: string): MathValue | undefined {
@@ -70,6 +70,8 @@ export function verifyMath(
   const pred = parseCached(ex.answer);
   if (!pred) return unparsable("extracted answer is empty after normalisation", ex.answer);
   for (const gs of golds) {
+    // Identical strings are equivalent (fast path; the parse above already rejected an empty answer).
+    if (gs.trim() === ex.answer) return correct(ex.answer, `identical via ${ex.by}`);
     const gold = parseCached(gs);
     if (!gold) return verificationError(`ground truth ${JSON.stringify(gs)} is empty after normalisation`);
     if (equivalent(gold, pred, options)) return correct(ex.answer, `${pred.kind} via ${ex.by}`);

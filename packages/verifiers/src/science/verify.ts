@@ -28,12 +28,8 @@ export function numericValue(s: string): number | undefined {
   const v = parseAnswer(s);
   if (v?.kind === "number") return ratToNumber(v.value);
   if (v?.kind === "expr" && v.vars.length === 0) {
-    try {
-      const r = v.fn.evaluate({});
-      if (typeof r === "number" && Number.isFinite(r)) return r;
-    } catch {
-      /* not numeric */
-    }
+    const r = v.real?.({});
+    if (r !== undefined && Number.isFinite(r)) return r;
   }
   const m =
     /^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s*(?:\\times|×|\*|x)\s*10\^\{?([-+]?\d+)\}?)?/.exec(
