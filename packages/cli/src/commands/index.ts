@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import * as analyze from "./analyze.ts";
 import * as merge from "./merge.ts";
 import * as model from "./model.ts";
+import * as run from "./run.ts";
 import * as serve from "./serve.ts";
 import * as validate from "./validate.ts";
 import * as verify from "./verify.ts";
@@ -15,5 +16,6 @@ export const COMMANDS: RegisterCommand[] = [
   serve.register,
   model.register,
   merge.register,
+  run.register,
   analyze.register,
 ];

@@ -16,6 +16,8 @@ export interface ArmOutput {
 
 export interface ArmJob {
   node: PlanNode;
+  /** Hash of the arm's inputs (what its cached result and resumable state belong to). */
+  hash: string;
   plan: Plan;
   config: ExperimentConfig;
   store: RunStore;
@@ -95,6 +97,7 @@ export async function runPlan(
     options.events?.armStarted?.(node, index, plan.nodes.length);
     const job: ArmJob = {
       node,
+      hash,
       plan,
       config,
       store,

@@ -1,0 +1,384 @@
+/**
+ * The real work behind each arm kind: build or load policies, SFT, GRPO / MOPD training with resumable
+ * checkpoints, merges through @m2rl/mergers, evaluation with one row per sample. Wired into `runPlan` by the
+ * `m2rl run` command.
+ */
+import { appendFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import {
+  CausalLM,
+  CharTokenizer,
+  type Domain,
+  type EvalRow,
+  type ExperimentConfig,
+  evaluatePolicy,
+  isTrainerCheckpoint,
+  loadPolicy,
+  type PluginHost,
+  type Policy,
+  Rng,
+  type StepMetrics,
+  savePolicy,
+  sftWarmup,
+  type Task,
+  Trainer,
+  type TrainerConfigInput,
+  tinyConfig,
+} from "@m2rl/core";
+import { NodeFileStore } from "@m2rl/io-node";
+import { parseMergeConfig, planMerge, runMerge } from "@m2rl/mergers";
+import { stringify } from "yaml";
+import type { ArmExecutors, ArmJob, ArmOutput } from "./runner.ts";
+
+export interface ProgressSink {
+  /** `done` of `total` units of the current arm (steps, tensors, eval tasks). */
+  (armId: string, done: number, total: number, unit: string): void;
+}
+
+export interface ExecutorContext {
+  config: ExperimentConfig;
+  host: PluginHost;
+  /** Folder of the experiment file: relative paths resolve against it. */
+  baseDir: string;
+  domains: ReadonlyMap<string, Domain>;
+  progress?: ProgressSink;
+  log?: (line: string) => void;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** Deep merge of plain objects (arrays and scalars of `over` replace those of `base`). */
+export function deepMerge(base: Obj, over: Obj): Obj {
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over))
+    out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
+  return out;
+}
+
+/** Seed of one arm: depends only on the experiment seed and the arm id. */
+export function armSeed(config: ExperimentConfig, armId: string): number {
+  return Rng.derive(config.seed, armId).nextUint32();
+}
+
+export function createExecutors(ctx: ExecutorContext): ArmExecutors {
+  const { config } = ctx;
+  const report = (id: string, done: number, total: number, unit: string) =>
+    ctx.progress?.(id, done, total, unit);
+  const domainList = (ids?: readonly string[]) =>
+    (ids ?? Object.keys(config.domains)).map((id) => {
+      const d = ctx.domains.get(id);
+      if (!d) throw new Error(`unknown domain '${id}'`);
+      return d;
+    });
+
+  async function load(job: ArmJob, armId: string, trainable = true): Promise<Policy> {
+    return loadPolicy(new NodeFileStore(job.store.checkpointDir(armId)), { trainable });
+  }
+
+  async function save(job: ArmJob, policy: Policy): Promise<void> {
+    const dir = job.store.checkpointDir(job.node.id);
+    await rm(dir, { recursive: true, force: true });
+    const tmp = `${dir}.tmp-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    await savePolicy(policy, new NodeFileStore(tmp));
+    await rename(tmp, dir);
+  }
+
+  async function produceBase(job: ArmJob): Promise<ArmOutput> {
+    const p = config.policy;
+    if (p.source === "path") {
+      // The base is the folder itself: link it instead of copying gigabytes.
+      await mkdir(job.store.armDir(job.node.id), { recursive: true });
+      await symlink(resolve(ctx.baseDir, p.path), job.store.checkpointDir(job.node.id), "dir");
+      return { tokensGenerated: 0, tokensTrained: 0, flops: 0 };
+    }
+    const tokenizer = new CharTokenizer();
+    const model = p.model as Obj;
+    const modelConfig = tinyConfig({
+      vocabSize: tokenizer.vocabSize,
+      eosId: tokenizer.eosId,
+      padId: tokenizer.padId,
+      ...(model as object),
+    });
+    const policy = new CausalLM(modelConfig, tokenizer, { seed: armSeed(config, "base") });
+    try {
+      await save(job, policy);
+    } finally {
+      policy.dispose();
+    }
+    return { tokensGenerated: 0, tokensTrained: 0, flops: 0 };
+  }
+
+  async function produceSft(job: ArmJob): Promise<ArmOutput> {
+    const policy = await load(job, "base");
+    try {
+      const domains = domainList();
+      const seed = armSeed(config, "sft");
+      const tasks: Task[] = [];
+      for (const d of domains) tasks.push(...(await d.tasks({ split: "train", seed })));
+      const options = { ...(config.policy.sft ?? {}), seed } as Obj;
+      const steps = Number(options.steps ?? 200);
+      let tokens = 0;
+      for (const t of tasks) tokens += t.prompt.length + (t.reference?.length ?? 0) + 1;
+      const meanTokens = tasks.length ? tokens / tasks.length : 0;
+      const batch = Number(options.batchSize ?? 32);
+      const metrics = join(job.store.armDir(job.node.id), "metrics.jsonl");
+      await mkdir(job.store.armDir(job.node.id), { recursive: true });
+      await rm(metrics, { force: true });
+      const t0 = performance.now();
+      await sftWarmup(policy, tasks, options, async (step, loss) => {
+        report(job.node.id, step + 1, steps, "steps");
+        const row = {
+          arm: job.node.id,
+          step: step + 1,
+          loss,
+          elapsedSeconds: (performance.now() - t0) / 1000,
+        };
+        await appendFile(metrics, `${JSON.stringify(row)}\n`);
+      });
+      await save(job, policy);
+      const trained = steps * batch * meanTokens;
+      return {
+        tokensGenerated: 0,
+        tokensTrained: Math.round(trained),
+        flops: 6 * paramCount(policy) * trained,
+      };
+    } finally {
+      policy.dispose();
+    }
+  }
+
+  async function produceTrained(job: ArmJob): Promise<ArmOutput> {
+    const arm = job.node.arm;
+    if (arm.kind !== "single" && arm.kind !== "mix" && arm.kind !== "mopd")
+      throw new Error(`not a trained arm: ${arm.id}`);
+    const seed = armSeed(config, arm.id);
+    let trainerConfig = deepMerge(config.trainer, arm.trainer) as Obj;
+    trainerConfig = deepMerge(trainerConfig, { seed });
+    const domainIds = arm.kind === "single" ? [arm.domain] : arm.domains;
+    if (arm.kind === "mix")
+      trainerConfig = deepMerge(trainerConfig, { scheduler: { name: arm.scheduler, options: arm.options } });
+    if (arm.kind === "mopd") trainerConfig = deepMerge(trainerConfig, { algorithm: "mopd" });
+    const policy = await load(job, job.plan.start);
+    const teachers = new Map<string, Policy>();
+    const dir = job.store.armDir(arm.id);
+    const work = job.store.workDir(arm.id);
+    const metricsFile = join(dir, "metrics.jsonl");
+    try {
+      if (arm.kind === "mopd")
+        for (const d of arm.domains) teachers.set(d, await load(job, `single:${d}`, false));
+      // The resumable state belongs to exactly this arm configuration.
+      const stamp = JSON.stringify({ hash: job.hash });
+      const stampFile = join(work, "stamp.json");
+      const oldStamp = await readFile(stampFile, "utf8").catch(() => "");
+      if (oldStamp !== stamp) {
+        await rm(work, { recursive: true, force: true });
+        await rm(metricsFile, { force: true });
+      }
+      await mkdir(work, { recursive: true });
+      await writeFile(stampFile, stamp);
+
+      const steps = Number(trainerConfig.steps ?? 0);
+      let elapsed = 0;
+      const every = Math.max(
+        1,
+        Math.min(steps, Number((trainerConfig as Obj).checkpointEvery) || Math.ceil(steps / 10)),
+      );
+      const trainer = new Trainer({
+        policy,
+        domains: domainList(domainIds),
+        config: { ...trainerConfig, checkpointEvery: every, checkpointAtEnd: true } as TrainerConfigInput,
+        teachers: teachers.size ? teachers : undefined,
+        schedulerRegistry: { get: (name) => ctx.host.registry.mixingSchedulers.find(name) },
+        checkpointStore: async (step) => {
+          const d = join(work, `step-${String(step).padStart(6, "0")}`);
+          await mkdir(d, { recursive: true });
+          return new NodeFileStore(d);
+        },
+        metrics: async (row) => {
+          if (row.type !== "step") return;
+          const m = row as unknown as StepMetrics;
+          elapsed += m.wallMs / 1000;
+          await appendFile(
+            metricsFile,
+            `${JSON.stringify({ arm: arm.id, ...m, ...analysisFields(m, elapsed) })}\n`,
+          );
+          report(arm.id, m.step, steps, "steps");
+        },
+      });
+      trainer.hooks.checkpoint.tapPromise("m2rl:cli:prune", async ({ step }) => {
+        // Keep the newest checkpoint only: older ones are never needed to resume.
+        for (const name of await readdir(work)) {
+          const m = /^step-(\d+)$/.exec(name);
+          if (m && Number(m[1]) < step) await rm(join(work, name), { recursive: true, force: true });
+        }
+      });
+      const latest = await latestCheckpoint(work);
+      if (latest) {
+        await trainer.restore(new NodeFileStore(latest.dir));
+        elapsed = await truncateMetrics(metricsFile, latest.step);
+        ctx.log?.(`${arm.id}: resuming from step ${latest.step}`);
+      }
+      const summary = await trainer.run();
+      await save(job, policy);
+      await rm(work, { recursive: true, force: true });
+      const rows = await readMetrics(metricsFile);
+      const sum = (k: string) =>
+        rows.reduce((a, r) => a + (typeof r[k] === "number" ? (r[k] as number) : 0), 0);
+      return {
+        tokensGenerated: Math.round(sum("tokensGenerated")),
+        tokensTrained: Math.round(sum("tokensTrained")),
+        flops: summary.totalFlops,
+      };
+    } finally {
+      policy.dispose();
+      for (const t of teachers.values()) t.dispose();
+    }
+  }
+
+  async function produceMerge(job: ArmJob): Promise<ArmOutput> {
+    const arm = job.node.arm;
+    if (arm.kind !== "merge") throw new Error(`not a merge arm: ${arm.id}`);
+    const yamlText = stringify({
+      merge_method: arm.method,
+      base_model: job.store.checkpointDir(job.plan.start),
+      models: arm.domains.map((d) => ({ model: job.store.checkpointDir(`single:${d}`), parameters: {} })),
+      parameters: arm.parameters,
+      dtype: "float32",
+      // DARE / DELLA / breadcrumbs masks are seeded per tensor name from this seed.
+      seed: armSeed(config, arm.id),
+    });
+    const configFile = join(job.store.armDir(arm.id), "merge.yaml");
+    await mkdir(job.store.armDir(arm.id), { recursive: true });
+    await writeFile(configFile, yamlText);
+    const mergeConfig = parseMergeConfig(yamlText, configFile, (name) =>
+      ctx.host.registry.mergeMethods.find(name),
+    );
+    const out = job.store.checkpointDir(arm.id);
+    await rm(out, { recursive: true, force: true });
+    const plan = await planMerge(mergeConfig, { outDir: out });
+    await runMerge(plan, {
+      outDir: out,
+      workers: 0,
+      onProgress: (p) => report(arm.id, p.tensorsDone, p.tensorsTotal, "tensors"),
+    });
+    return { tokensGenerated: 0, tokensTrained: 0, flops: 0 };
+  }
+
+  return {
+    async produce(job) {
+      switch (job.node.arm.kind) {
+        case "base":
+          return produceBase(job);
+        case "sft":
+          return produceSft(job);
+        case "merge":
+          return produceMerge(job);
+        default:
+          return produceTrained(job);
+      }
+    },
+
+    async evaluate(job) {
+      const policy = await load(job, job.node.id, false);
+      const ev = config.evaluation;
+      const rows: EvalRow[] = [];
+      const domains = domainList();
+      const sampled = ev.samples > 1 || ev.temperature > 0;
+      const maxTokens =
+        ev.maxTokens ?? Number((config.trainer.sampling as Obj | undefined)?.maxNewTokens ?? 64);
+      try {
+        let done = 0;
+        const result = await evaluatePolicy(policy, domains, {
+          mode: sampled ? "sampled" : "greedy",
+          samples: ev.samples,
+          k: ev.passAtK,
+          temperature: ev.temperature,
+          topP: ev.topP,
+          maxNewTokens: maxTokens,
+          seed: config.seed,
+          onSample: (s) => {
+            rows.push({
+              arm: job.node.id,
+              domain: s.task.domain,
+              taskId: s.task.id,
+              sampleIndex: s.sampleIndex,
+              reward: s.verification.reward,
+              status: s.verification.status,
+              responseLength: s.generation.ids.length,
+              truncated: s.generation.finishReason === "length",
+              maxTokens,
+              prompt: s.task.prompt,
+              response: s.generation.text,
+              extracted: s.verification.extracted,
+              logprob: s.generation.logprobs.reduce((a, b) => a + b, 0),
+            });
+            if (s.sampleIndex === 0) report(job.node.id, ++done, Number.NaN, "eval tasks");
+          },
+        });
+        const file = join(job.store.armDir(job.node.id), "eval.json");
+        await job.store.writeFileAtomic(file, `${JSON.stringify({ arm: job.node.id, result, rows })}\n`);
+        return Object.fromEntries(result.domains.map((d) => [d.domain, d.accuracy]));
+      } finally {
+        policy.dispose();
+      }
+    },
+  };
+}
+
+function paramCount(policy: Policy): number {
+  let n = 0;
+  for (const v of policy.params.values()) n += v.size;
+  return n;
+}
+
+async function latestCheckpoint(work: string): Promise<{ dir: string; step: number } | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(work);
+  } catch {
+    return undefined;
+  }
+  const steps = names
+    .map((n) => /^step-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  for (const step of steps) {
+    const dir = join(work, `step-${String(step).padStart(6, "0")}`);
+    if (await isTrainerCheckpoint(new NodeFileStore(dir))) return { dir, step };
+  }
+  return undefined;
+}
+
+async function readMetrics(file: string): Promise<Obj[]> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Obj);
+}
+
+/** Drops metrics rows written after the checkpoint a resumed run restarts from; returns the elapsed seconds kept. */
+async function truncateMetrics(file: string, step: number): Promise<number> {
+  const rows = await readMetrics(file);
+  const kept = rows.filter((r) => typeof r.step !== "number" || r.step <= step);
+  await writeFile(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  const last = kept.at(-1)?.elapsedSeconds;
+  return typeof last === "number" ? last : 0;
+}
+
+/** The keys the analyses read from a metrics row (MetricsRow), derived from the trainer's StepMetrics. */
+function analysisFields(m: StepMetrics, elapsedSeconds: number): Obj {
+  return {
+    elapsedSeconds,
+    reward: m.meanReward,
+    rewardByDomain: Object.fromEntries(Object.entries(m.perDomain).map(([d, v]) => [d, v.meanReward])),
+    statusCounts: Object.fromEntries(Object.entries(m.perDomain).map(([d, v]) => [d, v.statusCounts])),
+    responseLength: m.meanResponseTokens,
+    tokensGenerated: m.generatedTokens,
+    tokensTrained: m.tokens,
+  };
+}
