@@ -22,3 +22,9 @@ export * from "./tensors/align.ts";
 export * from "./tensors/memory-source.ts";
 export * from "./tensors/names.ts";
 export * from "./training.ts";
+
+import type { Plugin } from "@m2rl/core";
+import { analysisPlugin } from "./builtins.ts";
+
+/** The plugins the CLI applies by default (every built-in analysis). */
+export const builtinPlugins: Plugin[] = [analysisPlugin];
