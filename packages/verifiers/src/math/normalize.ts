@@ -61,7 +61,7 @@ const UNICODE: [RegExp, string][] = [
   [/\u00b0/g, ""],
 ];
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[^ -~\t\n\r]/;
 const DOLLARS = /^\$+|\$+$/g;
 const DELIMS = /^\\\(|\\\)$|^\\\[|\\\]$/g;
 const DISPLAY = /\\displaystyle|\\limits/g;
