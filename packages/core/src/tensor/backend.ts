@@ -58,6 +58,8 @@ export interface InitBackendOptions {
   prefer?: BackendChoice | readonly BackendChoice[];
   /** Only these choices are tried (default: all of {@link BACKEND_ORDER}). */
   only?: readonly BackendChoice[];
+  /** Name of the kernel pack to use (default: the first registered for the backend). */
+  kernelPack?: string;
   /** `false` skips the native kernel pack (like `M2RL_NATIVE=0`). Default true. */
   native?: boolean;
   /** Where to print the choice (default console.info); `null` prints nothing. */
@@ -83,6 +85,13 @@ export function registerKernelPack(pack: KernelPack): void {
   const i = packs.findIndex((p) => p.name === pack.name);
   if (i >= 0) packs[i] = pack;
   else packs.push(pack);
+}
+
+/** Removes a kernel pack (uninstalling it first if it is active). */
+export function unregisterKernelPack(name: string): void {
+  if (installedPack?.name === name) uninstallPack();
+  const i = packs.findIndex((p) => p.name === name);
+  if (i >= 0) packs.splice(i, 1);
 }
 
 export function registeredKernelPacks(): readonly KernelPack[] {
@@ -184,7 +193,7 @@ async function attempt(
     }
     case "wasm-native": {
       if (options.native === false) return "disabled (native: false / M2RL_NATIVE=0)";
-      const pack = packs.find((p) => p.backend === "wasm");
+      const pack = packs.find((p) => p.backend === "wasm" && (options.kernelPack ?? p.name) === p.name);
       if (!pack) {
         if (unavailable.length) return unavailable.map((u) => `${u.name}: ${u.reason}`).join("; ");
         return "no native kernel pack registered (import @m2rl/kernels-native/register in Node)";

@@ -11,6 +11,7 @@ export {
   noteKernelPackUnavailable,
   registeredKernelPacks,
   registerKernelPack,
+  unregisterKernelPack,
 } from "./backend.ts";
 export {
   FUSED_KERNELS,
