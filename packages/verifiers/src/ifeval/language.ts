@@ -92,7 +92,19 @@ export const DEFAULT_DETECT: DetectOptions = { minLength: 10 };
 
 /** ISO 639-1 code of the text's language, or undefined when undetermined. Deterministic. */
 export function detectLanguage(text: string, options: DetectOptions = DEFAULT_DETECT): string | undefined {
-  const code = franc(text, { minLength: options.minLength, only: CANDIDATES_639_3 });
-  if (code === "und") return undefined;
-  return iso6391Of(code) ?? code;
+  const key = `${options.minLength}\u0000${text}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit || undefined;
+  // Trigram statistics of the first 4,000 characters decide (bounds the cost of very long responses).
+  const code = franc(text.length > 4000 ? text.slice(0, 4000) : text, {
+    minLength: options.minLength,
+    only: CANDIDATES_639_3,
+  });
+  const lang = code === "und" ? undefined : (iso6391Of(code) ?? code);
+  if (cache.size >= 4096) cache.clear();
+  cache.set(key, lang ?? "");
+  return lang;
 }
+
+/** Detection cache: loose mode and groups of G samples ask about the same texts repeatedly. */
+const cache = new Map<string, string>();
