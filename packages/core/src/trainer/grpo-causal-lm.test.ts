@@ -1,6 +1,7 @@
 // End to end on the real policy: GRPO raises the held-out accuracy of an SFT-warmed tiny CausalLM on a synthetic
 // copy domain whose eval strings never occur in training. Numbers (seed 0, cpu backend, 2 shared cores):
 // held-out Avg@4 0.288 → 0.623 in ~55 s of GRPO (see packages/core/README.md, trainer section).
+import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CausalLM, CharTokenizer, tinyConfig } from "../policy/index.ts";
 import { evaluatePolicy } from "./evaluate.ts";
@@ -49,6 +50,8 @@ describe("GRPO on the tiny CausalLM", () => {
         optimizer: { lr: 2e-3, weightDecay: 0 },
       },
     });
+    const live: number[] = [];
+    trainer.hooks.afterStep.tap("leak-probe", () => void live.push(tf.memory().numTensors));
     const summary = await trainer.run();
     const after = await evaluatePolicy(policy, [dom], ev);
     console.info(
@@ -57,5 +60,6 @@ describe("GRPO on the tiny CausalLM", () => {
     );
     expect(before.meanAccuracy).toBeGreaterThan(0.05); // SFT gave it something to improve
     expect(after.meanAccuracy).toBeGreaterThan(before.meanAccuracy + 0.15);
+    expect(live[live.length - 1]).toBe(live[1]); // no tensor leaks per step
   }, 400_000);
 });

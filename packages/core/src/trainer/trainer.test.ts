@@ -120,6 +120,26 @@ describe("Trainer", () => {
     expect(m.batchDomains.length).toBe(m.groupsKept);
   });
 
+  it("a verifier that throws gives status `error` and its group is dropped", async () => {
+    const base = mathLike();
+    let calls = 0;
+    const flaky = {
+      ...base,
+      verify: async (input: Parameters<typeof base.verify>[0]) => {
+        if (calls++ % 5 === 0) throw new Error("sandbox crashed");
+        return base.verify(input);
+      },
+    };
+    const t = new Trainer({
+      policy: new BigramPolicy(ALPHABET, 13),
+      domains: [flaky],
+      config: { ...small, steps: 1 },
+    });
+    const m = await t.trainStep();
+    expect(m.statusCounts.error).toBe(4); // calls 0, 5, 10, 15 of 16
+    expect(m.groupsDroppedStatus).toBeGreaterThan(0);
+  });
+
   it("dynamic sampling drops all-equal groups and refills up to maxRefills rounds", async () => {
     const policy = new BigramPolicy(ALPHABET, 5, 0);
     const t = new Trainer({

@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncWaterfallHook } from "tapable";
-import type { Domain, Task, VerificationStatus } from "../domain/types.ts";
+import type { Domain, Task, Verification, VerificationStatus } from "../domain/types.ts";
 import { ConfigError, PluginError } from "../errors/index.ts";
 import type { FileStore } from "../io/index.ts";
 import type { Policy, SequencePair } from "../policy/types.ts";
@@ -321,11 +321,14 @@ export class Trainer {
         batch.samples.map(async (s) => {
           const domain = this.domainByName.get(s.domain);
           if (!domain) throw new ConfigError(`sample of unknown domain '${s.domain}'`);
-          const v = await domain.verify({
-            response: s.generation.text,
-            groundTruth: s.task.groundTruth,
-            task: s.task,
-          });
+          // the contract says verify never throws; if one does, the sample gets status `error` (never a silent 0)
+          const v: Verification = await domain
+            .verify({ response: s.generation.text, groundTruth: s.task.groundTruth, task: s.task })
+            .catch((err: unknown) => ({
+              reward: 0,
+              status: "error" as const,
+              detail: `verifier of domain '${s.domain}' threw: ${(err as Error)?.message ?? String(err)}`,
+            }));
           const terms: Record<string, number> = { ...s.rewardTerms, verifier: v.reward };
           if (ov.enabled) terms.overlong = overlongPenalty(s.generation.ids.length, { ...ov, maxLength });
           const reward = Object.values(terms).reduce((a, b) => a + b, 0);
