@@ -1,0 +1,62 @@
+/**
+ * End-to-end check of the built-in experiment (`m2rl run --preset smoke`), run by `npm test` through the nx target
+ * `e2e` (not a vitest file: it takes minutes). Runs the built CLI like a user, then checks that the report exists
+ * and has a score for every arm × domain, and that a second run does no work.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const bin = resolve(import.meta.dirname, "..", "bin", "m2rl.js");
+const dir = mkdtempSync(join(tmpdir(), "m2rl-e2e-"));
+const run = (): string => {
+  const r = spawnSync(process.execPath, [bin, "run", "--preset", "smoke"], { cwd: dir, encoding: "utf8" });
+  if (r.status !== 0) fail(`m2rl run exited with ${r.status}:\n${r.stderr}`);
+  return `${r.stdout}${r.stderr}`;
+};
+const fail = (msg: string): never => {
+  console.error(`e2e smoke: FAIL — ${msg}`);
+  process.exit(1);
+};
+
+try {
+  const t0 = Date.now();
+  run();
+  const seconds = (Date.now() - t0) / 1000;
+  const out = join(dir, "runs", "builtin-smoke");
+  const md = readFileSync(join(out, "report.md"), "utf8");
+  const html = readFileSync(join(out, "report.html"), "utf8");
+  const config = readFileSync(join(out, "config.yaml"), "utf8");
+  const arms =
+    [...md.matchAll(/^- \*\*arms:\*\* (.*)$/gm)][0]?.[1]?.split(", ") ?? fail("report.md lists no arms");
+  const domains = ["math", "code", "science", "ifeval"];
+  const table = md.split("**Avg@K (%)")[1] ?? fail("report.md has no score table");
+  for (const d of domains) {
+    const row = table.split("\n").find((l) => l.startsWith(`| ${d} |`)) ?? fail(`no score row for ${d}`);
+    const cells = row
+      .split("|")
+      .slice(2, -1)
+      .map((c) => c.trim());
+    if (cells.length !== arms.length) fail(`row ${d} has ${cells.length} cells for ${arms.length} arms`);
+    for (const c of cells) if (!/^\d+\.\d\d$/.test(c)) fail(`row ${d} has a non-numeric cell '${c}'`);
+  }
+  if (!html.includes("<svg")) fail("report.html has no SVG chart");
+  if (!config.includes("builtin-smoke")) fail("config.yaml is not the resolved experiment");
+  const t1 = Date.now();
+  const again = run();
+  if (!/nothing to do/.test(again) || !/report: /.test(again)) fail(`the second run did work:\n${again}`);
+  const rerun = (Date.now() - t1) / 1000;
+  console.log(
+    JSON.stringify({
+      e2e: "smoke",
+      seconds,
+      rerunSeconds: rerun,
+      arms: arms.length,
+      domains: domains.length,
+    }),
+  );
+  console.log(`e2e: 1 passed, 0 failed`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
