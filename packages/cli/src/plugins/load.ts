@@ -25,9 +25,11 @@ export function resolvePluginSpecifier(specifier: string, baseDir: string): stri
   try {
     return resolveModule(specifier, pathToFileURL(join(baseDir, "experiment.yaml")).href);
   } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === "ERR_MODULE_NOT_FOUND" ? "" : `: ${(err as Error).message.split("\n")[0]}`;
     throw new PluginError(
       `cannot find plugin module '${specifier}' from ${baseDir} (install it next to the experiment, or give a path ` +
-        `starting with ./): ${(err as Error).message.split("\n")[0]}`,
+        `starting with ./)${why}`,
       { plugin: specifier },
       { cause: err },
     );
