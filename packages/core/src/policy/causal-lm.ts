@@ -370,11 +370,13 @@ export class CausalLM implements Policy {
     const next = new Int32Array(b).fill(this.tokenizer.padId);
     const pos = new Int32Array(b);
     const v = c.vocab_size;
+    // Only ids the tokenizer knows are sampled (HF models pad vocab_size beyond the tokenizer's vocabulary).
+    const nTok = Math.min(v, this.tokenizer.vocabSize);
     for (let step = 0; step < maxNewTokens; step++) {
       for (let i = 0; i < b; i++) {
         if (done[i]) continue;
         const g = out[i];
-        const { id, logprob } = pickToken(logits.subarray(i * v, (i + 1) * v), temperature, topP, rngs[i]);
+        const { id, logprob } = pickToken(logits.subarray(i * v, i * v + nTok), temperature, topP, rngs[i]);
         g.ids.push(id);
         g.logprobs.push(logprob);
         next[i] = id;

@@ -1,9 +1,9 @@
 // Generation: KV-cache decoding equals full recomputation, sampling is seeded, stop conditions work.
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CausalLM, CharTokenizer, loadPolicy, tinyConfig } from "../../src/policy/index.ts";
 import { Rng } from "../../src/rng/index.ts";
-import { fixtureStore, useBackend } from "./helpers.ts";
+import { fixtureStore } from "./helpers.ts";
 
 /** Greedy decoding by recomputing the whole sequence every token (no cache). */
 function greedyRecompute(model: CausalLM, prompt: number[], n: number): number[] {
@@ -20,10 +20,6 @@ function greedyRecompute(model: CausalLM, prompt: number[], n: number): number[]
 }
 
 describe("generate", () => {
-  beforeAll(async () => {
-    await useBackend("cpu");
-  });
-
   it.each(["qwen2_gqa_tied", "qwen2_mqa_untied", "llama_headdim_untied", "qwen3_qknorm_tied"])(
     "%s: KV-cache greedy equals full-recompute greedy, with left-padded prompts of different lengths",
     async (name) => {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type CausalLM, loadPolicy } from "../../src/policy/index.ts";
-import { FIXTURES, fixtureNames, fixtureStore, logSoftmax64, relErr, useBackend } from "./helpers.ts";
+import { FIXTURES, fixtureNames, fixtureStore, logSoftmax64, relErr } from "./helpers.ts";
 
 interface Expected {
   sequences: number[][];
@@ -20,7 +20,6 @@ describe.each(names)("golden %s", (name) => {
   let model: CausalLM;
   let exp: Expected;
   beforeAll(async () => {
-    await useBackend("cpu");
     exp = JSON.parse(readFileSync(new URL(`${name}/expected.json`, FIXTURES), "utf8"));
     model = await loadPolicy(fixtureStore(name), { allowMissingTokenizer: true });
   });

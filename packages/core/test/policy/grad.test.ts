@@ -1,7 +1,7 @@
 // Gradients: finite differences on a tiny model, and the same gradients on the wasm backend (which lacks the
 // UnsortedSegmentSum kernel that tf.gather's gradient needs; the model's embedding uses a scatter-add gradient).
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CausalLM, CharTokenizer, tinyConfig } from "../../src/policy/index.ts";
 import { relErr, useBackend } from "./helpers.ts";
 
@@ -39,12 +39,15 @@ function grads(model: CausalLM): Map<string, Float32Array> {
 }
 
 describe("gradients", () => {
+  let original = "";
+  beforeAll(() => {
+    original = tf.getBackend(); // chosen by test/setup-backend.ts (wasm + native pack when built)
+  });
   afterAll(async () => {
-    await useBackend("cpu");
+    await tf.setBackend(original);
   });
 
   it("match central finite differences (tiny model, every parameter tensor, a few coordinates each)", async () => {
-    await useBackend("cpu");
     const model = new CausalLM(cfg, tok, { seed: 7, initStd: 0.4 });
     const g = grads(model);
     const w = model.exportWeights();

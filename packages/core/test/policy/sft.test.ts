@@ -1,15 +1,10 @@
 // A tiny policy learns: supervised fine-tuning on a synthetic copy task with Adam drops the loss steadily.
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CausalLM, CharTokenizer, tinyConfig } from "../../src/policy/index.ts";
 import { Rng } from "../../src/rng/index.ts";
-import { useBackend } from "./helpers.ts";
 
 describe("SFT", () => {
-  beforeAll(async () => {
-    await useBackend("cpu");
-  });
-
   it("learns to copy short strings (fixed seed, loose bound)", async () => {
     const tok = new CharTokenizer();
     const model = new CausalLM(
