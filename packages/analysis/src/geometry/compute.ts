@@ -5,7 +5,7 @@
  * principal angles between the per-matrix top-r left singular subspaces. Peak memory: a few chunks per arm plus
  * the thin matrices of one weight matrix's randomized SVD; never a whole tensor of a large model, never a model.
  */
-import { Rng, type TensorSource } from "@m2rl/core";
+import { ConfigError, Rng, type TensorSource } from "@m2rl/core";
 import {
   type Dense,
   dense,
@@ -145,6 +145,12 @@ export async function computeWeightGeometry(
   options: GeometryOptions = {},
 ): Promise<WeightGeometry> {
   const A = arms.length;
+  if (A === 0) throw new ConfigError("weight geometry needs at least one arm besides the base");
+  if (A > 31 && options.footprint !== false) {
+    throw new ConfigError(
+      `footprints support at most 31 arms at once (got ${A}); set footprint: false or split the arms`,
+    );
+  }
   const sources = arms.map((a) => a.weights);
   const { tensors, skipped } = alignTensors(base.weights, sources);
   const chunk = options.chunkElements ?? DEFAULT_CHUNK;
