@@ -20,8 +20,11 @@ const addStdio = {
 };
 const v = (response: string, groundTruth: unknown, opts = {}) =>
   verifyCode(sb, { response, groundTruth }, opts);
+const ISOLATIONS = ["process", "sandbox"] as const;
 
-describe("code verification: stdin/stdout", () => {
+describe.each(ISOLATIONS)("code verification: stdin/stdout (isolation: %s)", (testIsolation) => {
+  const v = (response: string, groundTruth: unknown, opts = {}) =>
+    verifyCode(sb, { response, groundTruth }, { testIsolation, ...opts });
   it("passes a correct program (fenced, after reasoning)", async () => {
     const r = await v(
       "<think>add them</think>\nSure:\n```python\na,b=map(int,input().split())\nprint(a+b)\n```",
@@ -74,6 +77,31 @@ describe("code verification: stdin/stdout", () => {
   });
   it("a reasoning block that is never closed is unparsable", async () => {
     expect(await v("<think>print(3)", addStdio)).toMatchObject({ reward: 0, status: "unparsable" });
+  });
+  it("each test runs in a fresh process; stderr and exit codes are per test", async () => {
+    const gt = {
+      language: "python",
+      tests: [
+        { input: "1\n", output: "1\n" },
+        { input: "2\n", output: "1\n" },
+      ],
+    };
+    const prog = "import sys\nsys.counter = getattr(sys, 'counter', 0) + 1\nprint(sys.counter)";
+    expect(await v(prog, gt)).toMatchObject({ reward: 1, status: "correct" });
+    const exits = "import sys\nn=int(input())\nprint(n)\nsys.exit(0 if n == 1 else 3)";
+    const r = await v(exits, {
+      language: "python",
+      tests: [
+        { input: "1\n", output: "1\n" },
+        { input: "2\n", output: "2\n" },
+      ],
+    });
+    expect(r.detail).toBe("1/2 tests passed; test 2 failed: exit status 3");
+  });
+  it("large stdin and stdout pass through", async () => {
+    const big = Array.from({ length: 20000 }, (_, i) => String(i)).join(" ");
+    const gt = { language: "python", tests: [{ input: `${big}\n`, output: `${big}\n` }] };
+    expect(await v("print(input())", gt)).toMatchObject({ reward: 1 });
   });
 });
 
@@ -143,7 +171,9 @@ describe("code verification: function calls", () => {
   });
 });
 
-describe("hostile programs score 0 and leave no trace", () => {
+describe.each(ISOLATIONS)("hostile programs score 0 and leave no trace (isolation: %s)", (testIsolation) => {
+  const v = (response: string, groundTruth: unknown) =>
+    verifyCode(sb, { response, groundTruth }, { testIsolation });
   const dir = mkdtempSync(join(tmpdir(), "m2rl-hostile-"));
   const secret = join(dir, "secret.txt");
   writeFileSync(secret, "hunter2");

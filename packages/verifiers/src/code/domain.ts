@@ -25,12 +25,14 @@ import {
 } from "./generator.ts";
 import { parseCodeGroundTruth } from "./groundTruth.ts";
 import type { CodeGroundTruth, RewardMode } from "./types.ts";
-import { runTests } from "./verify.ts";
+import { runTests, type TestIsolation } from "./verify.ts";
 
 export interface CodeDomainOptions {
   name?: string;
   /** `all` (default, the paper): reward 1 only when every test passes; `fraction`: passed / total. */
   reward?: RewardMode;
+  /** `process` (default): one sandbox per response, a fresh process per test (Python); `sandbox`: one per test. */
+  testIsolation?: TestIsolation;
   thinkGate?: ThinkGateMode;
   /** Language of ground truths that do not name one. */
   defaultLanguage?: Language;
@@ -49,6 +51,11 @@ export const CODE_OPTIONS_SCHEMA = {
   properties: {
     name: { type: "string", minLength: 1, description: "domain name (default: code)" },
     reward: { enum: ["all", "fraction"], description: "all-pass (default) or fraction of tests passed" },
+    testIsolation: {
+      enum: ["process", "sandbox"],
+      description:
+        "stdin/stdout tests of a Python response: `process` (default) = one sandbox per response, a fresh forked process per test; `sandbox` = a fresh sandbox per test",
+    },
     thinkGate: THINK_GATE_SCHEMA,
     defaultLanguage: { enum: ["python", "javascript"] },
     limits: LIMITS_SCHEMA,
@@ -64,7 +71,7 @@ export const CODE_OPTIONS_SCHEMA = {
 export async function verifyCode(
   sandbox: Sandbox,
   input: { response: string; groundTruth: unknown },
-  options: Pick<CodeDomainOptions, "reward" | "thinkGate" | "defaultLanguage"> = {},
+  options: Pick<CodeDomainOptions, "reward" | "thinkGate" | "defaultLanguage" | "testIsolation"> = {},
 ): Promise<Verification> {
   const gate = applyThinkGate(input.response, { mode: options.thinkGate ?? "optional" });
   if (!gate.ok) return gate.verification;
@@ -77,7 +84,10 @@ export async function verifyCode(
   const extracted = extractProgram(gate.text);
   if (!extracted) return { reward: 0, status: "unparsable", detail: "no program in the response" };
   try {
-    return await runTests(sandbox, extracted.program, gt, { reward: options.reward ?? "all" });
+    return await runTests(sandbox, extracted.program, gt, {
+      reward: options.reward ?? "all",
+      isolation: options.testIsolation ?? "process",
+    });
   } catch (e) {
     return {
       reward: 0,

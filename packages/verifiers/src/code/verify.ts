@@ -2,12 +2,29 @@ import { randomBytes } from "node:crypto";
 import type { Verification } from "@m2rl/core";
 import type { Sandbox, SandboxResult } from "../sandbox/sandbox.ts";
 import { outputsMatch, preview, valuesMatch } from "./compare.ts";
-import { JS_HARNESS, PYTHON_HARNESS, parseHarnessOutput } from "./harness.ts";
+import {
+  type BatchTestReport,
+  JS_HARNESS,
+  PYTHON_BATCH_RUNNER,
+  PYTHON_HARNESS,
+  parseBatchOutput,
+  parseHarnessOutput,
+} from "./harness.ts";
 import type { CallGroundTruth, CodeGroundTruth, RewardMode, StdioGroundTruth } from "./types.ts";
 import { isCallStyle } from "./types.ts";
 
+/**
+ * How stdin/stdout tests of one response are isolated from each other:
+ * - `process` (default; Python only, JavaScript always uses `sandbox`): one sandbox per response and a fresh
+ *   forked process per test (PYTHON_BATCH_RUNNER). Isolation from the host is the same; tests of the same response
+ *   share the sandbox's scratch folder. Several times faster: one bubblewrap and interpreter start per response.
+ * - `sandbox`: a fresh sandbox (and interpreter) per test.
+ */
+export type TestIsolation = "process" | "sandbox";
+
 export interface RunTestsOptions {
   reward: RewardMode;
+  isolation?: TestIsolation;
 }
 
 /** Failure of one test, in the order of the checks (the first one names the verification's detail). */
@@ -80,7 +97,21 @@ export async function runStdioTests(
         message: describeRun(r),
       });
   };
-  if (opts.reward === "all") {
+  if (gt.language === "python" && (opts.isolation ?? "process") === "process") {
+    const reports = await runPythonBatch(sandbox, program, gt, opts.reward === "all");
+    for (let i = 0; i < gt.tests.length; i++) {
+      const rep = reports.results[i];
+      if (rep) check(i, rep);
+      else if (reports.run.outcome === "timeout" || failures.some((f) => f.kind === "timeout"))
+        failures.push({
+          index: i,
+          kind: "timeout",
+          message: "not run: an earlier test or the whole run timed out",
+        });
+      else failures.push({ index: i, kind: "runtime", message: `no result (${describeRun(reports.run)})` });
+      if (opts.reward === "all" && failures.length) break;
+    }
+  } else if (opts.reward === "all") {
     for (let i = 0; i < gt.tests.length && failures.length === 0; i++) {
       const t = gt.tests[i] as { input: string };
       check(i, await sandbox.run({ language: gt.language, code: program, stdin: t.input }));
@@ -94,6 +125,54 @@ export async function runStdioTests(
     });
   }
   return conclude(gt.tests.length, passed, failures, opts.reward, program);
+}
+
+/** Runs every test of a Python program in one sandbox, a fresh forked process per test. */
+async function runPythonBatch(
+  sandbox: Sandbox,
+  program: string,
+  gt: StdioGroundTruth,
+  stopOnTimeout: boolean,
+): Promise<{ results: SandboxResult[]; run: SandboxResult }> {
+  const nonce = `@@m2rl-${randomBytes(12).toString("hex")}@@`;
+  const per = sandbox.limits;
+  const n = gt.tests.length;
+  const run = await sandbox.run({
+    language: "python",
+    code: PYTHON_BATCH_RUNNER,
+    files: { "solution.py": program },
+    stdin: JSON.stringify({
+      nonce,
+      inputs: gt.tests.map((t) => t.input),
+      wall_ms: per.wallMs,
+      out_cap: per.stdoutBytes,
+      err_cap: per.stderrBytes,
+      stop_on_timeout: stopOnTimeout,
+    }),
+    limits: {
+      wallMs: per.wallMs * n + 2000,
+      // JSON escaping can grow output up to 6x; the runner enforces the per-test caps itself.
+      stdoutBytes: (6 * per.stdoutBytes + 4096) * n,
+      stderrBytes: 64 * 1024,
+    },
+  });
+  const results = parseBatchOutput(run.stdout, nonce).map(reportToResult);
+  return { results, run };
+}
+
+function reportToResult(r: BatchTestReport): SandboxResult {
+  const base = {
+    exitCode: r.exit,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    truncated: r.why === "output_limit",
+    wallMs: r.ms,
+  };
+  if (r.why) return { ...base, outcome: r.why };
+  if (r.exit === 0) return { ...base, outcome: "ok" };
+  if (/\bMemoryError\b/.test(r.stderr)) return { ...base, outcome: "memory" };
+  if (r.signal !== null) return { ...base, exitCode: 128 + r.signal, outcome: "signal" };
+  return { ...base, outcome: "exit" };
 }
 
 /** Function-call style: one sandbox per response; a harness calls the function on every test in that process. */
