@@ -276,3 +276,20 @@ describe("wasm backend fixes", () => {
     );
   });
 });
+
+describe("wasm GatherV2 replacement", () => {
+  it("gathers rows and inner slices like a loop reference, and rejects bad indices", () => {
+    const x = tf.tensor3d(
+      Array.from({ length: 24 }, (_, i) => i),
+      [2, 3, 4],
+    );
+    const y0 = tf.gather(x, tf.tensor1d([1, 1, 0], "int32"), 0);
+    expect(y0.shape).toEqual([3, 3, 4]);
+    expect(Array.from(y0.dataSync()).slice(0, 4)).toEqual([12, 13, 14, 15]);
+    const y1 = tf.gather(x, tf.tensor2d([2, 0], [1, 2], "int32"), 1);
+    expect(y1.shape).toEqual([2, 1, 2, 4]);
+    // y1[p, 0, i, j] = x[p, idx[i], j]
+    expect(Array.from(y1.dataSync())).toEqual([8, 9, 10, 11, 0, 1, 2, 3, 20, 21, 22, 23, 12, 13, 14, 15]);
+    expect(() => tf.gather(x, tf.tensor1d([3], "int32"), 1).dataSync()).toThrow(/outside/);
+  });
+});
