@@ -2,7 +2,7 @@
  * Trainer benchmark: GRPO steps of the built-in-size tiny CausalLM on a synthetic copy domain.
  *
  *   node --conditions=m2rl-source --import tsx bench/trainer.ts [--steps 5] [--prompts 8] [--group 8]
- *        [--tokens 8] [--shape 64,2,4] [--backend wasm|cpu]
+ *        [--tokens 8] [--shape 64,2,4] [--backend wasm|cpu] [--recompute 1|0] [--entropy 1|0]
  *
  * Shape: d_model,layers,heads (Qwen2 layout, tied embeddings, kv heads = heads/2). Prints one JSON object with
  * the mean wall time of a step and its phases (rollout = generate; update = old log-probs + loss/backward/AdamW),
@@ -51,6 +51,8 @@ const trainer = new Trainer({
     groupSize: Number(arg("group", "8")),
     sampling: { temperature: 1, topP: 1, maxNewTokens: Number(arg("tokens", "8")) },
     optimizer: { lr: 1e-3 },
+    recomputeOldLogprobs: arg("recompute", "1") === "1",
+    computeEntropy: arg("entropy", "1") === "1",
   },
   metrics: (r) => {
     if (r.type === "step" && r.step > 0) {
@@ -95,6 +97,8 @@ console.log(
     prompts: trainer.config.promptsPerStep,
     group: trainer.config.groupSize,
     maxNewTokens: trainer.config.sampling.maxNewTokens,
+    recomputeOldLogprobs: trainer.config.recomputeOldLogprobs,
+    computeEntropy: trainer.config.computeEntropy,
     measured_steps: measured,
     step_ms: mean(phase.rollout + phase.reward + phase.update),
     rollout_ms: mean(phase.rollout),
