@@ -1,4 +1,4 @@
-import { builtinSchedulersPlugin, type Plugin, trainerConfigPlugin } from "@m2rl/core";
+import { builtinSchedulersPlugin, type Plugin, policyConfigPlugin, trainerConfigPlugin } from "@m2rl/core";
 import { pluginsFromModule } from "./load.ts";
 
 /**
@@ -8,7 +8,11 @@ import { pluginsFromModule } from "./load.ts";
 export const BUILTIN_PACKAGES = ["@m2rl/verifiers", "@m2rl/mergers", "@m2rl/analysis"] as const;
 
 /** Core's own plugins: the built-in mixing schedulers and the trainer's `trainer` / `policy.sft` schemas. */
-export const CORE_PLUGINS: readonly Plugin[] = [builtinSchedulersPlugin, trainerConfigPlugin];
+export const CORE_PLUGINS: readonly Plugin[] = [
+  builtinSchedulersPlugin,
+  trainerConfigPlugin,
+  policyConfigPlugin,
+];
 
 export interface BuiltinLoad {
   plugins: Plugin[];

@@ -6,4 +6,5 @@ export * from "./hf-tokenizer.ts";
 export { KVCache } from "./kv-cache.ts";
 export { gatherRows } from "./ops.ts";
 export { argmax, type Pick, pickToken } from "./sampling.ts";
+export * from "./tiny-schema.ts";
 export * from "./types.ts";

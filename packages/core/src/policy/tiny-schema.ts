@@ -1,3 +1,5 @@
+import { registryPlugin } from "../plugin/define.ts";
+import type { Plugin } from "../plugin/host.ts";
 import type { JSONSchema } from "../plugin/schema.ts";
 
 /** JSON Schema of the experiment's `policy.model:` section: the architecture of a built-in tiny policy (TinyRecipe). */
@@ -15,3 +17,14 @@ export const TINY_RECIPE_SCHEMA: JSONSchema = {
     tieEmbeddings: { type: "boolean", description: "Tie lm_head to the embeddings (default true)." },
   },
 };
+
+/** Registers `policy.model` as an open section of the experiment file, validated with TINY_RECIPE_SCHEMA. */
+export const policyConfigPlugin: Plugin = registryPlugin("m2rl:policy", {
+  configSections: [
+    {
+      name: "policy.model",
+      description: "Built-in tiny policy architecture",
+      optionsSchema: TINY_RECIPE_SCHEMA,
+    },
+  ],
+});
