@@ -147,7 +147,7 @@ const obj = (properties: Record<string, unknown>, description?: string) => ({
 export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
   title: "M2RL trainer options",
   ...obj({
-    algorithm: { enum: ["grpo", "mopd"], default: "grpo" },
+    algorithm: { enum: ["grpo", "mopd"] },
     steps: int("Optimizer steps.", 1),
     promptsPerStep: int("Prompts per step.", 1),
     groupSize: int("Samples per prompt (G).", 1),

@@ -4,9 +4,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CausalLM, CharTokenizer, tinyConfig } from "../policy/index.ts";
+import { initBackend } from "../tensor/index.ts";
 import { evaluatePolicy } from "./evaluate.ts";
 import { sftWarmup } from "./sft.ts";
-import { initBackend } from "../tensor/index.ts";
 import { copyDomain } from "./testing/copy-domain.ts";
 import { Trainer } from "./trainer.ts";
 

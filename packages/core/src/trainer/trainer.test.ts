@@ -44,6 +44,24 @@ describe("trainer config", () => {
     expect(validate(JSON.parse(JSON.stringify(DEFAULT_TRAINER_CONFIG)))).toBe(true);
     expect(validate({ clip: { epsLow: 0.2, epsHih: 0.3 } })).toBe(false);
   });
+  it("schema and defaults name the same keys (no drift)", () => {
+    const keys = (o: Record<string, unknown>, prefix = ""): string[] =>
+      Object.entries(o).flatMap(([k, v]) =>
+        v && typeof v === "object" && !Array.isArray(v) && k !== "options"
+          ? keys(v as Record<string, unknown>, `${prefix}${k}.`)
+          : [`${prefix}${k}`],
+      );
+    const schemaKeys = (s: Record<string, unknown>, prefix = ""): string[] =>
+      Object.entries((s.properties ?? {}) as Record<string, Record<string, unknown>>).flatMap(([k, v]) =>
+        v.properties && k !== "scheduler" ? schemaKeys(v, `${prefix}${k}.`) : [`${prefix}${k}`],
+      );
+    const optional = ["aggregationNormalizer", "trainTasksPerDomain", "sampling.stop", "overlong.maxLength"];
+    const fromDefaults = keys(DEFAULT_TRAINER_CONFIG as unknown as Record<string, unknown>).map((k) =>
+      k.startsWith("scheduler.") ? "scheduler" : k,
+    );
+    expect(new Set(schemaKeys(TRAINER_CONFIG_SCHEMA))).toEqual(new Set([...fromDefaults, ...optional]));
+  });
+
   it("rejects unknown keys and bad combinations with the field's path", () => {
     expect(() => resolveTrainerConfig({ clip: { epsLw: 0.1 } } as never)).toThrow(/trainer\.clip\.epsLw/);
     expect(() => resolveTrainerConfig({ groupSize: 1 })).toThrow(/trainer\.groupSize/);
