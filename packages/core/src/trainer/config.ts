@@ -275,3 +275,23 @@ export function resolveTrainerConfig(input: TrainerConfigInput = {}): TrainerCon
   }
   return c;
 }
+
+/**
+ * The paper's recipe per arm kind (PAPER.md), as overrides of the defaults (which already hold its GRPO settings:
+ * 128 prompts × 16 rollouts, lr 2e-6 constant, Adam 0.9/0.98, weight decay 0.1, no KL, no entropy bonus, clip
+ * 0.2/0.28, TIS cap 2, A = (r - mean)/(std + 1e-6), per-sample loss averaging, temperature 1).
+ */
+export const PAPER_TRAINER_PRESETS: Readonly<Record<"single" | "mix" | "mopd", TrainerConfigInput>> =
+  Object.freeze({
+    single: { steps: 200, sampling: { maxNewTokens: 32768 } },
+    mix: { steps: 400, sampling: { maxNewTokens: 32768 }, scheduler: { name: "proportional", options: {} } },
+    mopd: {
+      algorithm: "mopd",
+      steps: 200,
+      promptsPerStep: 256,
+      groupSize: 4,
+      sampling: { maxNewTokens: 32768 },
+      optimizer: { lr: 1e-6 },
+      mopd: { rewardWeight: 0 },
+    },
+  });

@@ -5,6 +5,7 @@ import { MemoryFileStore } from "../checkpoint/index.ts";
 import type { Task } from "../domain/types.ts";
 import {
   DEFAULT_TRAINER_CONFIG,
+  PAPER_TRAINER_PRESETS,
   resolveTrainerConfig,
   TRAINER_CONFIG_SCHEMA,
   type TrainerConfigInput,
@@ -44,6 +45,21 @@ describe("trainer config", () => {
     expect(validate(JSON.parse(JSON.stringify(DEFAULT_TRAINER_CONFIG)))).toBe(true);
     expect(validate({ clip: { epsLow: 0.2, epsHih: 0.3 } })).toBe(false);
   });
+  it("the paper presets resolve and validate", () => {
+    const validate = new Ajv({ strict: false }).compile(TRAINER_CONFIG_SCHEMA);
+    for (const [kind, preset] of Object.entries(PAPER_TRAINER_PRESETS)) {
+      expect(validate(preset), kind).toBe(true);
+      const c = resolveTrainerConfig(preset);
+      expect(c.optimizer.weightDecay).toBe(0.1);
+      expect(c.kl.coef).toBe(0);
+    }
+    expect(resolveTrainerConfig(PAPER_TRAINER_PRESETS.mopd)).toMatchObject({
+      promptsPerStep: 256,
+      groupSize: 4,
+      optimizer: { lr: 1e-6 },
+    });
+  });
+
   it("schema and defaults name the same keys (no drift)", () => {
     const keys = (o: Record<string, unknown>, prefix = ""): string[] =>
       Object.entries(o).flatMap(([k, v]) =>
