@@ -1,13 +1,14 @@
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import "@m2rl/kernels-native/register";
-import { formatProblem, initBackend, M2rlError } from "@m2rl/core";
+import { formatProblem, initBackend, M2rlError, parseConfig } from "@m2rl/core";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { setExitCode } from "../main.ts";
 import { loadExperimentFile } from "../plugins/experiment.ts";
+import { builtinModelConfig, estimateArmCost, formatFlops, parameterCount } from "../run/cost.ts";
 import { RunDisplay } from "../run/display.ts";
 import { createDomains } from "../run/domains.ts";
 import { createExecutors } from "../run/executors.ts";
@@ -99,14 +100,38 @@ async function runExperiment(
   const store = new RunStore(outDir);
 
   if (opts.dryRun) {
-    display.line(`plan for '${config.name}' → ${relative(process.cwd(), outDir) || "."}`);
+    const modelConfig =
+      config.policy.source === "path"
+        ? parseConfig(
+            await readFile(join(resolve(loaded.baseDir, config.policy.path), "config.json"), "utf8"),
+          )
+        : builtinModelConfig(config.policy.model);
+    const params = parameterCount(modelConfig);
+    display.line(
+      `plan for '${config.name}' → ${relative(process.cwd(), outDir) || "."}  (policy: ${(params / 1e6).toFixed(2)}M parameters)`,
+    );
+    let total = 0;
+    let mixFlops = 0;
+    let separateFlops = 0;
     for (const [i, node] of plan.nodes.entries()) {
-      const rec = await store.readRecord(node.id);
-      const state = rec ? "cached" : "to run";
+      const state = (await store.readRecord(node.id)) ? "cached" : "to run";
+      const c = estimateArmCost(node.arm, config, params);
+      total += c.flops;
+      if (node.arm.kind === "mix") mixFlops += c.flops;
+      if (node.arm.kind === "single") separateFlops += c.flops;
+      const cost = c.flops
+        ? `  [${c.steps} steps, ${c.tokensGenerated.toLocaleString("en")} tokens sampled, ${formatFlops(c.flops)}]`
+        : "";
+      const deps = node.deps.length ? `  ← ${node.deps.join(", ")}` : "";
       display.line(
-        `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(24)} ${state.padEnd(7)} ${describe(node.arm, config)}${node.deps.length ? `  ← ${node.deps.join(", ")}` : ""}`,
+        `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(24)} ${state.padEnd(7)} ${describe(node.arm, config)}${cost}${deps}`,
       );
     }
+    const ratio =
+      mixFlops && separateFlops
+        ? `; mix / separate single runs = ${((100 * mixFlops) / separateFlops).toFixed(1)}% (paper: 33.2% of GPU hours)`
+        : "";
+    display.line(`estimated training compute: ${formatFlops(total)}${ratio}`);
     return 0;
   }
 

@@ -1,0 +1,66 @@
+/**
+ * A priori cost of each arm for `m2rl run --dry-run`: tokens and FLOPs from the experiment's step counts, batch
+ * shapes and the policy's parameter count. FLOPs per token: 2·P to generate, 2·P to score old log-probs, 6·P to
+ * train (forward + backward); SFT trains only; merges and evaluation are not counted (they are small next to RL).
+ */
+import type { ArmConfig, CausalLMConfig, ExperimentConfig } from "@m2rl/core";
+import { DEFAULT_SFT, DEFAULT_TRAINER_CONFIG, parameterShapes, tinyConfig } from "@m2rl/core";
+import { deepMerge } from "./executors.ts";
+
+export interface ArmCostEstimate {
+  steps: number;
+  /** Completion tokens sampled. */
+  tokensGenerated: number;
+  /** Tokens through forward + backward. */
+  tokensTrained: number;
+  flops: number;
+}
+
+/** Parameters of a model config. */
+export function parameterCount(config: CausalLMConfig): number {
+  let n = 0;
+  for (const shape of parameterShapes(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** The built-in tiny policy's config (vocabulary of the character tokenizer: 96 characters + 3 specials). */
+export function builtinModelConfig(model: Record<string, unknown>): CausalLMConfig {
+  return tinyConfig({ vocabSize: 99, ...(model as object) });
+}
+
+const PROMPT_TOKENS = 24;
+
+export function estimateArmCost(arm: ArmConfig, config: ExperimentConfig, params: number): ArmCostEstimate {
+  const none = { steps: 0, tokensGenerated: 0, tokensTrained: 0, flops: 0 };
+  if (arm.kind === "base" || arm.kind === "merge") return none;
+  if (arm.kind === "sft") {
+    const sft = { ...DEFAULT_SFT, ...(config.policy.sft ?? {}) };
+    const trained = sft.steps * sft.batchSize * (PROMPT_TOKENS + 8);
+    return { steps: sft.steps, tokensGenerated: 0, tokensTrained: trained, flops: 6 * params * trained };
+  }
+  const t = deepMerge(
+    deepMerge(DEFAULT_TRAINER_CONFIG as unknown as Record<string, unknown>, config.trainer),
+    arm.trainer,
+  ) as unknown as typeof DEFAULT_TRAINER_CONFIG;
+  const samples = t.steps * t.promptsPerStep * t.groupSize;
+  const generated = samples * t.sampling.maxNewTokens;
+  const trained = samples * (PROMPT_TOKENS + t.sampling.maxNewTokens) * t.ppoEpochs;
+  const scored = samples * (PROMPT_TOKENS + t.sampling.maxNewTokens) * (arm.kind === "mopd" ? 2 : 1);
+  return {
+    steps: t.steps,
+    tokensGenerated: generated,
+    tokensTrained: trained,
+    flops: 2 * params * (generated + scored) + 6 * params * trained,
+  };
+}
+
+/** "1.2 TFLOP" */
+export function formatFlops(f: number): string {
+  const units = ["", "k", "M", "G", "T", "P", "E"];
+  let i = 0;
+  while (f >= 1000 && i < units.length - 1) {
+    f /= 1000;
+    i++;
+  }
+  return `${f.toFixed(f < 10 ? 2 : 1)} ${units[i]}FLOP`;
+}
