@@ -15,6 +15,7 @@ import { Rng } from "../rng/index.ts";
 import {
   fusedRmsNorm as rmsNorm,
   fusedRope as rope,
+  fusedSwiGLU as swiglu,
   fusedTokenLogProbs as tokenLogProbs,
 } from "../tensor/index.ts";
 import { eosIds, type ResolvedConfig, resolveConfig } from "./config.ts";
@@ -100,6 +101,14 @@ export function initWeights(
     out.set(name, { shape, data });
   }
   return out;
+}
+
+interface DecodeLayer {
+  qkv: tf.Tensor2D;
+  qkvBias?: tf.Tensor1D;
+  gateUp: tf.Tensor2D;
+  qNorm?: Float32Array;
+  kNorm?: Float32Array;
 }
 
 interface LayerParams {
@@ -366,36 +375,41 @@ export class CausalLM implements Policy {
       cache.start[i] = pLen - p.length;
     });
     let logits = this.prefill(prompts, pLen, cache);
-    const done = new Array<boolean>(b).fill(false);
-    const next = new Int32Array(b).fill(this.tokenizer.padId);
-    const pos = new Int32Array(b);
-    const v = c.vocab_size;
-    // Only ids the tokenizer knows are sampled (HF models pad vocab_size beyond the tokenizer's vocabulary).
-    const nTok = Math.min(v, this.tokenizer.vocabSize);
-    for (let step = 0; step < maxNewTokens; step++) {
-      for (let i = 0; i < b; i++) {
-        if (done[i]) continue;
-        const g = out[i];
-        const { id, logprob } = pickToken(logits.subarray(i * v, i * v + nTok), temperature, topP, rngs[i]);
-        g.ids.push(id);
-        g.logprobs.push(logprob);
-        next[i] = id;
-        if (this.eos.has(id)) {
-          g.finishReason = "eos";
-          done[i] = true;
-        } else if (stops.length > 0) {
-          const text = this.tokenizer.decode(g.ids);
-          if (stops.some((s) => text.includes(s))) {
-            g.finishReason = "stop";
+    const fused = maxNewTokens > 1 ? this.decodeWeights() : [];
+    try {
+      const done = new Array<boolean>(b).fill(false);
+      const next = new Int32Array(b).fill(this.tokenizer.padId);
+      const pos = new Int32Array(b);
+      const v = c.vocab_size;
+      // Only ids the tokenizer knows are sampled (HF models pad vocab_size beyond the tokenizer's vocabulary).
+      const nTok = Math.min(v, this.tokenizer.vocabSize);
+      for (let step = 0; step < maxNewTokens; step++) {
+        for (let i = 0; i < b; i++) {
+          if (done[i]) continue;
+          const g = out[i];
+          const { id, logprob } = pickToken(logits.subarray(i * v, i * v + nTok), temperature, topP, rngs[i]);
+          g.ids.push(id);
+          g.logprobs.push(logprob);
+          next[i] = id;
+          if (this.eos.has(id)) {
+            g.finishReason = "eos";
             done[i] = true;
+          } else if (stops.length > 0) {
+            const text = this.tokenizer.decode(g.ids);
+            if (stops.some((s) => text.includes(s))) {
+              g.finishReason = "stop";
+              done[i] = true;
+            }
           }
         }
+        if (step === maxNewTokens - 1 || done.every(Boolean)) break;
+        for (let i = 0; i < b; i++) pos[i] = prompts[i].length + step;
+        logits = this.decodeStep(next, pos, cache, fused);
+        // Yield to the event loop between tokens so long generations do not starve other work.
+        if ((step & 15) === 15) await Promise.resolve();
       }
-      if (step === maxNewTokens - 1 || done.every(Boolean)) break;
-      for (let i = 0; i < b; i++) pos[i] = prompts[i].length + step;
-      logits = this.decodeStep(next, pos, cache);
-      // Yield to the event loop between tokens so long generations do not starve other work.
-      if ((step & 15) === 15) await Promise.resolve();
+    } finally {
+      for (const f of fused) tf.dispose([f.qkv, f.gateUp, ...(f.qkvBias ? [f.qkvBias] : [])]);
     }
     for (const g of out) g.text = this.tokenizer.decode(g.ids.filter((id) => !this.eos.has(id)));
     return out;
@@ -436,22 +450,50 @@ export class CausalLM implements Policy {
     return data;
   }
 
+  /**
+   * Per-layer weights concatenated for decoding (weights do not change during `generate`): q|k|v as one
+   * [(H+2KV)·hd, d] matrix (+ bias), gate|up as one [2I, d] matrix, q/k norm weights as arrays. One matmul and one
+   * read-back per projection group instead of three.
+   */
+  private decodeWeights(): DecodeLayer[] {
+    return this.layers.map((L) =>
+      tf.tidy(() => ({
+        qkv: tf.concat([L.q, L.k, L.v], 0) as tf.Tensor2D,
+        qkvBias: L.qb && L.kb && L.vb ? (tf.concat([L.qb, L.kb, L.vb], 0) as tf.Tensor1D) : undefined,
+        gateUp: tf.concat([L.gate, L.up], 0) as tf.Tensor2D,
+        qNorm: L.qNorm ? Float32Array.from(L.qNorm.dataSync() as Float32Array) : undefined,
+        kNorm: L.kNorm ? Float32Array.from(L.kNorm.dataSync() as Float32Array) : undefined,
+      })),
+    );
+  }
+
   /** One decoding step: token `ids[b]` at position `pos[b]` for every row; returns logits [B·V]. */
-  private decodeStep(ids: Int32Array, pos: Int32Array, cache: KVCache): Float32Array {
+  private decodeStep(ids: Int32Array, pos: Int32Array, cache: KVCache, fused: DecodeLayer[]): Float32Array {
     const c = this.config;
     const b = ids.length;
     const H = c.num_attention_heads;
     const KV = c.num_key_value_heads;
+    const I = c.intermediate_size;
     const hd = c.head_dim;
     const half = hd / 2;
     const eps = c.rms_norm_eps;
     const scale = 1 / Math.sqrt(hd);
+    const width = (H + 2 * KV) * hd;
     const { cos, sin } = ropeTables(pos, hd, c.rope_theta);
-    // x·cos + rotate_half(x)·sin for `heads` heads of every row, in place, times `s`.
-    const rope = (x: Float32Array, heads: number, s: number) => {
+    const qd = new Float32Array(b * H * hd);
+    const kd = new Float32Array(b * KV * hd);
+    const vd = new Float32Array(b * KV * hd);
+    // Optional per-head RMSNorm (Qwen3), then x·cos + rotate_half(x)·sin, times `s`, in place.
+    const normRope = (x: Float32Array, heads: number, s: number, w?: Float32Array) => {
       for (let r = 0; r < b; r++)
         for (let h = 0; h < heads; h++) {
           const o = (r * heads + h) * hd;
+          if (w) {
+            let ms = 0;
+            for (let j = 0; j < hd; j++) ms += x[o + j] * x[o + j];
+            const inv = 1 / Math.sqrt(ms / hd + eps);
+            for (let j = 0; j < hd; j++) x[o + j] = x[o + j] * inv * w[j];
+          }
           for (let j = 0; j < half; j++) {
             const x1 = x[o + j];
             const x2 = x[o + j + half];
@@ -466,22 +508,23 @@ export class CausalLM implements Policy {
     const logits = tf.tidy(() => {
       let x: tf.Tensor2D = tf.gather(this.embed as tf.Tensor2D, tf.tensor1d(ids, "int32"));
       this.layers.forEach((L, li) => {
+        const F = fused[li];
         const h = rmsNorm(x, L.inNorm, eps) as tf.Tensor2D;
-        let q: tf.Tensor = linear(h, L.q, L.qb);
-        let k: tf.Tensor = linear(h, L.k, L.kb);
-        const v = linear(h, L.v, L.vb);
-        if (L.qNorm && L.kNorm) {
-          q = rmsNorm(tf.reshape(q, [b, H, hd]), L.qNorm, eps);
-          k = rmsNorm(tf.reshape(k, [b, KV, hd]), L.kNorm, eps);
+        const all = linear(h, F.qkv, F.qkvBias).dataSync() as Float32Array;
+        for (let r = 0; r < b; r++) {
+          const o = r * width;
+          qd.set(all.subarray(o, o + H * hd), r * H * hd);
+          kd.set(all.subarray(o + H * hd, o + (H + KV) * hd), r * KV * hd);
+          vd.set(all.subarray(o + (H + KV) * hd, o + width), r * KV * hd);
         }
-        const qd = Float32Array.from(q.dataSync() as Float32Array);
-        const kd = Float32Array.from(k.dataSync() as Float32Array);
-        rope(qd, H, scale);
-        rope(kd, KV, 1);
-        cache.write(li, kd, v.dataSync() as Float32Array, 1);
+        normRope(qd, H, scale, F.qNorm);
+        normRope(kd, KV, 1, F.kNorm);
+        cache.write(li, kd, vd, 1);
         cache.attend(li, qd, H, cache.length + 1, attnOut);
         x = tf.add(x, linear(tf.tensor2d(attnOut, [b, H * hd]), L.o));
-        x = tf.add(x, mlp(rmsNorm(x, L.postNorm, eps) as tf.Tensor2D, L.gate, L.up, L.down));
+        const gu = linear(rmsNorm(x, L.postNorm, eps) as tf.Tensor2D, F.gateUp);
+        const act = swiglu(tf.slice(gu, [0, 0], [b, I]), tf.slice(gu, [0, I], [b, I])) as tf.Tensor2D;
+        x = tf.add(x, linear(act, L.down));
       });
       return this.head(x);
     });
