@@ -215,6 +215,18 @@ describe.skipIf(!!reason)("sandbox", () => {
     await small.close();
   });
 
+  it("close() kills running sandboxes and rejects queued runs", async () => {
+    const s = new Sandbox({ bwrap: { unprivilegedUid: UID, hostname: LABEL }, concurrency: 1 });
+    const running = s.run({ language: "python", code: "import time\ntime.sleep(30)" });
+    const queued = s.run({ language: "python", code: "print(1)" });
+    await new Promise((res) => setTimeout(res, 300));
+    await s.close();
+    await expect(queued).rejects.toThrow(/closed before the run started/);
+    const r = await running;
+    expect(r.outcome).not.toBe("ok");
+    await expect(s.run({ language: "python", code: "print(1)" })).rejects.toThrow(/closed/);
+  });
+
   it("leaves no process and no file behind after all of the above", () => {
     expect(leftovers()).toEqual([]);
     expect(readdirSync(root)).toEqual([]);

@@ -92,7 +92,7 @@ export class Sandbox {
   constructor(options: SandboxOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     const concurrency = options.concurrency ?? Math.max(1, availableParallelism());
-    this.limit = pLimit(concurrency);
+    this.limit = pLimit({ concurrency, rejectOnClear: true });
     this.maxQueue = options.maxQueue ?? 10_000;
     this.interpreters = { ...DEFAULT_INTERPRETERS, ...options.interpreters };
     this.bwrapOptions = { ...DEFAULT_BWRAP, ...options.bwrap };
@@ -109,7 +109,10 @@ export class Sandbox {
     if (this.closed) return Promise.reject(new SandboxError("sandbox is closed"));
     if (this.limit.pendingCount >= this.maxQueue)
       return Promise.reject(new SandboxError(`sandbox queue is full (${this.maxQueue} runs waiting)`));
-    return this.limit(() => this.runNow(req));
+    return this.limit(() => this.runNow(req)).catch((e: unknown) => {
+      if ((e as Error)?.name === "AbortError") throw new SandboxError("sandbox closed before the run started");
+      throw e;
+    });
   }
 
   /** Kills every running sandbox and refuses new runs. */

@@ -121,7 +121,7 @@ export class RewardServer {
       maxQueuedItems: options.maxQueuedItems ?? 50_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 300_000,
     };
-    this.limit = pLimit(this.opts.concurrency);
+    this.limit = pLimit({ concurrency: this.opts.concurrency, rejectOnClear: true });
     if (options.token !== undefined) {
       if (options.token.length < 16) throw new Error("the bearer token must be at least 16 characters");
       this.tokenDigest = createHash("sha256").update(options.token).digest();
