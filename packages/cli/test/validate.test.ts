@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../src/main.ts";
@@ -109,6 +110,18 @@ describe("m2rl validate", () => {
       plugin: "toy-plugin",
       options: { size: 5 },
     });
+  });
+});
+
+const presetDir = fileURLToPath(new URL("../experiments/", import.meta.url));
+const presets = existsSync(presetDir) ? readdirSync(presetDir).filter((f) => f.endsWith(".yaml")) : [];
+
+describe.skipIf(presets.length === 0)("built-in experiment presets", () => {
+  it.each(presets)("%s validates against the schema and the built-in plugins", async (name) => {
+    const code = await main(["node", "m2rl", "validate", `${presetDir}${name}`]);
+    expect(err.join("")).toBe("");
+    expect(out.join("")).toContain(": OK — experiment");
+    expect(code).toBe(0);
   });
 });
 
