@@ -2,7 +2,7 @@
  * Merge benchmark: M2RL's streaming merger beside ../shared/bench/merge_ref.py (NumPy) on the same checkpoints,
  * in one run, on one machine.
  *
- *   npm run bench:merge -- [--mb 200] [--big] [--methods linear,task_arithmetic,ties] [--workers 2] [--no-check]
+ *   npm run bench:merge -- [--mb 200] [--big] [--methods linear,task_arithmetic,ties] [--workers 0,2] [--no-check]
  *                          [--no-measure]   (skip the per-tensor update density / sign agreement pass)
  *
  * Checkpoints: base + 3 fine-tunes from make_checkpoints.py (512x512 F32 tensors), generated once under
@@ -14,6 +14,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 
 const PY = "/usr/bin/python3";
@@ -87,7 +88,7 @@ async function maxAbsDiff(a: string, b: string): Promise<number> {
 async function main(): Promise<void> {
   const mb = flag("big") ? 2000 : Number(arg("mb") ?? 200);
   const methods = (arg("methods") ?? "linear,task_arithmetic,ties").split(",");
-  const workers = Number(arg("workers") ?? 2);
+  const workerList = (arg("workers") ?? "2").split(",").map(Number);
   const dir = `/tmp/m2rl-bench-merge-${mb}mb`;
   const files = ["base", "ft0", "ft1", "ft2"].map((f) => join(dir, `${f}.safetensors`));
   if (!files.every(existsSync)) {
@@ -118,38 +119,48 @@ async function main(): Promise<void> {
         .map((f) => `  - model: ${f}\n    parameters: {weight: 1${params}}`)
         .join("\n")}\n`,
     );
-    const out = join(dir, `m2rl-out-${method}`);
-    const ours = lastJson(
-      run(process.execPath, [
-        "--conditions=m2rl-source",
-        "--import",
-        "tsx",
-        import.meta.filename,
-        "--child",
-        cfg,
-        out,
-        String(workers),
-        ...(flag("no-measure") ? ["--no-measure"] : []),
-      ]).out,
-    );
-    const diff = flag("no-check") ? undefined : await maxAbsDiff(refOut, out);
-    results.push({
-      method,
-      ref_gb_per_s: refJ.gb_per_s,
-      ref_seconds: refJ.seconds,
-      ref_peak_rss_mb: Math.round(ref.rssMb),
-      m2rl_gb_per_s: Number(ours.gb_per_s.toFixed(3)),
-      m2rl_seconds: Number(ours.seconds.toFixed(3)),
-      m2rl_peak_rss_mb: Math.round(ours.peak_rss_mb),
-      ratio: Number((ours.gb_per_s / refJ.gb_per_s).toFixed(2)),
-      max_abs_diff: diff,
-    });
-    await rm(out, { recursive: true, force: true });
+    for (const workers of workerList) {
+      const out = join(dir, `m2rl-out-${method}`);
+      const ours = lastJson(
+        run(process.execPath, [
+          "--conditions=m2rl-source",
+          "--import",
+          "tsx",
+          import.meta.filename,
+          "--child",
+          cfg,
+          out,
+          String(workers),
+          ...(flag("no-measure") ? ["--no-measure"] : []),
+        ]).out,
+      );
+      const diff = flag("no-check") ? undefined : await maxAbsDiff(refOut, out);
+      results.push({
+        method,
+        workers,
+        ref_gb_per_s: refJ.gb_per_s,
+        ref_seconds: refJ.seconds,
+        ref_peak_rss_mb: Math.round(ref.rssMb),
+        m2rl_gb_per_s: Number(ours.gb_per_s.toFixed(3)),
+        m2rl_seconds: Number(ours.seconds.toFixed(3)),
+        m2rl_peak_rss_mb: Math.round(ours.peak_rss_mb),
+        ratio: Number((ours.gb_per_s / refJ.gb_per_s).toFixed(2)),
+        max_abs_diff: diff,
+      });
+      await rm(out, { recursive: true, force: true });
+    }
     await rm(refOut, { force: true });
   }
   console.log(
     JSON.stringify(
-      { mb_per_model: mb, models: 3, workers, measure: !flag("no-measure"), node: process.version, results },
+      {
+        mb_per_model: mb,
+        models: 3,
+        measure: !flag("no-measure"),
+        node: process.version,
+        load_avg: loadavg(),
+        results,
+      },
       null,
       2,
     ),

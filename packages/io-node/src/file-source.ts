@@ -30,6 +30,23 @@ export class NodeFileSource implements ByteSource {
       throw new RangeError(`${this.name}: range ${offset}+${length} past end (${size} bytes)`);
     }
     const out = new Uint8Array(length);
+    await this.fill(offset, out);
+    return out;
+  }
+
+  /** Reads `target.byteLength` bytes at `offset` into `target` (no allocation). */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new RangeError(`${this.name}: bad offset ${offset}`);
+    const size = await this.size();
+    if (offset + target.byteLength > size) {
+      throw new RangeError(`${this.name}: range ${offset}+${target.byteLength} past end (${size} bytes)`);
+    }
+    await this.fill(offset, target);
+  }
+
+  private async fill(offset: number, out: Uint8Array): Promise<void> {
+    const length = out.byteLength;
     const fh = await this.fh();
     let done = 0;
     while (done < length) {
@@ -37,7 +54,6 @@ export class NodeFileSource implements ByteSource {
       if (bytesRead === 0) throw new RangeError(`${this.name}: unexpected end of file at ${offset + done}`);
       done += bytesRead;
     }
-    return out;
   }
 
   async close(): Promise<void> {

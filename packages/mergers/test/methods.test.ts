@@ -69,17 +69,17 @@ describe("ties", () => {
     close(run(ties, { ...o, global: { lambda: 2 } }), [6, -4, 0, 8]);
     close(run(ties, { ...o, global: { normalize: false } }), [3, -4, 0, 8]);
   });
-  it("averages agreeing entries; a zero elected sum counts as positive (mergekit)", () => {
-    // idx0: 1 and 3 agree -> 2; idx1: 1 + (-1) = 0 -> majority + -> only 1 -> 1
+  it("averages agreeing entries; a zero elected sum has no sign, so no update (paper, NumPy reference)", () => {
+    // idx0: 1 and 3 agree -> 2; idx1: 1 + (-1) = 0 -> no majority -> 0; idx2: 2 + (-1) > 0 -> only 2 -> 2
     close(
       run(ties, {
-        base: [0, 0],
+        base: [0, 0, 0],
         models: [
-          [1, 1],
-          [3, -1],
+          [1, 1, 2],
+          [3, -1, -1],
         ],
       }),
-      [2, 1],
+      [2, 0, 2],
     );
   });
   it("radix-select threshold equals the k-th largest magnitude", () => {
@@ -193,8 +193,8 @@ describe("breadcrumbs", () => {
       ],
     });
     // m1 -> [0, -2, 3, 0]; m2 (|.| 4,2,1,3: drop 4, keep 3 and 2) -> [0, 2, 0, -3]
-    // idx1: -2 + 2 = 0 -> + -> 2; idx2: 3; idx3: -3; normalize false -> sums
-    close(out, [0, 2, 3, -3]);
+    // idx1: -2 + 2 = 0 -> no sign -> 0; idx2: 3; idx3: -3; normalize false -> sums
+    close(out, [0, 0, 3, -3]);
   });
 });
 
@@ -339,18 +339,19 @@ describe("sce", () => {
       [2, 1, 45 / 17],
     );
   });
-  it("select_topk keeps the highest-variance entries", () => {
-    // variances [4, 0.25, 0, 0]: 2 non-zero, topk 0.5 -> 1 kept (idx0); equal weights; idx0 sum 0 -> + -> 2
+  it("select_topk keeps the highest-variance entries; a zero summed update is erased", () => {
+    // variances [4, 0.25, 0.25, 0]: 3 non-zero, topk 0.5 -> 1 kept (idx0); idx0: 3 + (-1) > 0 -> only 3 -> 3
     const o = {
       base: [0, 0, 0, 0],
       models: [
-        [2, 1, 0, 0],
-        [-2, 0, 0, 0],
+        [3, 1, 0, 0],
+        [-1, 0, 1, 0],
       ],
     };
-    close(run(sce, { ...o, global: { select_topk: 0.5 } }), [2, 0, 0, 0]);
-    // without selection idx1 survives: only tau1 changes it -> 1
-    close(run(sce, o), [2, 1, 0, 0]);
+    close(run(sce, { ...o, global: { select_topk: 0.5 } }), [3, 0, 0, 0]);
+    // without selection idx1 and idx2 survive (one model changes each)
+    close(run(sce, o), [3, 1, 1, 0]);
+    close(run(sce, { base: [0], models: [[1], [-1]] }), [0]);
   });
 });
 

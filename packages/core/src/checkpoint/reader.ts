@@ -4,6 +4,8 @@ import type { ByteSource } from "../io/index.ts";
 import { DTYPE_SIZE, decodeFloat32, isFloatDType } from "./dtype.ts";
 import { parseHeader, parseHeaderLength, type SafetensorsHeader, type TensorEntry } from "./header.ts";
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** A range of elements of a tensor, in row-major (flat) order. */
 export interface ElementRange {
   start: number;
@@ -81,7 +83,10 @@ export class SafetensorsReader {
     }
   }
 
-  /** A float tensor (F32 / F16 / BF16 / F64) as float32. Other dtypes: use `readRaw`. */
+  /**
+   * A float tensor (F32 / F16 / BF16 / F64) as float32, into `out` when given (its length must be the element
+   * count). F32 data is read straight into `out` when the source supports `readInto`. Other dtypes: `readRaw`.
+   */
   async readFloat32(name: string, range?: ElementRange, out?: Float32Array): Promise<Float32Array> {
     const e = this.entry(name);
     if (!isFloatDType(e.dtype)) {
@@ -89,6 +94,29 @@ export class SafetensorsReader {
         file: this.name,
         path: name,
       });
+    }
+    if (out && e.dtype === "F32" && this.source.readInto && LITTLE_ENDIAN) {
+      const total = e.byteLength / 4;
+      const start = range?.start ?? 0;
+      const count = range?.count ?? total;
+      if (out.length !== count || start < 0 || count < 0 || start + count > total) {
+        throw new CheckpointError(`output buffer / element range does not fit ${total} elements`, {
+          file: this.name,
+          path: name,
+        });
+      }
+      try {
+        await this.source.readInto(
+          e.offset + start * 4,
+          new Uint8Array(out.buffer, out.byteOffset, count * 4),
+        );
+      } catch (err) {
+        throw new CheckpointError(`could not read tensor data (${(err as Error).message})`, {
+          file: this.name,
+          path: name,
+        });
+      }
+      return out;
     }
     return decodeFloat32(e.dtype, await this.readRaw(name, range), out);
   }

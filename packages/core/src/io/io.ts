@@ -12,6 +12,11 @@ export interface ByteSource {
   size(): Promise<number>;
   /** Exactly `length` bytes starting at `offset`; rejects when the range is outside the source. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: fills `target` with the `target.byteLength` bytes at `offset` (no allocation, so a reader can reuse
+   * its buffers); rejects like `read`.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
   close?(): Promise<void>;
 }
 

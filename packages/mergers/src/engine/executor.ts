@@ -21,32 +21,48 @@ export interface MergeResult {
   stats?: TensorUpdateStats;
 }
 
+let tallyScratch = new Uint8Array(0);
+
 export function updateStats(base: Float32Array, models: readonly Float32Array[]): TensorUpdateStats {
   const n = base.length;
-  const m = models.length;
-  const nonzero = new Array(m).fill(0);
+  if (models.length > 15)
+    return { density: models.map((m) => changedFraction(m, base)), signAgreement: Number.NaN };
+  // per model: one tight branch-free loop counting changed entries and tallying signs per entry (+1 positive,
+  // +16 negative: up to 15 models fit the two nibbles of a byte); then one pass over the tallies
+  if (tallyScratch.length < n) tallyScratch = new Uint8Array(n);
+  const tally = tallyScratch.subarray(0, n);
+  tally.fill(0);
+  const density = models.map((m) => (n ? tallySigns(m, base, tally) / n : 0));
   let multi = 0;
   let agree = 0;
   for (let j = 0; j < n; j++) {
-    let pos = 0;
-    let neg = 0;
-    const b = base[j];
-    for (let i = 0; i < m; i++) {
-      const d = models[i][j] - b;
-      if (d > 0) {
-        pos++;
-        nonzero[i]++;
-      } else if (d < 0) {
-        neg++;
-        nonzero[i]++;
-      }
-    }
-    if (pos + neg >= 2) {
-      multi++;
-      if (pos === 0 || neg === 0) agree++;
-    }
+    const t = tally[j];
+    const pos = t & 15;
+    const neg = t >>> 4;
+    const both = +(pos + neg >= 2);
+    multi += both;
+    agree += both & +(pos === 0 || neg === 0);
   }
-  return { density: nonzero.map((c) => (n ? c / n : 0)), signAgreement: multi ? agree / multi : Number.NaN };
+  return { density, signAgreement: multi ? agree / multi : Number.NaN };
+}
+
+function tallySigns(m: Float32Array, b: Float32Array, tally: Uint8Array): number {
+  const n = b.length;
+  let nz = 0;
+  for (let j = 0; j < n; j++) {
+    const d = m[j] - b[j];
+    const p = +(d > 0);
+    const q = +(d < 0);
+    nz += p + q;
+    tally[j] += p + (q << 4);
+  }
+  return nz;
+}
+
+function changedFraction(m: Float32Array, b: Float32Array): number {
+  let nz = 0;
+  for (let j = 0; j < b.length; j++) nz += +(m[j] !== b[j]);
+  return b.length ? nz / b.length : 0;
 }
 
 function submatrix(x: Float32Array, shape: number[], [rows, cols]: [number, number]): Float32Array {
@@ -76,18 +92,38 @@ export class TensorExecutor {
     return this.opening;
   }
 
-  private async read(ck: Checkpoint, src: SourceRef): Promise<Float32Array> {
-    const x = await ck.readFloat32(src.name);
-    return src.submatrix ? submatrix(x, src.shape, src.submatrix) : x;
+  /** Reused input buffers: slot 0 = base, 1.. = models (one tensor of each at a time). */
+  private buffers: Float32Array[] = [];
+  /** Merges on one executor run one at a time (they share the input buffers). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => {});
+    return run;
   }
 
-  /** Decoded inputs of a merge tensor, as the method sees them. */
-  async input(plan: TensorPlan, stats?: unknown): Promise<TensorMergeInput> {
+  private buffer(slot: number, n: number): Float32Array {
+    let b = this.buffers[slot];
+    if (!b || b.length < n) {
+      b = new Float32Array(n);
+      this.buffers[slot] = b;
+    }
+    return b.subarray(0, n);
+  }
+
+  private async read(ck: Checkpoint, src: SourceRef, slot: number): Promise<Float32Array> {
+    if (src.submatrix) return submatrix(await ck.readFloat32(src.name), src.shape, src.submatrix);
+    const n = src.shape.reduce((a, b) => a * b, 1);
+    return ck.readFloat32(src.name, undefined, this.buffer(slot, n));
+  }
+
+  private async load(plan: TensorPlan, stats?: unknown): Promise<TensorMergeInput> {
     await this.open();
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
     const [base, ...models] = await Promise.all([
-      plan.base && this.base ? this.read(this.base, plan.base) : undefined,
-      ...plan.models.map((src, i) => this.read(this.models[i], src)),
+      plan.base && this.base ? this.read(this.base, plan.base, 0) : undefined,
+      ...plan.models.map((src, i) => this.read(this.models[i], src, i + 1)),
     ]);
     return {
       name: plan.name,
@@ -100,27 +136,41 @@ export class TensorExecutor {
     };
   }
 
-  async merge(plan: TensorPlan, stats: unknown, measure: boolean): Promise<MergeResult> {
-    await this.open();
-    if (plan.kind === "copy") {
-      const ck = this.base ?? this.models[0];
-      const src = plan.base ?? plan.models[0];
-      return { id: plan.id, bytes: (await ck.readRaw(src.name)).slice() };
-    }
-    const input = await this.input(plan, stats);
-    const merged = this.method.mergeTensor(input);
-    const s = measure && input.base ? updateStats(input.base, input.models) : undefined;
-    let bytes = encodeFloat32(plan.outDtype as FloatDType, merged);
-    if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
-    return { id: plan.id, bytes, stats: s };
+  /**
+   * Decoded inputs of a merge tensor, as the method sees them. They live in buffers this executor reuses: valid
+   * until its next call.
+   */
+  input(plan: TensorPlan, stats?: unknown): Promise<TensorMergeInput> {
+    return this.exclusive(() => this.load(plan, stats));
+  }
+
+  merge(plan: TensorPlan, stats: unknown, measure: boolean): Promise<MergeResult> {
+    return this.exclusive(async () => {
+      await this.open();
+      if (plan.kind === "copy") {
+        const ck = this.base ?? this.models[0];
+        const src = plan.base ?? plan.models[0];
+        return { id: plan.id, bytes: (await ck.readRaw(src.name)).slice() };
+      }
+      const input = await this.load(plan, stats);
+      let merged = this.method.mergeTensor(input);
+      // a result that aliases an input buffer (a pass-through method) must not leave with it
+      if (this.buffers.some((b) => b.buffer === merged.buffer)) merged = merged.slice();
+      const s = measure && input.base ? updateStats(input.base, input.models) : undefined;
+      let bytes = encodeFloat32(plan.outDtype as FloatDType, merged);
+      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+      return { id: plan.id, bytes, stats: s };
+    });
   }
 
   /** Accumulates the method's pre-pass over some tensors. */
-  async accumulate(plans: readonly TensorPlan[], pass: number, previous: unknown): Promise<unknown> {
-    const g = this.method.globalStats!;
-    const acc = g.create(pass, previous, this.modelPaths.length);
-    for (const p of plans) if (p.kind === "merge") g.accumulate(acc, await this.input(p), pass, previous);
-    return acc;
+  accumulate(plans: readonly TensorPlan[], pass: number, previous: unknown): Promise<unknown> {
+    return this.exclusive(async () => {
+      const g = this.method.globalStats!;
+      const acc = g.create(pass, previous, this.modelPaths.length);
+      for (const p of plans) if (p.kind === "merge") g.accumulate(acc, await this.load(p), pass, previous);
+      return acc;
+    });
   }
 
   async close(): Promise<void> {

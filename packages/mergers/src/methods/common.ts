@@ -39,16 +39,41 @@ export function requireBase(input: TensorMergeInput, method: string): Float32Arr
   return input.base;
 }
 
-/** tau_i = theta_i - base, one new array per model. */
-export function taskVectors(base: Float32Array, models: readonly Float32Array[]): Float32Array[] {
-  return models.map((m) => {
-    const d = new Float32Array(base.length);
-    for (let j = 0; j < d.length; j++) d[j] = m[j] - base[j];
+const scratchPool: Float32Array[] = [];
+
+/**
+ * A reusable float32 buffer of length `n` for temporary slot `slot` (contents undefined). Fresh large arrays cost
+ * page faults on first touch; merges reuse these instead. Valid until the next call with the same slot: only for
+ * temporaries inside one synchronous mergeTensor call, never for its result.
+ */
+export function scratch(slot: number, n: number): Float32Array {
+  let b = scratchPool[slot];
+  if (!b || b.length < n) {
+    b = new Float32Array(n);
+    scratchPool[slot] = b;
+  }
+  return b.subarray(0, n);
+}
+
+/** tau_i = theta_i - base, one array per model (scratch buffers unless `fresh`). */
+export function taskVectors(
+  base: Float32Array,
+  models: readonly Float32Array[],
+  fresh = false,
+): Float32Array[] {
+  return models.map((m, i) => {
+    const d = fresh ? new Float32Array(base.length) : scratch(i, base.length);
+    subtractInto(m, base, d);
     return d;
   });
 }
 
-const hist = new Uint32Array(65536);
+function subtractInto(m: Float32Array, b: Float32Array, d: Float32Array): void {
+  const n = b.length;
+  for (let j = 0; j < n; j++) d[j] = m[j] - b[j];
+}
+
+const hist = new Int32Array(65536);
 
 /**
  * Threshold t such that keeping |x| >= t keeps the k largest magnitudes of `x` (ties at t are all kept), found by
@@ -94,7 +119,9 @@ function f32FromBits(b: number): number {
 export function magnitudeTrimInPlace(x: Float32Array, density: number, threshold?: number): void {
   if (density >= 1 && threshold === undefined) return;
   const t = threshold ?? kthLargestAbs(x, Math.round(density * x.length));
-  for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i]) >= t)) x[i] = 0;
+  const n = x.length;
+  // branch-free: multiply by 0 or 1 (a dropped negative entry becomes -0, which every consumer treats as 0)
+  for (let i = 0; i < n; i++) x[i] *= +(Math.abs(x[i]) >= t);
 }
 
 /**
@@ -179,8 +206,10 @@ export function dellaMagpruneInPlace(
 }
 
 /**
- * Disjoint merge (TIES sign election, mergekit `get_mask`): per entry, majority sign = +1 when the elected sum is
- * >= 0, else -1 ("sum": sum of weighted deltas; "count": sum of signs); only deltas with that sign contribute.
+ * Disjoint merge (TIES sign election): per entry, the majority sign is the sign of the elected sum ("sum": sum of
+ * weighted deltas, in float32; "count": sum of signs); only deltas with that sign contribute. An elected sum of
+ * exactly 0 has no sign, so nothing contributes (the TIES paper and the NumPy reference; mergekit would let the
+ * positive deltas through).
  * Returns sum_i w_i d_i m_i / sum_i w_i m_i (normalize) or the numerator alone; a zero divisor counts as 1.
  * Without consensus: sum_i w_i d_i / sum_i w_i (normalize, |sum w| < 1e-8 counts as 1) or the plain sum.
  * `out[j] = base[j] + lambda * mixed[j]`.
@@ -214,13 +243,35 @@ export function combineDeltas(
     }
     return out;
   }
+  const count = consensus === "count";
+  if (!count && m === 3) {
+    consensus3(
+      base,
+      deltas[0],
+      deltas[1],
+      deltas[2],
+      weights[0],
+      weights[1],
+      weights[2],
+      normalize,
+      lambda,
+      out,
+    );
+    return out;
+  }
   for (let j = 0; j < n; j++) {
+    // elected sum in float32, in model order (as a float32 implementation would round it)
     let elect = 0;
     for (let i = 0; i < m; i++) {
-      const wd = weights[i] * deltas[i][j];
-      elect += consensus === "sum" ? wd : Math.sign(wd);
+      const wd = Math.fround(weights[i] * deltas[i][j]);
+      elect = count ? elect + Math.sign(wd) : Math.fround(elect + wd);
     }
-    const pos = elect >= 0;
+    if (elect === 0) {
+      // no majority sign (sign(0) = 0): nothing agrees, no update (TIES paper, NumPy reference)
+      out[j] = base[j];
+      continue;
+    }
+    const pos = elect > 0;
     let s = 0;
     let div = 0;
     for (let i = 0; i < m; i++) {
@@ -232,6 +283,111 @@ export function combineDeltas(
     }
     const mixed = normalize ? s / (div === 0 ? 1 : div) : s;
     out[j] = base[j] + lambda * mixed;
+  }
+  return out;
+}
+
+/** combineDeltas with "sum" consensus, unrolled for three models (same arithmetic, same float32 election). */
+function consensus3(
+  base: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  wa: number,
+  wb: number,
+  wc: number,
+  normalize: boolean,
+  lambda: number,
+  out: Float32Array,
+): void {
+  const n = base.length;
+  for (let j = 0; j < n; j++) {
+    const x = Math.fround(wa * a[j]);
+    const y = Math.fround(wb * b[j]);
+    const z = Math.fround(wc * c[j]);
+    const e = Math.fround(Math.fround(x + y) + z);
+    if (e === 0) {
+      out[j] = base[j];
+      continue;
+    }
+    let s = 0;
+    let dv = 0;
+    if (e > 0) {
+      if (x > 0) {
+        s += x;
+        dv += wa;
+      }
+      if (y > 0) {
+        s += y;
+        dv += wb;
+      }
+      if (z > 0) {
+        s += z;
+        dv += wc;
+      }
+    } else {
+      if (x < 0) {
+        s += x;
+        dv += wa;
+      }
+      if (y < 0) {
+        s += y;
+        dv += wb;
+      }
+      if (z < 0) {
+        s += z;
+        dv += wc;
+      }
+    }
+    out[j] = base[j] + lambda * (normalize ? s / (dv === 0 ? 1 : dv) : s);
+  }
+}
+
+/**
+ * Task arithmetic without materialising task vectors: out = base + lambda * sum_i w_i (theta_i - base) / div, with
+ * div = sum_i w_i when normalize (|sum| < 1e-8 counts as 1), else 1. Loops specialised for 1-3 models.
+ */
+export function taskArithmeticDirect(
+  base: Float32Array,
+  models: readonly Float32Array[],
+  weights: readonly number[],
+  normalize: boolean,
+  lambda: number,
+): Float32Array {
+  const n = base.length;
+  const out = new Float32Array(n);
+  let wsum = 0;
+  for (const w of weights) wsum += w;
+  const scale = lambda / (normalize ? (Math.abs(wsum) < 1e-8 ? 1 : wsum) : 1);
+  const m = models.length;
+  if (m === 1) {
+    const [a] = models;
+    const wa = weights[0];
+    for (let j = 0; j < n; j++) {
+      const b = base[j];
+      out[j] = b + scale * (wa * (a[j] - b));
+    }
+  } else if (m === 2) {
+    const [a, c] = models;
+    const [wa, wc] = weights;
+    for (let j = 0; j < n; j++) {
+      const b = base[j];
+      out[j] = b + scale * (wa * (a[j] - b) + wc * (c[j] - b));
+    }
+  } else if (m === 3) {
+    const [a, c, e] = models;
+    const [wa, wc, we] = weights;
+    for (let j = 0; j < n; j++) {
+      const b = base[j];
+      out[j] = b + scale * (wa * (a[j] - b) + wc * (c[j] - b) + we * (e[j] - b));
+    }
+  } else {
+    for (let j = 0; j < n; j++) {
+      const b = base[j];
+      let s = 0;
+      for (let i = 0; i < m; i++) s += weights[i] * (models[i][j] - b);
+      out[j] = b + scale * s;
+    }
   }
   return out;
 }

@@ -16,6 +16,7 @@ import {
   P,
   perModel,
   requireBase,
+  taskArithmeticDirect,
   taskVectors,
   tensorRng,
 } from "./common.ts";
@@ -69,6 +70,9 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
   const base = requireBase(input, r.name);
   const g = input.params.global;
   const weights = perModel(input.params, "weight");
+  if (!r.sparsification && !r.consensus) {
+    return taskArithmeticDirect(base, input.models, weights, bool(g, "normalize"), num(g, "lambda"));
+  }
   const deltas = taskVectors(base, input.models);
   const thresholds = input.stats as number[] | undefined; // global (whole-model) magnitude thresholds, per model
   if (r.sparsification) {

@@ -16,10 +16,20 @@ export const linear: MergeMethod = {
     for (const x of w) wsum += x;
     const scale = bool(input.params.global, "normalize") ? 1 / wsum : 1;
     const out = new Float32Array(n);
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < ms.length; i++) s += w[i] * ms[i][j];
-      out[j] = s * scale;
+    if (ms.length === 3) {
+      const [a, b, c] = ms;
+      const [wa, wb, wc] = w;
+      for (let j = 0; j < n; j++) out[j] = (wa * a[j] + wb * b[j] + wc * c[j]) * scale;
+    } else if (ms.length === 2) {
+      const [a, b] = ms;
+      const [wa, wb] = w;
+      for (let j = 0; j < n; j++) out[j] = (wa * a[j] + wb * b[j]) * scale;
+    } else {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let i = 0; i < ms.length; i++) s += w[i] * ms[i][j];
+        out[j] = s * scale;
+      }
     }
     return out;
   },

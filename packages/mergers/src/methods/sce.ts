@@ -5,7 +5,7 @@ import { num, requireBase, taskVectors } from "./common.ts";
  * SCE (select, calculate, erase): tau_i = theta_i - base; when select_topk < 1, keep only the entries whose
  * variance across models is in the top select_topk fraction of the non-zero variances; weights
  * w_i = mean(tau_i^2) / sum_k mean(tau_k^2) (uniform when all are zero); erase entries whose sign disagrees with
- * the sign of sum_i tau_i (majority +1 when the sum is >= 0); merged = sum_i w_i m_i tau_i / max(sum_i w_i m_i, 1e-6).
+ * the sign of sum_i tau_i (a zero sum erases everything); merged = sum_i w_i m_i tau_i / max(sum_i w_i m_i, 1e-6).
  * Unlike mergekit, which falls back to uniform weights when sum_k mean(tau_k^2) < 1e-6 (always the case for small
  * RL updates), the weights here are scale-free, as the paper describes them.
  */
@@ -63,7 +63,11 @@ export const sce: MergeMethod = {
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let i = 0; i < N; i++) s += tv[i][j];
-      const pos = s >= 0;
+      if (s === 0) {
+        out[j] = base[j]; // no majority sign: everything erased
+        continue;
+      }
+      const pos = s > 0;
       let num_ = 0;
       let den = 0;
       for (let i = 0; i < N; i++) {

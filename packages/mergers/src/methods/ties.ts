@@ -21,7 +21,7 @@ interface Cut {
 
 function absBits(input: TensorMergeInput): Uint32Array[] {
   return taskVectors(input.base!, input.models).map((d) => {
-    const u = new Uint32Array(d.buffer);
+    const u = new Uint32Array(d.buffer, d.byteOffset, d.length);
     for (let j = 0; j < u.length; j++) u[j] &= 0x7fffffff;
     return u;
   });
