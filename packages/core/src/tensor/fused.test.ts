@@ -293,3 +293,65 @@ describe("wasm GatherV2 replacement", () => {
     expect(() => tf.gather(x, tf.tensor1d([3], "int32"), 1).dataSync()).toThrow(/outside/);
   });
 });
+
+describe("wasm Transpose / Sum / Identity replacements vs loop references", () => {
+  const x = tf.tensor4d(
+    Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i * 0.5 - 7),
+    [2, 3, 4, 5],
+  );
+  const xs = Array.from(x.dataSync());
+  const at = (i: number, j: number, k: number, l: number) => xs[((i * 3 + j) * 4 + k) * 5 + l]!;
+
+  it("transposes with every kind of permutation", () => {
+    for (const perm of [
+      [0, 2, 1, 3],
+      [3, 2, 1, 0],
+      [1, 0, 3, 2],
+      [0, 1, 3, 2],
+    ]) {
+      const y = tf.transpose(x, perm);
+      const ys = y.dataSync();
+      const shape = y.shape;
+      let n = 0;
+      const idx = [0, 0, 0, 0];
+      for (idx[0] = 0; idx[0] < shape[0]!; idx[0]++)
+        for (idx[1] = 0; idx[1] < shape[1]!; idx[1]++)
+          for (idx[2] = 0; idx[2] < shape[2]!; idx[2]++)
+            for (idx[3] = 0; idx[3] < shape[3]!; idx[3]++) {
+              const src = [0, 0, 0, 0];
+              perm.forEach((p, a) => {
+                src[p] = idx[a]!;
+              });
+              expect(ys[n++]).toBe(at(src[0]!, src[1]!, src[2]!, src[3]!));
+            }
+    }
+  });
+
+  it("sums over leading axes, trailing axes (keepDims) and middle axes", () => {
+    const s01 = tf.sum(x, [0, 1]).dataSync();
+    const s3 = tf.sum(x, -1, true);
+    const s12 = tf.sum(x, [1, 2]).dataSync();
+    for (let k = 0; k < 4; k++)
+      for (let l = 0; l < 5; l++) {
+        let a = 0;
+        for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) a += at(i, j, k, l);
+        expect(s01[k * 5 + l]).toBeCloseTo(a, 4);
+      }
+    expect(s3.shape).toEqual([2, 3, 4, 1]);
+    expect(s3.dataSync()[0]).toBeCloseTo(
+      at(0, 0, 0, 0) + at(0, 0, 0, 1) + at(0, 0, 0, 2) + at(0, 0, 0, 3) + at(0, 0, 0, 4),
+      4,
+    );
+    let m = 0;
+    for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) m += at(1, j, k, 2);
+    expect(s12[5 + 2]).toBeCloseTo(m, 4);
+  });
+
+  it("clone shares nothing observable: disposing the source keeps the clone", () => {
+    const a = tf.tensor1d([1, 2, 3]);
+    const c = tf.clone(a);
+    a.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3]);
+    c.dispose();
+  });
+});

@@ -8,6 +8,8 @@
  *   (`tf.fused.matMul({a: [[1,2,3],[4,5,6]], b: I, bias: [10, 20]})` is off). Replaced by the wasm product
  *   without bias followed by a bias add (and activation) in TypeScript.
  * - `GatherV2` is slow on wasm (a strided element loop); row gathers become block copies.
+ * - `Identity` shares the buffer instead of copying; `Transpose` and leading/trailing-axis `Sum` run as single
+ *   strided passes (the wasm Sum transposes first).
  * Each fix keeps the original kernel's setup function (the wasm backend runs it at initialisation).
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -108,6 +110,91 @@ export function installPortableKernels(backendName: string): void {
         }
         const src = (p * n + r) * inner;
         o.set(xs.subarray(src, src + inner), (p * k + i) * inner);
+      }
+    }
+    return out;
+  });
+
+  // Identity copies the buffer on wasm; tensors are immutable, so sharing it (as the cpu backend does) is enough.
+  replace(tf.Identity, backendName, (orig) => (args) => {
+    const x = args.inputs["x"] as tf.TensorInfo;
+    if (x.dtype === "string") return orig!.kernelFunc(args);
+    (args.backend as unknown as { incRef(d: tf.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  });
+
+  // Transpose: one strided pass in TypeScript (the last output axis is the innermost loop).
+  replace(tf.Transpose, backendName, (orig) => (args) => {
+    const x = args.inputs["x"] as tf.TensorInfo;
+    const perm = args.attrs!["perm"] as number[];
+    if (x.dtype === "string" || x.dtype === "complex64" || x.shape.length > 6) return orig!.kernelFunc(args);
+    const b = args.backend as unknown as HeapBackend;
+    const r = x.shape.length;
+    const outShape = perm.map((p) => x.shape[p]!);
+    const out = b.makeOutput(outShape, x.dtype);
+    const o = b.typedArrayFromHeap(out);
+    const xs = b.typedArrayFromHeap(x);
+    const inStrides = new Array<number>(r);
+    let s = 1;
+    for (let i = r - 1; i >= 0; i--) {
+      inStrides[i] = s;
+      s *= x.shape[i]!;
+    }
+    const st = perm.map((p) => inStrides[p]!); // input stride of each output axis
+    const last = outShape[r - 1] ?? 1;
+    const ls = st[r - 1] ?? 1;
+    const idx = new Array<number>(r).fill(0);
+    const total = o.length;
+    let src = 0;
+    for (let dst = 0; dst < total; dst += last) {
+      if (ls === 1) o.set(xs.subarray(src, src + last), dst);
+      else for (let j = 0, q = src; j < last; j++, q += ls) o[dst + j] = xs[q]!;
+      // odometer over the outer output axes
+      for (let a = r - 2; a >= 0; a--) {
+        idx[a]!++;
+        src += st[a]!;
+        if (idx[a]! < outShape[a]!) break;
+        src -= st[a]! * outShape[a]!;
+        idx[a] = 0;
+      }
+    }
+    return out;
+  });
+
+  // Sum over leading or trailing axes (bias gradients, row sums) without the wasm backend's transpose.
+  replace(tf.Sum, backendName, (orig) => (args) => {
+    const x = args.inputs["x"] as tf.TensorInfo;
+    const r = x.shape.length;
+    const raw = args.attrs!["axis"] as number | number[];
+    const axes = [...new Set((Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + r : a)))].sort(
+      (p, q) => p - q,
+    );
+    const keepDims = args.attrs!["keepDims"] as boolean;
+    const leading = axes.every((a, i) => a === i);
+    const trailing = axes.every((a, i) => a === r - axes.length + i);
+    if (x.dtype !== "float32" || axes.length === 0 || (!leading && !trailing)) return orig!.kernelFunc(args);
+    const b = args.backend as unknown as HeapBackend;
+    const outShape = keepDims
+      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !axes.includes(i));
+    const out = b.makeOutput(outShape, "float32");
+    const o = b.typedArrayFromHeap(out) as Float32Array;
+    const xs = b.typedArrayFromHeap(x) as Float32Array;
+    const red = axes.reduce((p, a) => p * x.shape[a]!, 1);
+    const keep = o.length;
+    if (leading) {
+      const acc = new Float64Array(keep);
+      for (let i = 0; i < red; i++) {
+        const base = i * keep;
+        for (let j = 0; j < keep; j++) acc[j]! += xs[base + j]!;
+      }
+      o.set(acc);
+    } else {
+      for (let i = 0; i < keep; i++) {
+        let acc = 0;
+        const base = i * red;
+        for (let j = 0; j < red; j++) acc += xs[base + j]!;
+        o[i] = acc;
       }
     }
     return out;
