@@ -33,6 +33,10 @@ describe("NodeFileSource", () => {
     expect((await s.read(100, 0)).length).toBe(0);
     await expect(s.read(98, 5)).rejects.toThrow(/past end \(100 bytes\)/);
     await expect(s.read(-1, 1)).rejects.toThrow(/bad range/);
+    const buf = new Uint8Array(3);
+    await s.readInto(97, buf);
+    expect([...buf]).toEqual([97, 98, 99]);
+    await expect(s.readInto(98, buf)).rejects.toThrow(/past end/);
     await s.close();
   });
 });

@@ -148,6 +148,40 @@ describe("safetensors round trips", () => {
   });
 });
 
+describe("reading into caller buffers", () => {
+  it("readFloat32 fills `out` through readInto when the source has it, else by decoding", async () => {
+    const sink = new MemorySink("rb");
+    const w = await SafetensorsWriter.create(sink, [
+      { name: "a", dtype: "F32", shape: [3] },
+      { name: "b", dtype: "BF16", shape: [2] },
+    ]);
+    await w.write("a", new Float32Array([1.5, -2, 3]));
+    await w.write("b", new Float32Array([0.5, 4]));
+    await w.finish();
+    const bytes = sink.committed!;
+    let intoCalls = 0;
+    const src = new MemorySource(bytes, "into.safetensors");
+    const withInto = Object.assign(src, {
+      async readInto(offset: number, target: Uint8Array) {
+        intoCalls++;
+        target.set(await src.read(offset, target.byteLength));
+      },
+    });
+    const r = await SafetensorsReader.open(withInto);
+    const out = new Float32Array(3);
+    expect(await r.readFloat32("a", undefined, out)).toBe(out);
+    expect([...out]).toEqual([1.5, -2, 3]);
+    expect(intoCalls).toBe(1);
+    const part = new Float32Array(2);
+    expect([...(await r.readFloat32("a", { start: 1, count: 2 }, part))]).toEqual([-2, 3]);
+    expect([...(await r.readFloat32("b", undefined, new Float32Array(2)))]).toEqual([0.5, 4]); // BF16: decoded
+    expect(intoCalls).toBe(2);
+    await expect(r.readFloat32("a", undefined, new Float32Array(2))).rejects.toThrow(
+      /does not fit 3 elements/,
+    );
+  });
+});
+
 describe("safetensors validation: every bad file is rejected with file and tensor named", () => {
   const good = () =>
     handFile(
