@@ -379,15 +379,15 @@ export class CausalLM implements Policy {
     try {
       const done = new Array<boolean>(b).fill(false);
       const next = new Int32Array(b).fill(this.tokenizer.padId);
-      const pos = new Int32Array(b);
       const v = c.vocab_size;
       // Only ids the tokenizer knows are sampled (HF models pad vocab_size beyond the tokenizer's vocabulary).
       const nTok = Math.min(v, this.tokenizer.vocabSize);
+      // Rows still generating, as original indices, in the order of the cache's (compacted) batch.
+      let active = prompts.map((_, i) => i);
       for (let step = 0; step < maxNewTokens; step++) {
-        for (let i = 0; i < b; i++) {
-          if (done[i]) continue;
+        active.forEach((i, r) => {
           const g = out[i];
-          const { id, logprob } = pickToken(logits.subarray(i * v, i * v + nTok), temperature, topP, rngs[i]);
+          const { id, logprob } = pickToken(logits.subarray(r * v, r * v + nTok), temperature, topP, rngs[i]);
           g.ids.push(id);
           g.logprobs.push(logprob);
           next[i] = id;
@@ -401,10 +401,17 @@ export class CausalLM implements Policy {
               done[i] = true;
             }
           }
-        }
+        });
         if (step === maxNewTokens - 1 || done.every(Boolean)) break;
-        for (let i = 0; i < b; i++) pos[i] = prompts[i].length + step;
-        logits = this.decodeStep(next, pos, cache, fused);
+        // Finished rows leave the batch: their cache rows are dropped, so later steps compute only live rows.
+        if (active.some((i) => done[i])) {
+          const keep = active.flatMap((i, r) => (done[i] ? [] : [r]));
+          cache.compact(keep);
+          active = keep.map((r) => active[r]);
+        }
+        const ids = Int32Array.from(active, (i) => next[i]);
+        const pos = Int32Array.from(active, (i) => prompts[i].length + step);
+        logits = this.decodeStep(ids, pos, cache, fused);
         // Yield to the event loop between tokens so long generations do not starve other work.
         if ((step & 15) === 15) await Promise.resolve();
       }

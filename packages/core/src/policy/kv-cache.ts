@@ -8,18 +8,21 @@ export class KVCache {
   readonly keys: Float32Array[];
   readonly values: Float32Array[];
   /** First valid slot of each row (its left padding). */
-  readonly start: Int32Array;
+  start: Int32Array;
+  /** Rows currently in the cache (shrinks with `compact`). */
+  batch: number;
   /** Number of filled slots (same for every row). */
   length = 0;
   private readonly scores: Float32Array;
 
   constructor(
     readonly layers: number,
-    readonly batch: number,
+    batch: number,
     readonly kvHeads: number,
     readonly headDim: number,
     readonly capacity: number,
   ) {
+    this.batch = batch;
     const n = batch * kvHeads * capacity * headDim;
     this.keys = Array.from({ length: layers }, () => new Float32Array(n));
     this.values = Array.from({ length: layers }, () => new Float32Array(n));
@@ -40,6 +43,26 @@ export class KVCache {
       K.set(k.subarray(src, src + n * headDim), dst);
       V.set(v.subarray(src, src + n * headDim), dst);
     }
+  }
+
+  /**
+   * Keeps only the rows `keep` (ascending indices into the current batch), moved to the front in that order;
+   * later writes and attention use the smaller batch. In place: row blocks only move towards the front.
+   */
+  compact(keep: readonly number[]): void {
+    const block = this.kvHeads * this.capacity * this.headDim;
+    keep.forEach((r, i) => {
+      if (r < i || (i > 0 && r <= keep[i - 1]))
+        throw new RangeError(`KVCache.compact: rows must ascend, got [${keep}]`);
+      if (r >= this.batch) throw new RangeError(`KVCache.compact: row ${r} outside batch ${this.batch}`);
+      if (r === i) return;
+      for (let l = 0; l < this.layers; l++) {
+        this.keys[l].copyWithin(i * block, r * block, (r + 1) * block);
+        this.values[l].copyWithin(i * block, r * block, (r + 1) * block);
+      }
+    });
+    this.start = Int32Array.from(keep, (r) => this.start[r]);
+    this.batch = keep.length;
   }
 
   /** Marks `n` more slots as filled (after every layer has written them). */

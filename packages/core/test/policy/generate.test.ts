@@ -88,6 +88,29 @@ describe("generate", () => {
     model.dispose();
   });
 
+  it("rows that finish early leave the batch without changing the others (cache compaction)", async () => {
+    const tok = new CharTokenizer("abcdefgh");
+    const model = new CausalLM(tinyConfig({ vocabSize: tok.vocabSize, eosId: tok.eosId }), tok, {
+      seed: 12,
+      initStd: 0.5,
+    });
+    const prompts = ["a", "bb", "hgf", "cab", "dddd", "e", "fa", "gh"].map((p) => tok.encode(p));
+    const opts = { temperature: 0, maxNewTokens: 12, seed: 0, stop: ["d", "h"] };
+    const batch = await model.generate(prompts, opts);
+    const lengths = new Set(batch.map((g) => g.ids.length));
+    expect(lengths.size).toBeGreaterThan(2); // rows finish at different steps
+    expect(batch.some((g) => g.finishReason === "stop")).toBe(true);
+    for (let i = 0; i < prompts.length; i++) {
+      const [alone] = await model.generate([prompts[i]], opts);
+      expect(batch[i].ids, `row ${i}`).toEqual(alone.ids);
+      expect(batch[i].finishReason).toBe(alone.finishReason);
+      batch[i].logprobs.forEach((l, j) => {
+        expect(l).toBeCloseTo(alone.logprobs[j], 4);
+      });
+    }
+    model.dispose();
+  });
+
   it("tiny top-p keeps only the most likely token (equals greedy)", async () => {
     const tok = new CharTokenizer();
     const model = new CausalLM(tinyConfig({ vocabSize: tok.vocabSize, eosId: tok.eosId }), tok, {
