@@ -1,4 +1,7 @@
 /** How each supported language is started inside the sandbox. */
+import { realpathSync } from "node:fs";
+import { basename, dirname } from "node:path";
+
 export type Language = "python" | "javascript";
 
 export const LANGUAGES: readonly Language[] = ["python", "javascript"];
@@ -22,7 +25,26 @@ export interface InterpreterPaths {
   node: string;
 }
 
-export const DEFAULT_INTERPRETERS: InterpreterPaths = { python: "/usr/bin/python3", node: "/usr/bin/node" };
+/** Python from the system (scripts/install-system-deps.sh installs it); Node is the one running M2RL. */
+export const DEFAULT_INTERPRETERS: InterpreterPaths = { python: "/usr/bin/python3", node: realNode() };
+
+function realNode(): string {
+  try {
+    return realpathSync(process.execPath);
+  } catch {
+    return "/usr/bin/node";
+  }
+}
+
+/**
+ * Host folders an interpreter outside /usr needs inside the sandbox (read-only): its installation prefix
+ * (`<prefix>/bin/node` → `<prefix>`), e.g. an nvm or /opt install. Empty for interpreters under /usr.
+ */
+export function interpreterBinds(path: string): string[] {
+  if (path.startsWith("/usr/")) return [];
+  const bin = dirname(path);
+  return [basename(bin) === "bin" ? dirname(bin) : bin];
+}
 
 export function languageSpec(
   language: Language,

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { interpreterBinds } from "./languages.ts";
 import { Sandbox, sandboxUnavailableReason } from "./sandbox.ts";
 
 const reason = sandboxUnavailableReason();
@@ -230,5 +231,17 @@ describe.skipIf(!!reason)("sandbox", () => {
   it("leaves no process and no file behind after all of the above", () => {
     expect(leftovers()).toEqual([]);
     expect(readdirSync(root)).toEqual([]);
+  });
+});
+
+describe("interpreterBinds", () => {
+  it("binds the install prefix of an interpreter outside /usr, nothing for /usr", () => {
+    expect(interpreterBinds("/usr/bin/python3")).toEqual([]);
+    expect(interpreterBinds("/usr/local/bin/node")).toEqual([]);
+    expect(interpreterBinds("/opt/node-v20/bin/node")).toEqual(["/opt/node-v20"]);
+    expect(interpreterBinds("/home/u/.nvm/versions/node/v20.1.0/bin/node")).toEqual([
+      "/home/u/.nvm/versions/node/v20.1.0",
+    ]);
+    expect(interpreterBinds("/opt/py/python3")).toEqual(["/opt/py"]);
   });
 });

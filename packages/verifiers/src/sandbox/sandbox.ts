@@ -4,7 +4,13 @@ import type { Writable } from "node:stream";
 import { SandboxError } from "@m2rl/core";
 import pLimit, { type LimitFunction } from "p-limit";
 import { type BwrapOptions, bwrapCommand, systemBindArgs } from "./bwrap.ts";
-import { DEFAULT_INTERPRETERS, type InterpreterPaths, type Language, languageSpec } from "./languages.ts";
+import {
+  DEFAULT_INTERPRETERS,
+  type InterpreterPaths,
+  interpreterBinds,
+  type Language,
+  languageSpec,
+} from "./languages.ts";
 import { DEFAULT_LIMITS, type SandboxLimits } from "./limits.ts";
 
 /**
@@ -95,7 +101,12 @@ export class Sandbox {
     this.limit = pLimit({ concurrency, rejectOnClear: true });
     this.maxQueue = options.maxQueue ?? 10_000;
     this.interpreters = { ...DEFAULT_INTERPRETERS, ...options.interpreters };
-    this.bwrapOptions = { ...DEFAULT_BWRAP, ...options.bwrap };
+    const binds = [
+      ...interpreterBinds(this.interpreters.python),
+      ...interpreterBinds(this.interpreters.node),
+    ];
+    const extra = [...(options.bwrap?.extraReadOnly ?? []), ...binds];
+    this.bwrapOptions = { ...DEFAULT_BWRAP, ...options.bwrap, extraReadOnly: [...new Set(extra)] };
     this.isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   }
 
@@ -110,7 +121,8 @@ export class Sandbox {
     if (this.limit.pendingCount >= this.maxQueue)
       return Promise.reject(new SandboxError(`sandbox queue is full (${this.maxQueue} runs waiting)`));
     return this.limit(() => this.runNow(req)).catch((e: unknown) => {
-      if ((e as Error)?.name === "AbortError") throw new SandboxError("sandbox closed before the run started");
+      if ((e as Error)?.name === "AbortError")
+        throw new SandboxError("sandbox closed before the run started");
       throw e;
     });
   }
