@@ -18,8 +18,18 @@ const ctx: SchedulerContext = {
 const freq = (xs: string[], d: string) => xs.filter((x) => x === d).length / xs.length;
 
 describe("weighted schedulers", () => {
-  it("proportional draws p ∝ n", () => {
+  it("proportional (default) is a shuffled concatenation: every epoch holds exactly n_d of each domain", () => {
     const s = createScheduler("proportional", {}, ctx);
+    expect(s.weights()).toEqual({ math: 0.75, code: 0.25 });
+    for (let epoch = 0; epoch < 3; epoch++) {
+      const xs = s.next(400, epoch);
+      expect(xs.filter((x) => x === "math").length).toBe(300);
+    }
+    const first = createScheduler("proportional", {}, ctx).next(400, 0);
+    expect(first.slice(0, 20)).not.toEqual(first.slice(0, 20).slice().sort()); // shuffled, not blocked
+  });
+  it("proportional with replacement draws p ∝ n i.i.d.", () => {
+    const s = createScheduler("proportional", { withReplacement: true }, ctx);
     expect(s.weights()).toEqual({ math: 0.75, code: 0.25 });
     expect(freq(s.next(20000, 0), "math")).toBeCloseTo(0.75, 1.5); // |err| < 0.016
   });

@@ -1,4 +1,51 @@
 /**
+ * Proportional without replacement: each "epoch" of the mixture is a uniformly random permutation of the multiset
+ * {n_d copies of domain d}; draw k takes domain d with probability remaining_d / Σ remaining, and the counts
+ * refill when all reach 0. With per-domain data cursors this is exactly the paper's shuffled concatenation.
+ */
+export class ShuffledConcatScheduler implements MixingScheduler {
+  readonly name = "proportional";
+  private readonly rng: Rng;
+  private remaining: number[];
+  constructor(
+    private readonly domains: readonly string[],
+    private readonly sizes: readonly number[],
+    seed: number,
+  ) {
+    if (domains.length === 0)
+      throw new ConfigError("a mixing scheduler needs at least one domain", { plugin: "proportional" });
+    if (sizes.some((n) => !Number.isInteger(n) || n < 0) || sizes.every((n) => n === 0)) {
+      throw new ConfigError(`domain sizes must be non-negative integers, not all 0: [${sizes.join(", ")}]`, {
+        plugin: "proportional",
+      });
+    }
+    this.rng = new Rng(seed);
+    this.remaining = [...sizes];
+  }
+  next(count: number): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      if (this.remaining.every((r) => r === 0)) this.remaining = [...this.sizes];
+      const d = this.rng.categorical(this.remaining);
+      this.remaining[d]--;
+      out.push(this.domains[d]);
+    }
+    return out;
+  }
+  weights(): Record<string, number> {
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    return Object.fromEntries(this.domains.map((d, i) => [d, this.sizes[i] / total]));
+  }
+  getState(): SchedulerState {
+    return { rng: [...this.rng.getState()], remaining: [...this.remaining] };
+  }
+  setState(state: SchedulerState): void {
+    this.rng.setState(state.rng as RngState);
+    this.remaining = [...(state.remaining as number[])];
+  }
+}
+
+/**
  * Schedulers that draw each prompt's domain i.i.d. from fixed probabilities:
  * proportional p_d ∝ n_d; uniform p_d = 1/D; temperature p_d ∝ n_d^(1/T) (T = 1 proportional, T → ∞ uniform).
  */
@@ -55,15 +102,31 @@ const names = (c: SchedulerContext) => c.domains.map((d) => d.name);
 export const proportionalScheduler: MixingSchedulerInfo = {
   name: "proportional",
   description:
-    "Each prompt's domain drawn with probability proportional to the domain's train-set size (the paper).",
-  optionsSchema: { type: "object", additionalProperties: false, properties: {} },
-  create: (_o, c) =>
-    new WeightedScheduler(
-      "proportional",
-      names(c),
-      c.domains.map((d) => d.size),
-      c.seed,
-    ),
+    "p ∝ train-set size. Default: without replacement (a shuffled concatenation of the domains, the paper); " +
+    "withReplacement: i.i.d. draws.",
+  optionsSchema: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      withReplacement: {
+        type: "boolean",
+        description: "i.i.d. draws instead of a shuffled concatenation (default false).",
+      },
+    },
+  },
+  create: (o, c) =>
+    o.withReplacement === true
+      ? new WeightedScheduler(
+          "proportional",
+          names(c),
+          c.domains.map((d) => d.size),
+          c.seed,
+        )
+      : new ShuffledConcatScheduler(
+          names(c),
+          c.domains.map((d) => d.size),
+          c.seed,
+        ),
 };
 
 export const uniformScheduler: MixingSchedulerInfo = {
