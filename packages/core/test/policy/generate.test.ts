@@ -156,6 +156,29 @@ describe("generate", () => {
     model.dispose();
   });
 
+  it("leaks no tensors (generate, score inside gradients, lastLogits)", async () => {
+    const tok = new CharTokenizer();
+    const model = new CausalLM(tinyConfig({ vocabSize: tok.vocabSize, eosId: tok.eosId }), tok, {
+      seed: 1,
+    });
+    const prompts = [tok.encode("abc"), tok.encode("hello")];
+    await model.generate(prompts, { temperature: 1, maxNewTokens: 3, seed: 0 }); // warm caches
+    const before = tf.memory().numTensors;
+    await model.generate(prompts, { temperature: 1, maxNewTokens: 6, seed: 0, stop: ["x"] });
+    const { value, grads } = tf.variableGrads(() =>
+      tf.tidy(
+        () =>
+          tf.sum(
+            model.score([{ promptIds: prompts[0], completionIds: prompts[1] }], { entropy: true }).logprobs,
+          ) as tf.Scalar,
+      ),
+    );
+    tf.dispose([value, ...Object.values(grads)]);
+    model.lastLogits(prompts).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
   it("rejects bad sampling options and out-of-vocabulary ids", async () => {
     const tok = new CharTokenizer();
     const model = new CausalLM(tinyConfig({ vocabSize: tok.vocabSize }), tok, { seed: 1 });
