@@ -1,8 +1,10 @@
 /**
- * Adaptive mixing: more weight to domains whose recent reward is low. Each domain keeps an exponential moving
- * average of its step mean reward, r̄_d ← (1-α)·r̄_d + α·r_d (starting at `initialReward`); the sampling
- * probabilities are p = (1-ε)·softmax((1 - r̄)/τ) + ε/D, so no domain is ever starved (ε = `floor`).
- * Domains the batch did not touch keep their r̄. Prompts are drawn i.i.d. from p with the scheduler's Rng.
+ * Adaptive mixing. Each domain keeps a fast and a slow exponential moving average of its step mean reward,
+ * r̄_d ← (1-α)·r̄_d + α·r_d and r̃_d ← (1-α_s)·r̃_d + α_s·r_d (both start at `initialReward`; α_s = `slowAlpha`).
+ * The score is s_d = 1 - r̄_d for `signal: "low-reward"` (default: more prompts where the policy is weak) or
+ * s_d = |r̄_d - r̃_d| for `signal: "learning-progress"` (more prompts where reward moves fastest, up or down).
+ * p = (1-ε)·softmax(s/τ) + ε/D, so no domain is ever starved (ε = `floor`). Domains the batch did not touch keep
+ * their averages. Prompts are drawn i.i.d. from p with the scheduler's Rng.
  */
 import { ConfigError } from "../errors/index.ts";
 import { Rng, type RngState } from "../rng/index.ts";
@@ -17,23 +19,44 @@ export interface AdaptiveOptions {
   floor: number;
   /** r̄ before any feedback. Default 0.5. */
   initialReward: number;
+  /** "low-reward" (s = 1 - r̄) or "learning-progress" (s = |r̄ - r̃|). Default "low-reward". */
+  signal: "low-reward" | "learning-progress";
+  /** Rate α_s of the slow average (learning progress). Default 0.05. */
+  slowAlpha: number;
 }
 
-export const DEFAULT_ADAPTIVE: AdaptiveOptions = { alpha: 0.3, tau: 0.2, floor: 0.1, initialReward: 0.5 };
+export const DEFAULT_ADAPTIVE: AdaptiveOptions = {
+  alpha: 0.3,
+  tau: 0.2,
+  floor: 0.1,
+  initialReward: 0.5,
+  signal: "low-reward",
+  slowAlpha: 0.05,
+};
 
-/** p = (1-ε)·softmax((1 - r̄)/τ) + ε/D. */
-export function adaptiveProbabilities(emaReward: readonly number[], tau: number, floor: number): number[] {
-  const z = emaReward.map((r) => (1 - r) / tau);
+/** p = (1-ε)·softmax(s/τ) + ε/D for scores s. */
+export function softmaxWithFloor(scores: readonly number[], tau: number, floor: number): number[] {
+  const z = scores.map((x) => x / tau);
   const max = Math.max(...z);
   const e = z.map((x) => Math.exp(x - max));
   const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => (1 - floor) * (x / s) + floor / emaReward.length);
+  return e.map((x) => (1 - floor) * (x / s) + floor / scores.length);
+}
+
+/** p = (1-ε)·softmax((1 - r̄)/τ) + ε/D. */
+export function adaptiveProbabilities(emaReward: readonly number[], tau: number, floor: number): number[] {
+  return softmaxWithFloor(
+    emaReward.map((r) => 1 - r),
+    tau,
+    floor,
+  );
 }
 
 export class AdaptiveScheduler implements MixingScheduler {
   readonly name = "adaptive";
   private readonly rng: Rng;
   private ema: number[];
+  private slow: number[];
   constructor(
     private readonly domains: readonly string[],
     readonly options: AdaptiveOptions,
@@ -43,9 +66,18 @@ export class AdaptiveScheduler implements MixingScheduler {
     if (!(options.tau > 0)) throw new ConfigError(`tau must be > 0, got ${options.tau}`, { path: "tau" });
     this.rng = new Rng(seed);
     this.ema = domains.map(() => options.initialReward);
+    this.slow = domains.map(() => options.initialReward);
   }
   private probs(): number[] {
-    return adaptiveProbabilities(this.ema, this.options.tau, this.options.floor);
+    const o = this.options;
+    if (o.signal === "learning-progress") {
+      return softmaxWithFloor(
+        this.ema.map((r, i) => Math.abs(r - this.slow[i])),
+        o.tau,
+        o.floor,
+      );
+    }
+    return adaptiveProbabilities(this.ema, o.tau, o.floor);
   }
   next(count: number): string[] {
     const p = this.probs();
@@ -60,14 +92,16 @@ export class AdaptiveScheduler implements MixingScheduler {
       const i = this.domains.indexOf(f.domain);
       if (i < 0 || f.samples === 0) continue;
       this.ema[i] = (1 - this.options.alpha) * this.ema[i] + this.options.alpha * f.meanReward;
+      this.slow[i] = (1 - this.options.slowAlpha) * this.slow[i] + this.options.slowAlpha * f.meanReward;
     }
   }
   getState(): SchedulerState {
-    return { rng: [...this.rng.getState()], ema: [...this.ema] };
+    return { rng: [...this.rng.getState()], ema: [...this.ema], slow: [...this.slow] };
   }
   setState(state: SchedulerState): void {
     this.rng.setState(state.rng as RngState);
     this.ema = [...(state.ema as number[])];
+    this.slow = [...((state.slow as number[] | undefined) ?? this.ema)];
   }
 }
 
@@ -83,6 +117,8 @@ export const adaptiveScheduler: MixingSchedulerInfo = {
       tau: { type: "number", exclusiveMinimum: 0, default: 0.2 },
       floor: { type: "number", minimum: 0, maximum: 1, default: 0.1 },
       initialReward: { type: "number", minimum: 0, maximum: 1, default: 0.5 },
+      signal: { enum: ["low-reward", "learning-progress"], default: "low-reward" },
+      slowAlpha: { type: "number", exclusiveMinimum: 0, maximum: 1, default: 0.05 },
     },
   },
   create: (o, c) =>

@@ -107,6 +107,26 @@ describe("adaptive scheduler", () => {
   });
 });
 
+describe("adaptive scheduler, learning progress", () => {
+  it("weights domains by |fast EMA - slow EMA| of their reward", () => {
+    const s = createScheduler(
+      "adaptive",
+      { signal: "learning-progress", alpha: 0.5, slowAlpha: 0.1, tau: 0.1, floor: 0 },
+      ctx,
+    );
+    s.observe!(
+      [
+        { domain: "math", meanReward: 0.5, samples: 4 },
+        { domain: "code", meanReward: 0.9, samples: 4 },
+      ],
+      0,
+    );
+    // math: fast = slow = 0.5 → progress 0; code: fast 0.7, slow 0.54 → progress 0.16
+    // p_code = e^(1.6) / (e^0 + e^(1.6)) = 0.8320184
+    expect(s.weights().code).toBeCloseTo(Math.exp(1.6) / (1 + Math.exp(1.6)), 6);
+  });
+});
+
 describe("registry", () => {
   it("the built-in plugin registers every scheduler into the plugin host", () => {
     const host = new PluginHost([builtinSchedulersPlugin]);
