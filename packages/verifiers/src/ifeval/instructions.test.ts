@@ -558,3 +558,51 @@ describe("rewards and gating", () => {
     expect(verifyIfeval("   ", gt)).toMatchObject({ reward: 0, status: "unparsable" });
   });
 });
+
+describe("hostile responses finish in bounded time (no regex blow-up)", () => {
+  const N = 50_000;
+  const hostile = [
+    " ".repeat(N),
+    "\n".repeat(N),
+    "[".repeat(N),
+    "<<".repeat(N / 2),
+    "Mr. ".repeat(N / 4),
+    ".".repeat(N),
+    `.${" ".repeat(N)}x`,
+    "\n* x".repeat(N / 4),
+    "*".repeat(N),
+  ];
+  const kwargs: Record<string, Record<string, unknown>> = {
+    "keywords:existence": { keywords: ["cat"] },
+    "keywords:frequency": { keyword: "cat", frequency: 2, relation: "at least" },
+    "keywords:forbidden_words": { forbidden_words: ["cat"] },
+    "keywords:letter_frequency": { letter: "a", let_frequency: 2, let_relation: "at least" },
+    "language:response_language": { language: "en" },
+    "length_constraints:number_sentences": { num_sentences: 2, relation: "at least" },
+    "length_constraints:number_paragraphs": { num_paragraphs: 2 },
+    "length_constraints:number_words": { num_words: 2, relation: "at least" },
+    "length_constraints:nth_paragraph_first_word": { num_paragraphs: 2, nth_paragraph: 1, first_word: "a" },
+    "detectable_content:postscript": { postscript_marker: "P.S." },
+    "detectable_content:number_placeholders": { num_placeholders: 2 },
+    "detectable_format:number_bullet_lists": { num_bullets: 2 },
+    "detectable_format:number_highlighted_sections": { num_highlights: 2 },
+    "detectable_format:multiple_sections": { section_spliter: "SECTION", num_sections: 2 },
+    "combination:repeat_prompt": { prompt_to_repeat: "x" },
+    "startend:end_checker": { end_phrase: "x" },
+    "change_case:capital_word_frequency": { capital_frequency: 2, capital_relation: "at least" },
+  };
+  it("all instructions, strict and loose, stay under 2 s per response", () => {
+    const gt = {
+      instruction_id_list: [...INSTRUCTION_IDS],
+      kwargs: INSTRUCTION_IDS.map((id) => kwargs[id] ?? {}),
+    };
+    for (const response of hostile) {
+      for (const mode of ["strict", "loose"] as const) {
+        const t0 = performance.now();
+        const v = verifyIfeval(response, gt, { ...DEFAULT_IFEVAL_OPTIONS, mode });
+        expect(performance.now() - t0).toBeLessThan(2000);
+        expect(["incorrect", "unparsable"]).toContain(v.status);
+      }
+    }
+  });
+});

@@ -142,24 +142,26 @@ const DEFS: InstructionDef[] = [
       const marker = str(k, "postscript_marker");
       const value = r.toLowerCase();
       let re: RegExp;
-      if (marker === "P.P.S") re = /\s*p\.\s?p\.\s?s.*$/m;
-      else if (marker === "P.S.") re = /\s*p\.\s?s\..*$/m;
-      else re = new RegExp(`\\s*${escapeRegExp(marker.toLowerCase())}.*$`, "m");
+      // The original's leading `\s*` can match empty, so it never changes the outcome; dropped (it is quadratic).
+      if (marker === "P.P.S") re = /p\.\s?p\.\s?s.*$/m;
+      else if (marker === "P.S.") re = /p\.\s?s\..*$/m;
+      else re = new RegExp(`${escapeRegExp(marker.toLowerCase())}.*$`, "m");
       return re.test(value);
     },
   },
   {
     id: "detectable_content:number_placeholders",
     kwargs: { num_placeholders: { type: "int" } },
-    check: (r, k) => (r.match(/\[.*?\]/g)?.length ?? 0) >= int(k, "num_placeholders"),
+    check: (r, k) => countPlaceholders(r) >= int(k, "num_placeholders"),
   },
   // detectable format
   {
     id: "detectable_format:number_bullet_lists",
     kwargs: { num_bullets: { type: "int" } },
     check: (r, k) => {
-      const a = r.match(/^\s*\*[^*].*$/gm)?.length ?? 0;
-      const b = r.match(/^\s*-.*$/gm)?.length ?? 0;
+      // `^\s*` of the original spans blank lines; `^[ \t]*` counts the same bullets in linear time.
+      const a = r.match(/^[ \t]*\*[^*].*$/gm)?.length ?? 0;
+      const b = r.match(/^[ \t]*-.*$/gm)?.length ?? 0;
       return a + b === int(k, "num_bullets");
     },
   },
@@ -212,8 +214,7 @@ const DEFS: InstructionDef[] = [
   {
     id: "detectable_format:title",
     kwargs: {},
-    check: (r) =>
-      (r.match(/<<[^\n]+>>/g) ?? []).some((t) => t.replace(/^<+/, "").replace(/>+$/, "").trim() !== ""),
+    check: (r) => hasTitle(r),
   },
   // combination
   {
@@ -283,6 +284,38 @@ const DEFS: InstructionDef[] = [
     check: (r) => !r.includes(","),
   },
 ];
+
+/** Count of non-overlapping `\[.*?\]` matches (the original's regex), in linear time. */
+export function countPlaceholders(r: string): number {
+  let n = 0;
+  let open = false;
+  for (let i = 0; i < r.length; i++) {
+    const ch = r[i];
+    if (ch === "\n") open = false;
+    else if (!open && ch === "[") open = true;
+    else if (open && ch === "]") {
+      n++;
+      open = false;
+    }
+  }
+  return n;
+}
+
+/** `re.findall(r"<<[^\n]+>>")` with a non-blank title, line by line in linear time (the match is greedy). */
+export function hasTitle(r: string): boolean {
+  for (const line of r.split("\n")) {
+    const a = line.indexOf("<<");
+    const b = line.lastIndexOf(">>");
+    if (a >= 0 && b >= a + 3) {
+      const title = line
+        .slice(a, b + 2)
+        .replace(/^<+/, "")
+        .replace(/>+$/, "");
+      if (title.trim() !== "") return true;
+    }
+  }
+  return false;
+}
 
 export const INSTRUCTIONS: ReadonlyMap<string, InstructionDef> = new Map(DEFS.map((d) => [d.id, d]));
 export const INSTRUCTION_IDS: readonly string[] = DEFS.map((d) => d.id);

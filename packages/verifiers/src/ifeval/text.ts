@@ -68,14 +68,16 @@ const ABBREVIATIONS = new Set([
 
 export function splitSentences(text: string): string[] {
   const out: string[] = [];
-  const re = /[.!?]+["'”’)\]]*(?=\s+(\S))/g;
+  // Starts only at the beginning of a punctuation run (linear time on long runs of dots).
+  const re = /(?<![.!?])[.!?]+["'”’)\]]*(?=\s+(\S))/g;
   let start = 0;
   for (const m of text.matchAll(re)) {
     const end = (m.index ?? 0) + m[0].length;
     const punct = m[0];
     const next = m[1] ?? "";
     if (punct.startsWith(".") && !punct.startsWith("..")) {
-      const before = /([\p{L}\p{N}.]+)$/u.exec(text.slice(start, m.index ?? 0))?.[1] ?? "";
+      const at = m.index ?? 0;
+      const before = /([\p{L}\p{N}.]+)$/u.exec(text.slice(Math.max(start, at - 40), at))?.[1] ?? "";
       const word = before.toLowerCase();
       if (ABBREVIATIONS.has(word)) continue;
       if (/^\p{L}$/u.test(before) && /\p{Lu}/u.test(before)) continue; // initial "J. Smith"

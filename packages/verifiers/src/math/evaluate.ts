@@ -27,6 +27,8 @@ function factorial(n: number): number {
 
 function combinations(n: number, k: number): number {
   if (!Number.isInteger(n) || !Number.isInteger(k) || k < 0 || n < 0 || k > n) return Number.NaN;
+  // C(n, k) with min(k, n-k) > 1100 exceeds 2^1100 > MAX_VALUE: answer without looping (no DoS by \binom).
+  if (Math.min(k, n - k) > 1100) return Number.POSITIVE_INFINITY;
   let r = 1;
   for (let j = 1; j <= Math.min(k, n - k); j++) r = (r * (n - j + 1)) / j;
   return Math.round(r);

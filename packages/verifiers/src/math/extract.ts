@@ -13,45 +13,25 @@ export interface Extraction {
   by: MathExtractor;
 }
 
-const BOX_COMMANDS = ["\\boxed", "\\fbox"];
-
-/** Contents of every well-formed `\boxed{...}` / `\fbox{...}` / `\boxed x` in order of appearance. */
+/** Contents of every well-formed `\boxed{...}` / `\fbox{...}` / `\boxed x` in order of appearance. Linear time. */
 export function findBoxed(text: string): string[] {
   const out: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    let at = -1;
-    let cmd = "";
-    for (const c of BOX_COMMANDS) {
-      const j = text.indexOf(c, i);
-      if (j >= 0 && (at < 0 || j < at)) {
-        at = j;
-        cmd = c;
-      }
-    }
-    if (at < 0) break;
-    let k = at + cmd.length;
-    // `\boxedfoo` is another command, not a box.
-    if (k < text.length && /[A-Za-z]/.test(text[k])) {
-      i = k;
-      continue;
-    }
+  const re = /\\(?:boxed|fbox)(?![A-Za-z])/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    let k = m.index + m[0].length;
     while (k < text.length && (text[k] === " " || text[k] === "\t")) k++;
     if (text[k] === "{") {
       const end = matchBrace(text, k);
-      if (end < 0) {
-        // Unbalanced (truncated) box: nothing after it can be trusted.
-        break;
-      }
+      // Unbalanced (truncated) box: nothing after it can be trusted.
+      if (end < 0) break;
       out.push(text.slice(k + 1, end));
-      i = end + 1;
-    } else if (k > at + cmd.length) {
+      re.lastIndex = end + 1;
+    } else if (k > m.index + m[0].length) {
       // `\boxed 5`: up to whitespace, `$` or end.
-      const m = /^[^\s$]+/.exec(text.slice(k));
-      if (m) out.push(m[0]);
-      i = k + (m ? m[0].length : 0);
-    } else {
-      i = k;
+      const w = /^[^\s$]+/.exec(text.slice(k, k + 1000));
+      if (w) out.push(w[0]);
+      re.lastIndex = k + (w ? w[0].length : 0);
     }
   }
   return out;

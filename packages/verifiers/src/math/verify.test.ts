@@ -119,4 +119,26 @@ describe("verifyMath", () => {
     const w = verifyMath("\\boxed{1}", "2");
     expect(w.detail).toContain('"2"');
   });
+
+  it("pathological answers finish quickly and never throw", () => {
+    const hostile = [
+      "\\boxed{\\binom{1000000000}{500000000}}",
+      "\\boxed{1000000!}",
+      "\\boxed{10^{10^{10^{10}}}}",
+      `\\boxed{${"x^{".repeat(300)}2${"}".repeat(300)}}`,
+      `\\boxed{${"\\frac{1}{".repeat(400)}2${"}".repeat(400)}}`,
+      `\\boxed{${"\\sqrt{".repeat(400)}2${"}".repeat(400)}}`,
+      `\\boxed{${Array.from({ length: 300 }, (_, i) => `x_{${i}}`).join("+")}}`,
+      `\\boxed{${"(x+1)".repeat(200)}}`,
+      "x".repeat(200_000),
+      `${"\\boxed{1}".repeat(20_000)}`,
+      `The answer is ${"9".repeat(100_000)}`,
+    ];
+    for (const response of hostile) {
+      const t0 = performance.now();
+      const v = verifyMath(response, "2");
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(["correct", "incorrect", "unparsable"]).toContain(v.status);
+    }
+  });
 });

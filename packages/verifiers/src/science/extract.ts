@@ -48,8 +48,9 @@ export function extractLetter(
     const l = boxedLetter(boxes[boxes.length - 1], range);
     if (l) return { letter: l, by: "boxed" };
   }
+  // Bounded gaps keep this linear (no catastrophic backtracking on long whitespace runs).
   const phrase = new RegExp(
-    `(?:answer|option|choice)(?:\\s+is)?\\s*(?:is|:)?\\s*[:\\-]?\\s*[*_]*\\s*(?:option\\s+|choice\\s+)?[\\(\\[]?([${range}])[\\)\\]]?(?![A-Za-z])`,
+    `(?:answer|option|choice)(?:\\s{1,3}is)?[\\s:*_\\-\\(\\[]{0,12}(?:(?:option|choice)\\s{1,3}[\\(\\[]?)?([${range}])(?![A-Za-z])`,
     "gi",
   );
   let last: string | undefined;

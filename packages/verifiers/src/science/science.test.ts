@@ -115,3 +115,20 @@ describe("verifyScience", () => {
     ).toBe("unparsable");
   });
 });
+
+describe("hostile responses finish in bounded time", () => {
+  it("long whitespace after an answer phrase does not backtrack", () => {
+    const N = 100_000;
+    for (const r of [
+      `answer${" ".repeat(N)}x`,
+      `answer is${" ".repeat(N)}`,
+      "(".repeat(N),
+      "A ".repeat(N / 2),
+    ]) {
+      const t0 = performance.now();
+      verifyScience(r, "B");
+      verifyScience(r, "3.5");
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+  });
+});
