@@ -1,5 +1,5 @@
 /** The three E1 domains through the Domain contract: plugins, generators, splits, references, verify. */
-import { type DomainFactory, PluginHost, type Task } from "@m2rl/core";
+import { type DomainFactory, type JSONSchema, PluginHost, type Task, validateWithSchema } from "@m2rl/core";
 import { describe, expect, it } from "vitest";
 import { ifevalDomainFactory, ifevalPlugin, verifyIfeval } from "./ifeval/index.ts";
 import { builtinPlugins } from "./index.ts";
@@ -129,5 +129,48 @@ describe("generator knobs", () => {
       expect(t.groundTruth.instruction_id_list).toContain("change_case:english_capital");
       expect(verifyIfeval((t.reference as string).toLowerCase(), t.groundTruth).reward).toBe(0);
     }
+  });
+});
+
+describe("options schemas (validated by core's ajv)", () => {
+  const good: Record<string, Record<string, unknown>> = {
+    math: {
+      thinkGate: "required",
+      extraction: ["boxed", "last_number"],
+      tolerance: 1e-4,
+      data: { train: "a.jsonl", eval: "b.parquet" },
+      synthetic: { maxOperand: 50, ops: ["+", "*"], terms: 3, evalFraction: 0.1 },
+    },
+    science: {
+      maxChoices: 4,
+      heuristics: false,
+      relTolerance: 0.05,
+      synthetic: { choices: 4, families: ["unit"] },
+    },
+    ifeval: {
+      mode: "loose",
+      reward: "fraction",
+      languageMinLength: 20,
+      synthetic: { families: ["caps"], maxWords: 3 },
+    },
+  };
+  const bad: [string, Record<string, unknown>, string][] = [
+    ["math", { extraction: ["boxd"] }, "extraction"],
+    ["math", { tolerance: -1 }, "tolerance"],
+    ["math", { synthetic: { ops: ["/"] } }, "ops"],
+    ["math", { thinkGate: "yes" }, "thinkGate"],
+    ["math", { unknownKey: 1 }, "unknownKey"],
+    ["science", { synthetic: { choices: 9 } }, "choices"],
+    ["ifeval", { mode: "lenient" }, "mode"],
+    ["ifeval", { data: { train: 3 } }, "train"],
+  ];
+  const byName = Object.fromEntries(factories);
+  it.each(Object.entries(good))("%s accepts a full valid option set", (name, options) => {
+    expect(validateWithSchema(name, byName[name].optionsSchema as JSONSchema, options)).toEqual([]);
+  });
+  it.each(bad)("%s rejects %j", (name, options, where) => {
+    const problems = validateWithSchema(name, byName[name].optionsSchema as JSONSchema, options);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(JSON.stringify(problems)).toContain(where);
   });
 });
