@@ -1,5 +1,9 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CausalLM, CharTokenizer, savePolicy, tinyConfig } from "@m2rl/core";
+import { NodeFileStore } from "@m2rl/io-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseIds } from "../src/commands/model.ts";
 import { main } from "../src/main.ts";
@@ -88,5 +92,65 @@ describe("m2rl model logits", () => {
     expect(err.join("")).toMatch(/token id 400 outside/);
     expect(() => parseIds("")).toThrow();
     expect(parseIds(" 4,5 ")).toEqual([4, 5]);
+  });
+});
+
+describe("m2rl model generate", () => {
+  it("samples from a saved tiny policy, seeded, equal to Policy.generate", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "m2rl-model-"));
+    try {
+      const tok = new CharTokenizer();
+      const policy = new CausalLM(tinyConfig({ vocabSize: tok.vocabSize, eosId: tok.eosId }), tok, {
+        seed: 5,
+        initStd: 0.3,
+      });
+      await savePolicy(policy, new NodeFileStore(dir));
+      const [ref] = await policy.generate([tok.encode("2+2=")], {
+        temperature: 1,
+        topP: 0.9,
+        maxNewTokens: 8,
+        seed: 3,
+      });
+      policy.dispose();
+      const args = [
+        "node",
+        "m2rl",
+        "model",
+        "generate",
+        "--model",
+        dir,
+        "--prompt",
+        "2+2=",
+        "--temperature",
+        "1",
+      ];
+      args.push("--top-p", "0.9", "--max-new-tokens", "8", "--seed", "3", "--json");
+      expect(await main(args)).toBe(0);
+      const g = JSON.parse(out.join(""));
+      expect(g.ids).toEqual(ref.ids);
+      expect(g.text).toBe(ref.text);
+      out.length = 0;
+      expect(
+        await main([
+          "node",
+          "m2rl",
+          "model",
+          "generate",
+          "--model",
+          dir,
+          "--prompt",
+          "x",
+          "--max-new-tokens",
+          "3",
+        ]),
+      ).toBe(0);
+      expect(out.join("")).toMatch(/\[\d tokens?, finish: (length|eos)\]/);
+      expect(
+        await main(["node", "m2rl", "model", "generate", "--model", dir, "--prompt", "x", "--chat"]),
+      ).toBe(1);
+      expect(err.join("")).toMatch(/chat template/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { initBackend, loadPolicy } from "@m2rl/core";
+import { HfTokenizer, initBackend, loadPolicy } from "@m2rl/core";
 import { NodeFileStore } from "@m2rl/io-node";
 import type { Command } from "commander";
 import { setExitCode } from "../main.ts";
@@ -10,6 +10,18 @@ interface LogitsOptions {
   json?: boolean;
   top: string;
   all?: boolean;
+}
+
+interface GenerateOptions {
+  model: string;
+  prompt: string;
+  chat?: boolean;
+  maxNewTokens: string;
+  temperature: string;
+  topP: string;
+  stop?: string[];
+  seed: string;
+  json?: boolean;
 }
 
 /** Parses "1,2,3" (spaces allowed) into token ids; throws on anything else. */
@@ -71,6 +83,50 @@ export function register(program: Command): void {
               `${String(e.id).padStart(8)}  ${e.logit.toFixed(6).padStart(12)}  ${JSON.stringify(e.token)}\n`,
             );
         }
+        setExitCode(command, 0);
+      } catch (err) {
+        process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+        setExitCode(command, 1);
+      }
+    });
+
+  model
+    .command("generate")
+    .description("sample a completion of a prompt (KV-cache decoding; temperature 0 is greedy)")
+    .requiredOption("--model <dir>", "Hugging Face-style model folder (with tokenizer.json)")
+    .requiredOption("--prompt <text>", "prompt text")
+    .option("--chat", "wrap the prompt as a user message with the tokenizer's chat template")
+    .option("--max-new-tokens <n>", "most tokens to generate", "64")
+    .option("--temperature <t>", "sampling temperature (0: greedy)", "0")
+    .option("--top-p <p>", "nucleus sampling mass", "1")
+    .option("--stop <s...>", "stop strings")
+    .option("--seed <n>", "sampling seed", "0")
+    .option("--json", "print the Generation object as JSON")
+    .action(async (opts: GenerateOptions, command: Command) => {
+      try {
+        await initBackend({ log: (line) => process.stderr.write(`${line}\n`) });
+        const policy = await loadPolicy(new NodeFileStore(opts.model), { trainable: false });
+        let text = opts.prompt;
+        if (opts.chat) {
+          if (!(policy.tokenizer instanceof HfTokenizer))
+            throw new Error("--chat needs a tokenizer with a chat template");
+          text = policy.tokenizer.applyChatTemplate([{ role: "user", content: opts.prompt }]);
+        }
+        const num = (name: string, v: string) => {
+          const x = Number(v);
+          if (!Number.isFinite(x)) throw new Error(`${name} must be a number, got ${JSON.stringify(v)}`);
+          return x;
+        };
+        const [g] = await policy.generate([policy.tokenizer.encode(text)], {
+          maxNewTokens: num("--max-new-tokens", opts.maxNewTokens),
+          temperature: num("--temperature", opts.temperature),
+          topP: num("--top-p", opts.topP),
+          stop: opts.stop,
+          seed: num("--seed", opts.seed),
+        });
+        policy.dispose();
+        if (opts.json) process.stdout.write(`${JSON.stringify(g)}\n`);
+        else process.stdout.write(`${g.text}\n[${g.ids.length} tokens, finish: ${g.finishReason}]\n`);
         setExitCode(command, 0);
       } catch (err) {
         process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
