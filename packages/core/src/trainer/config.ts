@@ -72,6 +72,10 @@ export interface TrainerConfig {
   trainTasksPerDomain?: number;
   /** Sequences per forward/backward chunk inside a mini-batch (gradients are accumulated). 0 = whole. */
   microBatchSize: number;
+  /** Sequences per `policy.generate` call (0 = all of a round's G·prompts in one call). */
+  rolloutBatchSize: number;
+  /** Verifications in flight at once (the verifiers bound their own sandboxes too). */
+  verifyConcurrency: number;
   /** Evaluate every N steps (0 = only when asked) and at the end when evalAtEnd. */
   evalEvery: number;
   evalAtEnd: boolean;
@@ -115,6 +119,8 @@ export const DEFAULT_TRAINER_CONFIG: TrainerConfig = {
   mopd: { rewardWeight: 0 },
   scheduler: { name: "proportional", options: {} },
   microBatchSize: 0,
+  rolloutBatchSize: 0,
+  verifyConcurrency: 64,
   evalEvery: 0,
   evalAtEnd: false,
   checkpointEvery: 0,
@@ -207,6 +213,8 @@ export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
     scheduler: obj({ name: { type: "string" }, options: { type: "object" } }),
     trainTasksPerDomain: int("Train tasks loaded per domain.", 1),
     microBatchSize: int("Sequences per forward/backward chunk (0 = whole mini-batch)."),
+    rolloutBatchSize: int("Sequences per generate call (0 = all)."),
+    verifyConcurrency: int("Verifications in flight at once.", 1),
     evalEvery: int("Evaluate every N steps (0 = never)."),
     evalAtEnd: { type: "boolean" },
     checkpointEvery: int("Checkpoint every N steps (0 = never)."),

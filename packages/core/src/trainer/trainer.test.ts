@@ -487,6 +487,38 @@ describe("trainerConfigPlugin", () => {
 });
 
 describe("trainer options on the loop", () => {
+  it("rolloutBatchSize chunks generate calls; verifyConcurrency bounds verifications in flight", async () => {
+    const policy = new BigramPolicy(ALPHABET, 60);
+    const calls: number[] = [];
+    const generate = policy.generate.bind(policy);
+    policy.generate = async (prompts, o) => {
+      calls.push(prompts.length);
+      return generate(prompts, o);
+    };
+    const base = mathLike();
+    let inFlight = 0;
+    let peak = 0;
+    const slow = {
+      ...base,
+      verify: async (input: Parameters<typeof base.verify>[0]) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight--;
+        return base.verify(input);
+      },
+    };
+    const t = new Trainer({
+      policy,
+      domains: [slow],
+      config: { ...small, steps: 1, rolloutBatchSize: 5, verifyConcurrency: 3 },
+    });
+    const m = await t.trainStep();
+    expect(calls).toEqual([5, 5, 5, 1]);
+    expect(peak).toBe(3);
+    expect(Object.values(m.statusCounts).reduce((a, b) => a + b, 0)).toBe(16);
+  });
+
   it("KL to a frozen reference: 0 when the policy equals it; the k3 term pulls the policy toward it", async () => {
     const run = async (reference: BigramPolicy, steps: number) => {
       const kls: number[] = [];

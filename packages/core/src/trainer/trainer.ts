@@ -10,7 +10,7 @@ import { AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncWaterfallHook } from "ta
 import type { Domain, Task, Verification, VerificationStatus } from "../domain/types.ts";
 import { ConfigError, PluginError } from "../errors/index.ts";
 import type { FileStore } from "../io/index.ts";
-import type { Policy, SequencePair } from "../policy/types.ts";
+import type { Generation, Policy, SequencePair } from "../policy/types.ts";
 import { Rng } from "../rng/index.ts";
 import { createScheduler } from "../schedulers/builtin.ts";
 import type { DomainFeedback, MixingScheduler, MixingSchedulerInfo } from "../schedulers/types.ts";
@@ -31,7 +31,7 @@ import type {
   StepContext,
   StepMetrics,
 } from "./types.ts";
-import { yieldToEventLoop } from "./yield.ts";
+import { mapConcurrent, yieldToEventLoop } from "./yield.ts";
 
 /** A plugin of the trainer: taps `trainer.hooks` in `apply`. */
 export interface TrainerPlugin {
@@ -290,15 +290,21 @@ export class Trainer {
       const prompts: number[][] = [];
       for (const ids of promptIds) for (let i = 0; i < G; i++) prompts.push(ids);
       const s = this.config.sampling;
-      const gens = prompts.length
-        ? await this.policy.generate(prompts, {
-            temperature: s.temperature,
-            topP: s.topP,
-            maxNewTokens: s.maxNewTokens,
-            stop: s.stop,
-            seed: this.rng.nextUint32(),
-          })
-        : [];
+      const seed = this.rng.nextUint32();
+      const chunk = this.config.rolloutBatchSize > 0 ? this.config.rolloutBatchSize : prompts.length;
+      const gens: Generation[] = [];
+      for (let i = 0, k = 0; i < prompts.length; i += chunk, k++) {
+        const part = await this.policy.generate(prompts.slice(i, i + chunk), {
+          temperature: s.temperature,
+          topP: s.topP,
+          maxNewTokens: s.maxNewTokens,
+          stop: s.stop,
+          // chunk k samples with its own seed derived from the step's seed
+          seed: k === 0 ? seed : Rng.derive(seed, `rollout:${k}`).nextUint32(),
+        });
+        gens.push(...part);
+        await yieldToEventLoop();
+      }
       const samples: Sample[] = gens.map((g, i) => {
         const task = batch.tasks[Math.floor(i / G)];
         return {
@@ -317,24 +323,22 @@ export class Trainer {
     h.reward.tapPromise(BUILTIN, async (batch) => {
       const ov = this.config.overlong;
       const maxLength = ov.maxLength ?? this.config.sampling.maxNewTokens;
-      const samples = await Promise.all(
-        batch.samples.map(async (s) => {
-          const domain = this.domainByName.get(s.domain);
-          if (!domain) throw new ConfigError(`sample of unknown domain '${s.domain}'`);
-          // the contract says verify never throws; if one does, the sample gets status `error` (never a silent 0)
-          const v: Verification = await domain
-            .verify({ response: s.generation.text, groundTruth: s.task.groundTruth, task: s.task })
-            .catch((err: unknown) => ({
-              reward: 0,
-              status: "error" as const,
-              detail: `verifier of domain '${s.domain}' threw: ${(err as Error)?.message ?? String(err)}`,
-            }));
-          const terms: Record<string, number> = { ...s.rewardTerms, verifier: v.reward };
-          if (ov.enabled) terms.overlong = overlongPenalty(s.generation.ids.length, { ...ov, maxLength });
-          const reward = Object.values(terms).reduce((a, b) => a + b, 0);
-          return { ...s, verification: v, rewardTerms: terms, reward };
-        }),
-      );
+      const samples = await mapConcurrent(batch.samples, this.config.verifyConcurrency, async (s) => {
+        const domain = this.domainByName.get(s.domain);
+        if (!domain) throw new ConfigError(`sample of unknown domain '${s.domain}'`);
+        // the contract says verify never throws; if one does, the sample gets status `error` (never a silent 0)
+        const v: Verification = await domain
+          .verify({ response: s.generation.text, groundTruth: s.task.groundTruth, task: s.task })
+          .catch((err: unknown) => ({
+            reward: 0,
+            status: "error" as const,
+            detail: `verifier of domain '${s.domain}' threw: ${(err as Error)?.message ?? String(err)}`,
+          }));
+        const terms: Record<string, number> = { ...s.rewardTerms, verifier: v.reward };
+        if (ov.enabled) terms.overlong = overlongPenalty(s.generation.ids.length, { ...ov, maxLength });
+        const reward = Object.values(terms).reduce((a, b) => a + b, 0);
+        return { ...s, verification: v, rewardTerms: terms, reward };
+      });
       return { ...batch, samples };
     });
     h.advantage.tapPromise(BUILTIN, async (batch) => {
