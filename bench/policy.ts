@@ -98,11 +98,18 @@ let t0 = performance.now();
 for (let i = 0; i < steps; i++) trainStep();
 const trainStepMs = (performance.now() - t0) / steps;
 
-let profile: { kernel: string; ms: number; calls: number; share: number }[] | undefined;
-if (flag("profile")) {
-  const p = await tf.profile(() => trainStep());
+const profile = flag("profile") ? await kernelProfile(() => trainStep()) : undefined;
+
+/** Kernel time by kernel name over one call of f (tf.profile), sorted, with each kernel's share. */
+async function kernelProfile(f: () => Promise<unknown> | unknown) {
   const agg = new Map<string, { ms: number; calls: number }>();
   let total = 0;
+  const t = performance.now();
+  const p = await tf.profile(async () => {
+    await f();
+    return [];
+  });
+  const wall = performance.now() - t;
   for (const k of p.kernels) {
     const ms = Number(await k.kernelTimeMs);
     total += ms;
@@ -111,7 +118,7 @@ if (flag("profile")) {
     a.calls++;
     agg.set(k.name, a);
   }
-  profile = [...agg]
+  const kernels = [...agg]
     .map(([kernel, a]) => ({
       kernel,
       ms: +a.ms.toFixed(1),
@@ -119,6 +126,7 @@ if (flag("profile")) {
       share: +(a.ms / total).toFixed(3),
     }))
     .sort((x, y) => y.ms - x.ms);
+  return { wall_ms: +wall.toFixed(1), kernel_ms: +total.toFixed(1), kernels };
 }
 
 const prompts = ids.map((row) => row.slice(0, 16));
@@ -127,6 +135,9 @@ t0 = performance.now();
 const gens = await model.generate(prompts, { temperature: 1, maxNewTokens: 32, seed: 2 });
 const genS = (performance.now() - t0) / 1000;
 const genTokens = gens.reduce((n, g) => n + g.ids.length, 0);
+const genProfile = flag("profile")
+  ? await kernelProfile(() => model.generate(prompts, { temperature: 1, maxNewTokens: 32, seed: 3 }))
+  : undefined;
 
 const result: Record<string, unknown> = {
   impl: "m2rl",
@@ -155,6 +166,7 @@ if (flag("with-torch")) {
     result["gen_speed_ratio_vs_torch"] = +(genTokens / genS / torch.gen_tokens_per_s).toFixed(3);
   }
 }
-if (profile) result["profile_one_step"] = profile;
+if (profile) result["profile_train_step"] = profile;
+if (genProfile) result["profile_generate"] = genProfile;
 console.log(JSON.stringify(result, null, flag("pretty") ? 2 : undefined));
 model.dispose();

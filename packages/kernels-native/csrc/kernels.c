@@ -10,6 +10,9 @@
 #include <string.h>
 #include <stdlib.h>
 
+/* multiply-adds below which a product runs single-threaded (set with smallGemm(); default 2^22) */
+static double small_gemm = 4194304.0;
+
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "m2rl-native: N-API call failed: " #call); return NULL; } } while (0)
 #define FAIL(msg) do { napi_throw_error(env, NULL, "m2rl-native: " msg); return NULL; } while (0)
 
@@ -49,6 +52,11 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   napi_valuetype bt; napi_typeof(env, argv[10], &bt);
   if (bt != napi_null && bt != napi_undefined && !get_f32(env, argv[10], &bias, N)) FAIL("matmul: bias must be a Float32Array of N");
   int64_t sA = bA == 1 ? 0 : M * K, sB = bB == 1 ? 0 : K * N;
+  /* Small products (decode steps, per-head attention) lose more to waking and syncing BLAS threads than they
+   * gain, badly so when the cores are shared: run them on the calling thread. */
+  int threads = openblas_get_num_threads();
+  int single = threads > 1 && (double)M * (double)N * (double)K * (double)batch < small_gemm;
+  if (single) openblas_set_num_threads(1);
   int lda = tA ? M : K, ldb = tB ? K : N;
   float beta = acc ? 1.0f : 0.0f;
   if (bias) {
@@ -59,11 +67,12 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   if (sB == 0 && !tA && batch > 1) {
     /* broadcast right operand: the batch folds into the rows of one big product */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, tB ? CblasTrans : CblasNoTrans, batch * M, N, K, 1.0f, a, K, b, ldb, beta, c, N);
-    return NULL;
+  } else {
+    for (int64_t i = 0; i < batch; i++)
+      cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, a + i * sA, lda,
+                  b + i * sB, ldb, beta, c + i * M * N, N);
   }
-  for (int64_t i = 0; i < batch; i++)
-    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, a + i * sA, lda,
-                b + i * sB, ldb, beta, c + i * M * N, N);
+  if (single) openblas_set_num_threads(threads);
   return NULL;
 }
 
@@ -267,6 +276,12 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   napi_value out; napi_create_int32(env, openblas_get_num_threads(), &out); return out;
 }
 
+static napi_value small_gemm_fn(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) { napi_valuetype t; napi_typeof(env, argv[0], &t); if (t == napi_number) small_gemm = get_num(env, argv[0]); }
+  napi_value out; napi_create_double(env, small_gemm, &out); return out;
+}
+
 static napi_value config(napi_env env, napi_callback_info info) {
   napi_value out; const char *s = openblas_get_config();
   napi_create_string_utf8(env, s ? s : "OpenBLAS", NAPI_AUTO_LENGTH, &out); return out;
@@ -287,6 +302,7 @@ NAPI_MODULE_INIT() {
     {"adam", 0, adam, 0, 0, 0, napi_default, 0},
     {"threads", 0, threads, 0, 0, 0, napi_default, 0},
     {"config", 0, config, 0, 0, 0, napi_default, 0},
+    {"smallGemm", 0, small_gemm_fn, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -103,6 +103,8 @@ export interface NativeAddon {
     step: number,
   ): void;
   threads(set?: number): number;
+  /** Products with fewer multiply-adds than this run on one BLAS thread (default 2^22); returns the value. */
+  smallGemm(set?: number): number;
   config(): string;
 }
 
