@@ -325,7 +325,7 @@ describe("reward server: load", () => {
             body: undefined,
           }));
           if (r.status !== 200 || r.body.results.length !== 8) errors++;
-          else rewards += r.body.results.reduce((s: number, x: any) => s + x.reward, 0);
+          else rewards += r.body.results.reduce((s: number, x: J) => s + x.reward, 0);
         }
       }),
     );
