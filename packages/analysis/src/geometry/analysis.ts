@@ -37,7 +37,7 @@ export const GEOMETRY_OPTIONS_SCHEMA = {
             dims: { type: "integer", minimum: 1, default: 256 },
             kind: { enum: ["auto", "gaussian", "sparse"], default: "auto" },
             sparsity: { type: "integer", minimum: 1, default: 4 },
-            gaussianBudget: { type: "number", minimum: 0, default: 3e8 },
+            gaussianBudget: { type: "number", minimum: 0, default: 1e8 },
           },
         },
       ],

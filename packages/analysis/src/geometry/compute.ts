@@ -180,7 +180,7 @@ export async function computeWeightGeometry(
   const proj = options.projection === false ? undefined : (options.projection ?? {});
   if (proj) {
     const dims = proj.dims ?? 256;
-    const budget = proj.gaussianBudget ?? 3e8;
+    const budget = proj.gaussianBudget ?? 1e8;
     projectionKind =
       proj.kind && proj.kind !== "auto" ? proj.kind : parameters * dims <= budget ? "gaussian" : "sparse";
     projector = new StreamingProjector(A, { dims, seed, kind: projectionKind, sparsity: proj.sparsity });
