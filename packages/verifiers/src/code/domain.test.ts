@@ -292,3 +292,37 @@ describe("code domain plugin", () => {
     await domain.close?.();
   });
 });
+
+describe("code tasks from a verl-format file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "m2rl-codedata-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const gt = { language: "python", tests: [{ input: "2\n", output: "4\n" }] };
+  const row = (i: number, groundTruth: unknown) =>
+    JSON.stringify({
+      data_source: "apps",
+      prompt: [{ role: "user", content: `Double the number (${i}).` }],
+      ability: "code",
+      reward_model: { style: "rule", ground_truth: groundTruth },
+      extra_info: { index: i },
+    });
+  it("loads tasks whose ground truth is an object or its JSON text, and verifies against them", async () => {
+    writeFileSync(join(dir, "eval.jsonl"), `${row(1, gt)}\n${row(2, JSON.stringify(gt))}\n`);
+    const domain = await codeDomainFactory.create({ data: { eval: "eval.jsonl" } }, { baseDir: dir });
+    const tasks = await domain.tasks({ split: "eval", seed: 0 });
+    expect(tasks.map((t) => [t.id, t.prompt])).toEqual([
+      ["code-1", "Double the number (1)."],
+      ["code-2", "Double the number (2)."],
+    ]);
+    expect(tasks[1]?.groundTruth).toEqual(gt);
+    const r = await domain.verify({ response: "print(int(input())*2)", groundTruth: tasks[0]?.groundTruth });
+    expect(r.status).toBe("correct");
+    await domain.close?.();
+  });
+  it("a bad ground truth in the file is a DataError naming file, line and field", async () => {
+    writeFileSync(join(dir, "bad.jsonl"), `${row(1, gt)}\n${row(2, { tests: "x" })}\n`);
+    const domain = await codeDomainFactory.create({ data: { eval: "bad.jsonl" } }, { baseDir: dir });
+    await expect(domain.tasks({ split: "eval", seed: 0 })).rejects.toThrow(
+      /bad\.jsonl:2 reward_model\.ground_truth/,
+    );
+  });
+});

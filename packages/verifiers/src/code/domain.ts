@@ -2,6 +2,7 @@
  * The code domain: programs are run against test cases in the bubblewrap sandbox. A DomainFactory with the JSON
  * Schema of its options, and a plugin that registers it.
  */
+
 import type {
   Domain,
   DomainContext,
@@ -11,6 +12,7 @@ import type {
   Verification,
   VerifyInput,
 } from "@m2rl/core";
+import { DataError } from "@m2rl/core";
 import { applyThinkGate, THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
 import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
 import type { Language } from "../sandbox/languages.ts";
@@ -119,7 +121,17 @@ export const codeDomainFactory: DomainFactory<CodeDomainOptions, CodeGroundTruth
               domain: name,
               context,
               template: options.promptTemplate,
-              mapGroundTruth: (raw) => parseCodeGroundTruth(raw, options.defaultLanguage),
+              mapGroundTruth: (raw, _row, where) => {
+                try {
+                  return parseCodeGroundTruth(raw, options.defaultLanguage);
+                } catch (e) {
+                  throw new DataError((e as Error).message, {
+                    file: where.file,
+                    line: where.line,
+                    path: "reward_model.ground_truth",
+                  });
+                }
+              },
             })
           : undefined;
         if (fromData) return fromData;
