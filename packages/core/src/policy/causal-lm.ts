@@ -197,6 +197,12 @@ export class CausalLM implements Policy {
     this.eos = new Set([tokenizer.eosId, ...eosIds(this.config)]);
   }
 
+  /** Id written into padding positions (never attended to): the tokenizer's pad id when it is a valid id, else 0. */
+  private get padId(): number {
+    const p = this.tokenizer.padId;
+    return Number.isInteger(p) && p >= 0 && p < this.config.vocab_size ? p : 0;
+  }
+
   /** Number of scalar parameters. */
   get parameterCount(): number {
     let n = 0;
@@ -207,7 +213,8 @@ export class CausalLM implements Policy {
   // ---------------------------------------------------------------- forward
 
   /**
-   * Hidden states before the final norm, [B·T, d], for ids [B·T] (row-major). RoPE tables: [T, hd] shared by all
+   * Hidden states before the final norm, [B·T, d] (or only the rows `keep`, in that order), for ids [B·T]
+   * (row-major). RoPE tables: [T, hd] shared by all
    * rows, or (perRow) [B, 1, T, hd]. mask: "causal" (no padding, fused causal softmax) or an additive tensor
    * broadcast against [B, H, T, T]. `onKV` sees each layer's keys (after RoPE) and values, [B, KV, T, hd].
    */
@@ -218,8 +225,10 @@ export class CausalLM implements Policy {
     pos: { cos: tf.Tensor; sin: tf.Tensor; perRow: boolean },
     mask: "causal" | tf.Tensor,
     onKV?: (layer: number, k: tf.Tensor4D, v: tf.Tensor4D) => void,
+    keep?: Int32Array,
   ): tf.Tensor2D {
     const c = this.config;
+    const last = this.layers.length - 1;
     const H = c.num_attention_heads;
     const KV = c.num_key_value_heads;
     const G = H / KV;
@@ -242,7 +251,13 @@ export class CausalLM implements Policy {
       const kr = applyRope(tf.transpose(k, [0, 2, 1, 3]));
       onKV?.(li, kr, v);
       const a = attention(qr, repeatKv(kr, G), repeatKv(v, G), scale, mask);
-      const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b * t, H * hd]) as tf.Tensor2D;
+      let merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b * t, H * hd]) as tf.Tensor2D;
+      if (keep && li === last) {
+        // Only the kept rows are needed after the last attention: o_proj and the MLP skip the others.
+        const idx = tf.tensor1d(keep, "int32");
+        merged = gatherRows(merged, idx);
+        x = gatherRows(x, idx);
+      }
       x = tf.add(x, linear(merged, L.o));
       x = tf.add(x, mlp(rmsNorm(x, L.postNorm, eps) as tf.Tensor2D, L.gate, L.up, L.down));
     });
@@ -254,12 +269,15 @@ export class CausalLM implements Policy {
     return linear(rmsNorm(h, this.finalNorm, this.config.rms_norm_eps) as tf.Tensor2D, this.lmHead);
   }
 
-  /** Right-padded forward over rows of ids (each starting at position 0): hidden [B·T, d] and T. */
-  private forwardRightPadded(rows: readonly (readonly number[])[]): { hidden: tf.Tensor2D; t: number } {
+  /** Right-padded forward (each row from position 0); returns the hidden rows `keep(T)` (indices into [B·T]). */
+  private forwardRightPadded(
+    rows: readonly (readonly number[])[],
+    keep: (t: number) => Int32Array,
+  ): tf.Tensor2D {
     const b = rows.length;
     let t = 0;
     for (const r of rows) t = Math.max(t, r.length);
-    const ids = new Int32Array(b * t).fill(this.tokenizer.padId);
+    const ids = new Int32Array(b * t).fill(this.padId);
     rows.forEach((r, i) => {
       ids.set(r, i * t);
     });
@@ -267,8 +285,7 @@ export class CausalLM implements Policy {
     const { cos, sin } = ropeTables(positions, this.config.head_dim, this.config.rope_theta);
     const hd = this.config.head_dim;
     const pos = { cos: tf.tensor2d(cos, [t, hd]), sin: tf.tensor2d(sin, [t, hd]), perRow: false };
-    const hidden = this.forward(ids, b, t, pos, "causal");
-    return { hidden, t };
+    return this.forward(ids, b, t, pos, "causal", undefined, keep(t));
   }
 
   private checkIds(ids: readonly number[], what: string): void {
@@ -298,23 +315,25 @@ export class CausalLM implements Policy {
     });
     return tf.tidy(() => {
       const rows = batch.map((p) => [...p.promptIds, ...p.completionIds]);
-      const { hidden, t } = this.forwardRightPadded(rows);
       const b = batch.length;
-      // Row b·T + p − 1 + j predicts completion token j.
-      const pick = new Int32Array(b * tc);
       const targets = new Int32Array(b * tc);
       const mask = new Float32Array(b * tc);
       batch.forEach((p, i) => {
-        const pl = p.promptIds.length;
-        for (let j = 0; j < tc; j++) {
-          if (j < p.completionIds.length) {
-            pick[i * tc + j] = i * t + pl - 1 + j;
-            targets[i * tc + j] = p.completionIds[j];
-            mask[i * tc + j] = 1;
-          } else pick[i * tc + j] = i * t;
-        }
+        p.completionIds.forEach((id, j) => {
+          targets[i * tc + j] = id;
+          mask[i * tc + j] = 1;
+        });
       });
-      let logits = this.head(gatherRows(hidden, tf.tensor1d(pick, "int32")));
+      // Row i·T + p − 1 + j predicts completion token j (padding slots point at row i·T; they are masked).
+      const pick = (t: number) => {
+        const rowsKept = new Int32Array(b * tc);
+        batch.forEach((p, i) => {
+          for (let j = 0; j < tc; j++)
+            rowsKept[i * tc + j] = j < p.completionIds.length ? i * t + p.promptIds.length - 1 + j : i * t;
+        });
+        return rowsKept;
+      };
+      let logits = this.head(this.forwardRightPadded(rows, pick));
       if (temperature !== 1) logits = tf.div(logits, temperature);
       const m = tf.tensor2d(mask, [b, tc]);
       const lp = tokenLogProbs(logits, tf.tensor1d(targets, "int32"));
@@ -334,9 +353,8 @@ export class CausalLM implements Policy {
       this.checkIds(r, `lastLogits: sequence ${i}`);
     });
     return tf.tidy(() => {
-      const { hidden, t } = this.forwardRightPadded(ids);
-      const last = Int32Array.from(ids, (r, i) => i * t + r.length - 1);
-      return this.head(gatherRows(hidden, tf.tensor1d(last, "int32")));
+      const last = (t: number) => Int32Array.from(ids, (r, i) => i * t + r.length - 1);
+      return this.head(this.forwardRightPadded(ids, last));
     });
   }
 
@@ -378,7 +396,7 @@ export class CausalLM implements Policy {
     const fused = maxNewTokens > 1 ? this.decodeWeights() : [];
     try {
       const done = new Array<boolean>(b).fill(false);
-      const next = new Int32Array(b).fill(this.tokenizer.padId);
+      const next = new Int32Array(b).fill(this.padId);
       const v = c.vocab_size;
       // Only ids the tokenizer knows are sampled (HF models pad vocab_size beyond the tokenizer's vocabulary).
       const nTok = Math.min(v, this.tokenizer.vocabSize);
@@ -427,7 +445,7 @@ export class CausalLM implements Policy {
     const b = prompts.length;
     const c = this.config;
     const hd = c.head_dim;
-    const ids = new Int32Array(b * t).fill(this.tokenizer.padId);
+    const ids = new Int32Array(b * t).fill(this.padId);
     const positions = new Int32Array(b * t);
     const mask = new Float32Array(b * t * t);
     prompts.forEach((p, i) => {
@@ -445,11 +463,17 @@ export class CausalLM implements Policy {
         sin: tf.tensor4d(sin, [b, 1, t, hd]),
         perRow: true,
       };
-      const hidden = this.forward(ids, b, t, pos, tf.tensor4d(mask, [b, 1, t, t]), (layer, k, v) =>
-        cache.write(layer, k.dataSync() as Float32Array, v.dataSync() as Float32Array, t),
-      );
       const last = Int32Array.from(prompts, (_, i) => i * t + t - 1);
-      return this.head(tf.gather(hidden, tf.tensor1d(last, "int32")));
+      const hidden = this.forward(
+        ids,
+        b,
+        t,
+        pos,
+        tf.tensor4d(mask, [b, 1, t, t]),
+        (layer, k, v) => cache.write(layer, k.dataSync() as Float32Array, v.dataSync() as Float32Array, t),
+        last,
+      );
+      return this.head(hidden);
     });
     cache.advance(t);
     const data = logits.dataSync() as Float32Array;
