@@ -238,6 +238,9 @@ const TABLE: [string, string, boolean][] = [
   ["\\text{odd}", "odd", true],
   ["odd", "even", false],
   ["\\text{(C)}", "(C)", true],
+  ["\\text{(C)}", "C", true],
+  ["\\text{(C)}", "\\text{(D)}", false],
+  ["\\textbf{(B)}", "B", true],
   ["no solution", "No Solution", true],
   ["Monday", "Tuesday", false],
 ];

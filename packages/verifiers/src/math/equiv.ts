@@ -240,8 +240,11 @@ export function equivalent(gold: MathValue, pred: MathValue, o: EquivOptions = D
   return canonical(gold) === canonical(pred);
 }
 
+/** Text comparison key: lowercase, no spaces / braces / backslashes; a choice letter "(C)" is "c". */
 function canonical(v: MathValue): string {
-  return v.text.toLowerCase().replace(/[\s{}\\]/g, "");
+  const t = v.text.toLowerCase().replace(/[\s{}\\]/g, "");
+  const choice = /^\(([a-z])\)$/.exec(t);
+  return choice ? choice[1] : t;
 }
 
 function difference(v: Extract<MathValue, { kind: "equation" }>): string | undefined {
