@@ -166,7 +166,9 @@ export class CausalLM implements Policy {
     const params = new Map<string, tf.Variable>();
     for (const [name, shape] of shapes) {
       const w = weights.get(name)!;
-      params.set(name, tf.variable(tf.tensor(w.data, shape, "float32"), trainable));
+      const init = tf.tensor(w.data, shape, "float32");
+      params.set(name, tf.variable(init, trainable));
+      init.dispose(); // the variable holds its own reference to the data
     }
     this.params = params;
     const P = (n: string) => params.get(n)!;
@@ -214,8 +216,7 @@ export class CausalLM implements Policy {
 
   /**
    * Hidden states before the final norm, [B·T, d] (or only the rows `keep`, in that order), for ids [B·T]
-   * (row-major). RoPE tables: [T, hd] shared by all
-   * rows, or (perRow) [B, 1, T, hd]. mask: "causal" (no padding, fused causal softmax) or an additive tensor
+   * (row-major). RoPE tables: [T, hd] shared by all rows, or (perRow) [B, 1, T, hd]. mask: "causal" (no padding, fused causal softmax) or an additive tensor
    * broadcast against [B, H, T, T]. `onKV` sees each layer's keys (after RoPE) and values, [B, KV, T, hd].
    */
   private forward(

@@ -156,7 +156,8 @@ describe("generate", () => {
     model.dispose();
   });
 
-  it("leaks no tensors (generate, score inside gradients, lastLogits)", async () => {
+  it("leaks no tensors (construction, generate, score inside gradients, lastLogits, dispose)", async () => {
+    const start = tf.memory().numTensors;
     const tok = new CharTokenizer();
     const model = new CausalLM(tinyConfig({ vocabSize: tok.vocabSize, eosId: tok.eosId }), tok, {
       seed: 1,
@@ -177,6 +178,7 @@ describe("generate", () => {
     model.lastLogits(prompts).dispose();
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+    expect(tf.memory().numTensors).toBe(start);
   });
 
   it("rejects bad sampling options and out-of-vocabulary ids", async () => {
