@@ -49,4 +49,13 @@ describe("evaluatePolicy", () => {
     expect(d.passAtK["2"]).toBeCloseTo(0.5, 6);
     expect(d.passAtK["5"]).toBeUndefined(); // k > n is skipped
   });
+  it("a throwing verifier counts as status error", async () => {
+    const broken = { ...dom, verify: async () => Promise.reject(new Error("boom")) };
+    const r = await evaluatePolicy(scripted("abcd", "1234", 4), [broken], {
+      mode: "greedy",
+      verifyConcurrency: 2,
+    });
+    expect(r.domains[0].statusCounts.error).toBe(4);
+    expect(r.domains[0].accuracy).toBe(0);
+  });
 });

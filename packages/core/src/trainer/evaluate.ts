@@ -7,6 +7,7 @@ import type { Domain, Task, Verification, VerificationStatus } from "../domain/t
 import { VERIFICATION_STATUSES } from "../domain/types.ts";
 import type { Generation, Policy } from "../policy/types.ts";
 import { passAtK } from "./pass-at-k.ts";
+import { mapConcurrent } from "./yield.ts";
 
 export interface EvalOptions {
   /** "greedy": temperature 0 and one sample per task; "sampled": `samples` per task at `temperature`. */
@@ -24,8 +25,10 @@ export interface EvalOptions {
   seed: number;
   /** Eval tasks per domain (undefined: the domain's default). */
   count?: number;
-  /** Prompts per generate call. Default 64. */
+  /** Sequences per generate call. Default 64. */
   batchSize: number;
+  /** Verifications in flight at once. Default 64. */
+  verifyConcurrency: number;
   /** Called for every sample (the CLI writes one eval row per sample for the analyses). */
   onSample?: (sample: EvalSample) => void;
 }
@@ -47,6 +50,7 @@ export const DEFAULT_EVAL: EvalOptions = {
   maxNewTokens: 256,
   seed: 0,
   batchSize: 64,
+  verifyConcurrency: 64,
 };
 
 export interface DomainEval {
@@ -107,15 +111,21 @@ export async function evaluatePolicy(
         stop: o.stop,
         seed: (o.seed + start * 7919) >>> 0,
       });
+      const verdicts = await mapConcurrent(gens, o.verifyConcurrency, (g, j) => {
+        const task = chunk[Math.floor(j / n)];
+        return domain
+          .verify({ response: g.text, groundTruth: task.groundTruth, task })
+          .catch((err: unknown) => ({
+            reward: 0,
+            status: "error" as const,
+            detail: `verifier threw: ${(err as Error)?.message ?? String(err)}`,
+          }));
+      });
       for (let i = 0; i < chunk.length; i++) {
         let c = 0;
         for (let s = 0; s < n; s++) {
           const g = gens[i * n + s];
-          const v = await domain.verify({
-            response: g.text,
-            groundTruth: chunk[i].groundTruth,
-            task: chunk[i],
-          });
+          const v = verdicts[i * n + s];
           o.onSample?.({ task: chunk[i], sampleIndex: s, generation: g, verification: v });
           statusCounts[v.status]++;
           reward += v.reward;
