@@ -123,6 +123,15 @@ describe("generator knobs", () => {
       expect(["A", "B"]).toContain(t.groundTruth);
     }
   });
+  it("ifeval: with maxWords 3 every reference still passes (language detection included)", async () => {
+    const d = await ifevalDomainFactory.create({ synthetic: { maxWords: 3 } }, {});
+    for (const split of ["train", "eval"] as const) {
+      for (const t of await d.tasks({ split, seed: 3, count: 600 })) {
+        const v = await d.verify({ response: t.reference as string, groundTruth: t.groundTruth });
+        expect({ prompt: t.prompt, status: v.status }).toEqual({ prompt: t.prompt, status: "correct" });
+      }
+    }
+  });
   it("ifeval: families restrict the instruction ids", async () => {
     const d = await ifevalDomainFactory.create({ synthetic: { families: ["caps"] } }, {});
     for (const t of await d.tasks({ split: "train", seed: 1, count: 30 })) {

@@ -7,7 +7,7 @@
  * - quote     `quote cat dog`                  → `"cat dog"`    startend:quotation + keywords:existence
  * - repeat    `say cat 3 times`                → `cat cat cat`  keywords:frequency + length_constraints:number_words
  * - nocomma   `list cat,dog without commas`    → `cat dog`      punctuation:no_comma + keywords:existence
- * Difficulty knob: `maxWords` (1-3 words per phrase, up to 5 repetitions).
+ * Difficulty knob: `maxWords` (1-3 words per phrase — caps / lower keep ≤ 2 —, up to 5 repetitions).
  * Responses are short (< 10 characters for most), so language detection stays undetermined and the change-case
  * checks reduce to the case test, as intended for these tasks.
  */
@@ -100,7 +100,9 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
   const n = 1 + rng.int(o.maxWords);
   switch (family) {
     case "caps": {
-      const ws = words(rng, n);
+      // At most 2 words (< 10 characters): longer random word lists are not detectably English, and
+      // english_capital / english_lowercase also require English once the language is determinable.
+      const ws = words(rng, Math.min(n, 2));
       const phrase = ws.join(" ");
       return {
         family,
@@ -114,7 +116,7 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
       };
     }
     case "lower": {
-      const ws = words(rng, n);
+      const ws = words(rng, Math.min(n, 2));
       const phrase = ws.join(" ");
       return {
         family,
