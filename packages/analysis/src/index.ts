@@ -5,6 +5,7 @@ export * from "./geometry/analysis.ts";
 export * from "./geometry/compute.ts";
 export * from "./information.ts";
 export * from "./io/rows.ts";
+export * from "./judge.ts";
 export * from "./math/divergence.ts";
 export * from "./math/linalg.ts";
 export * from "./math/magnitude-histogram.ts";

@@ -240,3 +240,25 @@ describe("prediction", () => {
     expect(kl("merge:m1")).toBeLessThan(kl("merge:m2"));
   });
 });
+
+describe("self-judging", () => {
+  it("verdict = p(yes) / (p(yes) + p(no)) at the position after the judge prompt", async () => {
+    const { judgePrompt, judgeResponses } = await import("../src/judge.ts");
+    const V = 50; // the fake tokenizer maps characters to 1 + code % (V − 1): " ", "y", "n" stay distinct
+    const table = randomTable(V, 9, 1);
+    const policy = bigramPolicy(table);
+    const items = [{ prompt: "2+2?", response: "<think>2+2=4</think> 4", extracted: "4" }];
+    const enc = (s: string) => policy.tokenizer.encode(s);
+    // character tokens: " yes" and " no" share the " " token, so the verdict is read after it
+    const last = enc(" ")[0];
+    const yes = enc("y")[0];
+    const no = enc("n")[0];
+    expect(enc(" yes")[0]).toBe(enc(" no")[0]);
+    const row = Array.from(table[last]);
+    const expected = Math.exp(row[yes]) / (Math.exp(row[yes]) + Math.exp(row[no]));
+    const [v] = await judgeResponses(policy, items, "outcome");
+    expect(v).toBeCloseTo(expected, 6);
+    expect(judgePrompt(items[0], "outcome")).toContain("Proposed final answer: 4");
+    expect(judgePrompt(items[0], "process")).toContain("<think>2+2=4</think>");
+  });
+});
