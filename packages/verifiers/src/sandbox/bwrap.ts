@@ -59,7 +59,8 @@ export function systemBindArgs(): string[] {
  */
 export function bwrapCommand(
   spec: LanguageSpec,
-  /** Names of the files in /code, in order: file i is read by bwrap from file descriptor 3 + i. */
+  /** Names of the files in /code, in order: file i is read by bwrap from file descriptor 3 + i; descriptor
+   * 3 + codeFiles.length is the ready descriptor. */
   codeFiles: readonly string[],
   limits: SandboxLimits,
   opts: BwrapOptions,
@@ -84,6 +85,7 @@ export function bwrapCommand(
   const envArgs = Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]);
   const extra = opts.extraReadOnly.flatMap((p) => ["--ro-bind", p, p]);
   const mem = Math.floor(limits.memoryBytes);
+  const readyFd = 3 + codeFiles.length;
   return [
     ...prefix,
     opts.bwrapPath,
@@ -129,6 +131,13 @@ export function bwrapCommand(
     "--clearenv",
     ...envArgs,
     "--",
+    // Once inside the finished sandbox: say so on the ready descriptor (a run without that byte failed in bwrap's
+    // setup, which is a sandbox error, never the program's fault), close every descriptor above 2 (the ready one,
+    // and any the host process inherited without close-on-exec), then exec the limits and the program.
+    "/bin/bash",
+    "-c",
+    `printf R >&${readyFd} || exit 125; for f in /proc/$$/fd/*; do n=\${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@"`,
+    "sandbox-init",
     opts.prlimitPath,
     `--cpu=${Math.floor(limits.cpuSeconds)}:${Math.floor(limits.cpuSeconds) + 1}`, // SIGXCPU at the soft limit
     spec.memoryLimit === "as" ? `--as=${mem}` : `--data=${mem}`,

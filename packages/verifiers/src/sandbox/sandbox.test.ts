@@ -245,3 +245,32 @@ describe("interpreterBinds", () => {
     expect(interpreterBinds("/opt/py/python3")).toEqual(["/opt/py"]);
   });
 });
+
+describe("sandbox start failures are SandboxErrors, never program failures", () => {
+  it("a missing bwrap", async () => {
+    const s = new Sandbox({ bwrap: { bwrapPath: "/nonexistent/bwrap" } });
+    await expect(s.run({ language: "python", code: "print(1)" })).rejects.toThrow(/sandbox|bwrap/);
+  });
+  it("the program inherits only stdin, stdout and stderr", async () => {
+    const s = new Sandbox();
+    const r = await s.run({
+      language: "python",
+      code: "import os\nprint(sorted(int(f) for f in os.listdir('/proc/self/fd')))",
+    });
+    expect(r.stdout).toBe("[0, 1, 2, 3]\n"); // 3 is the directory listing itself
+  });
+  it("a program cannot fake a sandbox failure", async () => {
+    const s = new Sandbox();
+    const r = await s.run({
+      language: "python",
+      code: "import sys\nsys.stderr.write('bwrap: Can\\'t mount\\n')\nsys.exit(1)",
+    });
+    expect(r.outcome).toBe("exit");
+  });
+  it("a bad bind (setup fails inside bwrap)", async () => {
+    const s = new Sandbox({ bwrap: { extraReadOnly: ["/nonexistent-dir-m2rl"] } });
+    await expect(s.run({ language: "python", code: "print(1)" })).rejects.toThrow(
+      /failed to start.*nonexistent-dir-m2rl/,
+    );
+  });
+});

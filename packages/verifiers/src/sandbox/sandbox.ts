@@ -169,7 +169,7 @@ export class Sandbox {
       const [cmd, ...args] = argv as [string, ...string[]];
       // fds 3.. carry the program files: bwrap copies each into the sandbox (--ro-bind-data) before the program starts.
       const child = spawn(cmd, args, {
-        stdio: ["pipe", "pipe", "pipe", ...files.map(() => "pipe" as const)],
+        stdio: ["pipe", "pipe", "pipe", ...files.map(() => "pipe" as const), "pipe"],
         detached: true,
       });
       files.forEach((content, i) => {
@@ -177,6 +177,12 @@ export class Sandbox {
         w?.on("error", () => {});
         w?.end(content);
       });
+      let sandboxReady = false;
+      const info = child.stdio[3 + files.length] as NodeJS.ReadableStream | null;
+      info?.on("data", () => {
+        sandboxReady = true;
+      });
+      info?.on("error", () => {});
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let outBytes = 0;
@@ -234,6 +240,14 @@ export class Sandbox {
         const stderr = Buffer.concat(err).toString("utf8");
         const wallMs = performance.now() - started;
         const exitCode = signal ? null : code;
+        if (!sandboxReady && !killedFor && !this.closed) {
+          reject(
+            new SandboxError(
+              `the sandbox failed to start (exit ${exitCode ?? signal}): ${stderr.trim().slice(-500) || "no message"}`,
+            ),
+          );
+          return;
+        }
         resolve({
           outcome: classify(exitCode, stderr, killedFor),
           exitCode,
