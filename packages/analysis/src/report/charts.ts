@@ -201,7 +201,7 @@ export function stackedBars(
   const faceted = values.some((v) => v.facet !== undefined);
   const inner: Spec = {
     mark: { type: "bar" },
-    width: faceted ? 200 : 420,
+    width: faceted ? 180 : 420,
     height: { step: 16 },
     encoding: {
       y: { field: "row", type: "nominal", title: null, ...(opts.rowOrder ? { sort: opts.rowOrder } : {}) },
@@ -235,7 +235,7 @@ export function stackedBars(
   if (!faceted) return base(title, withIndex, inner);
   return base(title, withIndex, {
     facet: { field: "facet", type: "nominal", title: null },
-    columns: 2,
+    columns: 3,
     spec: inner,
   });
 }
