@@ -1,6 +1,6 @@
 // End to end on the real policy: GRPO raises the held-out accuracy of an SFT-warmed tiny CausalLM on a synthetic
 // copy domain whose eval strings never occur in training. Numbers (seed 0, 2 shared cores):
-// held-out Avg@4 0.288 → 0.623 in ~20 s of GRPO on wasm + native kernels (README, trainer section).
+// held-out Avg@4 0.288 → 0.623 in 4–21 s of GRPO on wasm + native kernels (README, trainer section).
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CausalLM, CharTokenizer, tinyConfig } from "../policy/index.ts";
