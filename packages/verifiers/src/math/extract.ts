@@ -63,13 +63,13 @@ export function findAnswerPhrase(text: string): string | undefined {
   for (const m of text.matchAll(PHRASE)) last = m[1];
   if (last === undefined) return undefined;
   let s = last.trim();
-  s = s.replace(/^\$+|\$+$/g, "").trim();
-  s = s.replace(/^\\\(|\\\)$/g, "").trim();
-  s = s.replace(/^\\\[|\\\]$/g, "").trim();
-  s = s
-    .replace(/[.;]\s*$/, "")
-    .replace(/\$+$/, "")
-    .trim();
+  // A math span right after the phrase is the answer: "is $\frac12$, which ..." → "\frac12".
+  const span = /^\$\$?([^$]+)\$/.exec(s) ?? /^\\\((.+?)\\\)/.exec(s) ?? /^\\\[(.+?)\\\]/.exec(s);
+  if (span) return span[1].trim() || undefined;
+  // Else the answer ends at the first sentence break: "5. But let me check: 5+1=6" → "5" (decimals keep their point).
+  const stop = /[.;!?](?:\s|$)/.exec(s);
+  if (stop) s = s.slice(0, stop.index);
+  s = s.replace(/\$+/g, "").trim();
   return s.length ? s : undefined;
 }
 
