@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CheckpointError, ConfigError } from "@m2rl/core/errors";
 import { openCheckpoint } from "@m2rl/io-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { METHODS, mergeFromFile, parseMergeConfig, planMerge, ties } from "../src/index.ts";
+import { METHODS, mergeFromFile, parseMergeConfig, planMerge, ties, updateStats } from "../src/index.ts";
 import { makeFamily, tempDir, writeModel } from "./fixtures.ts";
 import { input } from "./helpers.ts";
 
@@ -33,6 +33,25 @@ async function expectNoOutput(): Promise<void> {
   const left = (await readdir(dir)).filter((f) => f.startsWith("out"));
   expect(left).toEqual([]);
 }
+
+describe("update statistics", () => {
+  it("density per model and sign agreement among entries changed by two or more models (hand-computed)", () => {
+    const f = (xs: number[]) => Float32Array.from(xs);
+    const base = f([0, 0, 0, 0, 0]);
+    const [a, b, c, d] = [f([1, 0, -1, 2, 0]), f([1, 0, 1, 0, 0]), f([0, 0, -1, 3, 0]), f([0, 0, 0, -1, 1])];
+    // three models (unrolled path): multi-changed entries 0 (+,+), 2 (-,+,-), 3 (+,+) -> 2 of 3 agree
+    const s3 = updateStats(base, [a, b, c]);
+    expect(s3.density).toEqual([3 / 5, 2 / 5, 2 / 5]);
+    expect(s3.signAgreement).toBeCloseTo(2 / 3);
+    // four models (tally path): entry 3 becomes (+,+,-) -> 1 of 3 agree
+    const s4 = updateStats(base, [a, b, c, d]);
+    expect(s4.density).toEqual([3 / 5, 2 / 5, 2 / 5, 2 / 5]);
+    expect(s4.signAgreement).toBeCloseTo(1 / 3);
+    // two models: entries 0 (+,+) and 2 (-,+) -> 1 of 2
+    expect(updateStats(base, [a, b]).signAgreement).toBeCloseTo(1 / 2);
+    expect(Number.isNaN(updateStats(base, [a]).signAgreement)).toBe(true);
+  });
+});
 
 describe("merge engine end to end", () => {
   it("ties over sharded inputs gives the per-tensor method result, sharded output, aux files, report", async () => {

@@ -25,6 +25,7 @@ let tallyScratch = new Uint8Array(0);
 
 export function updateStats(base: Float32Array, models: readonly Float32Array[]): TensorUpdateStats {
   const n = base.length;
+  if (models.length === 3) return updateStats3(base, models[0], models[1], models[2]);
   if (models.length > 15)
     return { density: models.map((m) => changedFraction(m, base)), signAgreement: Number.NaN };
   // per model: one tight branch-free loop counting changed entries and tallying signs per entry (+1 positive,
@@ -44,6 +45,42 @@ export function updateStats(base: Float32Array, models: readonly Float32Array[])
     agree += both & +(pos === 0 || neg === 0);
   }
   return { density, signAgreement: multi ? agree / multi : Number.NaN };
+}
+
+/** updateStats for three models in one pass, counts in registers. */
+function updateStats3(
+  base: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+): TensorUpdateStats {
+  const n = base.length;
+  let nz0 = 0;
+  let nz1 = 0;
+  let nz2 = 0;
+  let multi = 0;
+  let agree = 0;
+  for (let j = 0; j < n; j++) {
+    const x = base[j];
+    const d0 = a[j] - x;
+    const d1 = b[j] - x;
+    const d2 = c[j] - x;
+    const z0 = +(d0 !== 0);
+    const z1 = +(d1 !== 0);
+    const z2 = +(d2 !== 0);
+    nz0 += z0;
+    nz1 += z1;
+    nz2 += z2;
+    const pos = +(d0 > 0) + +(d1 > 0) + +(d2 > 0);
+    const changed = z0 + z1 + z2;
+    const both = +(changed >= 2);
+    multi += both;
+    agree += both & (+(pos === 0) | +(pos === changed));
+  }
+  return {
+    density: n ? [nz0 / n, nz1 / n, nz2 / n] : [0, 0, 0],
+    signAgreement: multi ? agree / multi : Number.NaN,
+  };
 }
 
 function tallySigns(m: Float32Array, b: Float32Array, tally: Uint8Array): number {
