@@ -487,6 +487,34 @@ describe("trainerConfigPlugin", () => {
 });
 
 describe("trainer options on the loop", () => {
+  it("truncated IS weights the loss by min(exp(old - rollout), cap) when the rollout engine disagrees", async () => {
+    const run = async (tisCap: number | null) => {
+      const policy = new BigramPolicy(ALPHABET, 61);
+      const generate = policy.generate.bind(policy);
+      // a rollout engine whose log-probs are 1 nat lower than the trainer's: exp(old - rollout) = e, capped at 2
+      policy.generate = async (p, o) =>
+        (await generate(p, o)).map((g) => ({ ...g, logprobs: g.logprobs.map((l) => l - 1) }));
+      const byLength: TrainerPlugin = {
+        name: "length-reward", // non-constant rewards, so that advantages are not all 0
+        apply: (tr) =>
+          tr.hooks.reward.tap("length-reward", (b) => ({
+            ...b,
+            samples: b.samples.map((x) => ({ ...x, reward: x.generation.ids.length })),
+          })),
+      };
+      const t = new Trainer({
+        policy,
+        domains: [mathLike()],
+        config: { ...small, steps: 1, tisCap },
+        plugins: [byLength],
+      });
+      return (await t.trainStep()).pgLoss;
+    };
+    const plain = await run(null);
+    expect(plain).not.toBe(0);
+    expect(await run(2)).toBeCloseTo(2 * plain, 5);
+  });
+
   it("rolloutBatchSize chunks generate calls; verifyConcurrency bounds verifications in flight", async () => {
     const policy = new BigramPolicy(ALPHABET, 60);
     const calls: number[] = [];
