@@ -125,6 +125,23 @@ describe.skipIf(presets.length === 0)("built-in experiment presets", () => {
   });
 });
 
+const exampleDir = fileURLToPath(new URL("../../../examples/experiments/", import.meta.url));
+const examples = existsSync(exampleDir) ? readdirSync(exampleDir).filter((f) => f.endsWith(".yaml")) : [];
+
+describe("example experiments (examples/experiments)", () => {
+  it("there are examples: the built-in spelled out, JSONL data, a fifth domain from a plugin", () => {
+    expect(examples).toEqual(
+      expect.arrayContaining(["builtin.yaml", "jsonl-data.yaml", "countdown-fifth-domain.yaml"]),
+    );
+  });
+  it.each(examples)("%s validates (plugins, data files, options)", async (name) => {
+    const code = await main(["node", "m2rl", "validate", `${exampleDir}${name}`]);
+    expect(err.join("")).toBe("");
+    expect(out.join("")).toContain(": OK — experiment");
+    expect(code).toBe(0);
+  });
+});
+
 describe("m2rl --help", () => {
   it("prints the commands and exits 0", async () => {
     const code = await main(["node", "m2rl", "--help"]);

@@ -1,0 +1,71 @@
+/**
+ * Crash-safety check of `m2rl run` (issue: kill -9 at random points, re-run, same numbers). Runs the smoke preset
+ * once uninterrupted, then again in another folder killing it with SIGKILL at seeded random moments and re-running
+ * until it finishes; the per-arm eval scores and the report's score table must be identical.
+ * Usage: npm run kill-resume -w @m2rl/cli [-- --kills 4 --seed 1]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Rng } from "@m2rl/core";
+
+const args = process.argv.slice(2);
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+const kills = opt("kills", 4);
+const rng = new Rng(opt("seed", 1));
+const bin = resolve(import.meta.dirname, "..", "bin", "m2rl.js");
+const runArgs = [bin, "run", "--preset", "smoke"];
+
+function scores(dir: string): Record<string, Record<string, number>> {
+  const arms = join(dir, "runs", "builtin-smoke", "arms");
+  const out: Record<string, Record<string, number>> = {};
+  for (const a of readdirSync(arms).sort())
+    out[a] = JSON.parse(readFileSync(join(arms, a, "arm.json"), "utf8")).scores;
+  return out;
+}
+const scoreTable = (dir: string) =>
+  readFileSync(join(dir, "runs", "builtin-smoke", "report.md"), "utf8")
+    .split("**Avg@K")[1]
+    ?.split("\n\n")[1];
+
+const a = mkdtempSync(join(tmpdir(), "m2rl-ref-"));
+const b = mkdtempSync(join(tmpdir(), "m2rl-kill-"));
+try {
+  const t0 = Date.now();
+  const ref = spawnSync(process.execPath, runArgs, { cwd: a, encoding: "utf8" });
+  if (ref.status !== 0) throw new Error(`reference run failed:\n${ref.stderr}`);
+  const full = (Date.now() - t0) / 1000;
+  const killedAt: number[] = [];
+  for (let k = 0; k < kills; k++) {
+    const delay = (0.1 + 0.8 * rng.next()) * full;
+    const child = spawn(process.execPath, runArgs, { cwd: b, stdio: "ignore" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), delay * 1000);
+    const code = await new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    clearTimeout(timer);
+    if (code === 0) break;
+    killedAt.push(Math.round(delay));
+  }
+  const last = spawnSync(process.execPath, runArgs, { cwd: b, encoding: "utf8" });
+  if (last.status !== 0) throw new Error(`final run failed:\n${last.stderr}`);
+  const same = JSON.stringify(scores(a)) === JSON.stringify(scores(b)) && scoreTable(a) === scoreTable(b);
+  console.log(
+    JSON.stringify({
+      check: "kill-resume",
+      referenceSeconds: full,
+      killedAtSeconds: killedAt,
+      identical: same,
+    }),
+  );
+  if (!same) {
+    console.error(JSON.stringify({ reference: scores(a), resumed: scores(b) }, null, 1));
+    console.log("kill-resume: 0 passed, 1 failed");
+    process.exitCode = 1;
+  } else console.log("kill-resume: 1 passed, 0 failed");
+} finally {
+  rmSync(a, { recursive: true, force: true });
+  rmSync(b, { recursive: true, force: true });
+}
