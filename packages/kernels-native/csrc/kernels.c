@@ -247,11 +247,13 @@ static napi_value token_logprob_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* adam(p, m, v, g, pOut, mOut, vOut, n, lr, b1, b2, eps, t): one Adam step (bias-corrected, as torch.optim.Adam
- * and tf.train.adam). Outputs may alias inputs. */
+/* adam(p, m, v, g, pOut, mOut, vOut, n, lr, b1, b2, eps, t, wd): one Adam step (bias-corrected, as torch.optim.Adam
+ * and tf.train.adam); wd > 0 adds decoupled weight decay first, p *= 1 - lr*wd (torch.optim.AdamW). Outputs may
+ * alias inputs. */
 static napi_value adam(napi_env env, napi_callback_info info) {
-  ARGS(13);
+  ARGS(14);
   int64_t n = get_int(env, argv[7]);
+  float decay = 1.0f - (float)(get_num(env, argv[8]) * get_num(env, argv[13]));
   float lr = (float)get_num(env, argv[8]), b1 = (float)get_num(env, argv[9]), b2 = (float)get_num(env, argv[10]),
         eps = (float)get_num(env, argv[11]);
   double t = get_num(env, argv[12]);
@@ -265,7 +267,7 @@ static napi_value adam(napi_env env, napi_callback_info info) {
     float mi = b1 * m[i] + (1.0f - b1) * g[i];
     float vi = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
     mo[i] = mi; vo[i] = vi;
-    po[i] = p[i] - step * mi / (sqrtf(vi) * ic2 + eps);
+    po[i] = p[i] * decay - step * mi / (sqrtf(vi) * ic2 + eps);
   }
   return NULL;
 }

@@ -101,6 +101,7 @@ export interface NativeAddon {
     beta2: number,
     eps: number,
     step: number,
+    weightDecay: number,
   ): void;
   threads(set?: number): number;
   /** Products with fewer multiply-adds than this run on one BLAS thread (default 2^22); returns the value. */
@@ -351,6 +352,7 @@ export function createNativePack(addon: NativeAddon): KernelPack {
       a["beta2"]!,
       a["epsilon"]!,
       a["step"]!,
+      a["weightDecay"] ?? 0,
     );
     return outs;
   };

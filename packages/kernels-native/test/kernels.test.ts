@@ -204,4 +204,18 @@ describe.skipIf(!enabled)("native kernel pack vs plain tfjs", () => {
     expect(maxRelErr(pf, pt)).toBeLessThan(1e-4);
     expect(tf.max(tf.abs(tf.sub(pf, init))).dataSync()[0]).toBeGreaterThan(0.01);
   });
+
+  it("Adam with decoupled weight decay: fused kernel matches the plain-op path", () => {
+    const init = rand([4, 6]);
+    const pf = tf.variable(tf.clone(init));
+    const pp = tf.variable(tf.clone(init));
+    const a = new FusedAdam({ learningRate: 0.05, weightDecay: 0.1 });
+    const b = new FusedAdam({ learningRate: 0.05, weightDecay: 0.1 });
+    for (let s = 0; s < 3; s++) {
+      const g = rand([4, 6]);
+      a.applyGradients({ p: g }, { p: pf });
+      withPlainOps(() => b.applyGradients({ p: g }, { p: pp }));
+    }
+    expect(maxRelErr(pf, pp)).toBeLessThan(1e-4);
+  });
 });

@@ -1,22 +1,26 @@
 /**
- * Adam with the update of torch.optim.Adam / tf.train.adam (bias-corrected, no weight decay), one fused kernel per
+ * Adam with the update of torch.optim.Adam / tf.train.adam (bias-corrected; optional decoupled weight decay as in
+ * torch.optim.AdamW), one fused kernel per
  * parameter (`M2rlAdam`) when the backend has it, else plain tfjs ops. State (m, v, step) is exposed for
  * checkpoints.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { FUSED_KERNELS, hasKernel } from "./fused.ts";
+import { FUSED_KERNELS, useFusedKernel } from "./fused.ts";
 
 export interface AdamOptions {
   learningRate: number;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
+  /** Decoupled weight decay (torch.optim.AdamW): p ← p·(1 − lr·wd) before the Adam step. Default 0. */
+  weightDecay?: number;
 }
 
 export class FusedAdam {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  readonly weightDecay: number;
   learningRate: number;
   step = 0;
   private readonly m = new Map<string, tf.Tensor>();
@@ -27,6 +31,7 @@ export class FusedAdam {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
   }
 
   /** Applies one step: `grads[name]` updates `vars.get(name)`. Gradients are not disposed. */
@@ -37,8 +42,8 @@ export class FusedAdam {
     this.step++;
     const get = (name: string) =>
       vars instanceof Map ? vars.get(name) : (vars as Record<string, tf.Variable>)[name];
-    const fused = hasKernel(FUSED_KERNELS.adam);
-    const { beta1, beta2, epsilon, step } = this;
+    const fused = useFusedKernel(FUSED_KERNELS.adam);
+    const { beta1, beta2, epsilon, step, weightDecay } = this;
     const lr = this.learningRate;
     for (const [name, g] of Object.entries(grads)) {
       const p = get(name);
@@ -52,7 +57,7 @@ export class FusedAdam {
           .runKernel(
             FUSED_KERNELS.adam,
             { param: p, m: m0, v: v0, grad: g },
-            { lr, beta1, beta2, epsilon, step },
+            { lr, beta1, beta2, epsilon, step, weightDecay },
           ) as tf.Tensor[];
       } else {
         outs = tf.tidy(() => {
@@ -60,7 +65,8 @@ export class FusedAdam {
           const v = tf.add(tf.mul(v0, beta2), tf.mul(tf.square(g), 1 - beta2));
           const mhat = tf.div(m, 1 - beta1 ** step);
           const vhat = tf.div(v, 1 - beta2 ** step);
-          return [tf.sub(p, tf.mul(lr, tf.div(mhat, tf.add(tf.sqrt(vhat), epsilon)))), m, v];
+          const decayed = weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
+          return [tf.sub(decayed, tf.mul(lr, tf.div(mhat, tf.add(tf.sqrt(vhat), epsilon)))), m, v];
         });
       }
       p.assign(outs[0]!);

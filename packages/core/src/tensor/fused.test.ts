@@ -234,6 +234,16 @@ describe(`fused ops vs loop references (backend: ${backendInfo()?.description ??
     expect(opt.getState().step).toBe(2);
     opt.dispose();
   });
+
+  it("FusedAdam with weightDecay: one step equals torch.optim.AdamW by hand", () => {
+    const [lr, wd, g] = [0.1, 0.5, 0.2];
+    // AdamW: p *= 1 - lr*wd; m̂ = g, v̂ = g², p -= lr * m̂ / (sqrt(v̂) + eps)
+    const expected = 2 * (1 - lr * wd) - (lr * g) / (Math.abs(g) + 1e-8);
+    const w = tf.variable(tf.tensor1d([2]));
+    const opt = new FusedAdam({ learningRate: lr, weightDecay: wd });
+    opt.applyGradients({ w: tf.tensor1d([g]) }, { w });
+    close(w.dataSync(), [expected], 1e-5);
+  });
 });
 
 describe("wasm backend fixes", () => {

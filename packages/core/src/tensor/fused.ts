@@ -49,6 +49,11 @@ export function withPlainOps<T>(f: () => T): T {
   }
 }
 
+/** True when fused ops should use the kernel `kernelName` (registered, and not inside {@link withPlainOps}). */
+export function useFusedKernel(kernelName: string): boolean {
+  return fused(kernelName);
+}
+
 function fused(kernelName: string): boolean {
   return !forcePlain && hasKernel(kernelName);
 }
