@@ -82,6 +82,32 @@ describe("ties", () => {
       [2, 0, 2],
     );
   });
+  it("three models take the fused trim + election path and agree with the generic path", () => {
+    const m = [
+      [3, -1, 0.5, -2],
+      [-1, -2, 1, 4],
+      [0.25, 3, -0.5, 1],
+    ];
+    const perModel = [
+      { weight: 1, density: 0.5 },
+      { weight: 2, density: 0.5 },
+      { weight: 0.5, density: 0.25 },
+    ];
+    // trimmed: [3,0,0,-2], [0,-2,0,4], [0,3,0,0]; weighted: [3,0,0,-2], [0,-4,0,8], [0,1.5,0,0]
+    // sums [3,-2.5,0,6]: idx0 3/1; idx1 -4/2; idx2 none; idx3 8/2
+    close(run(ties, { base: [0, 0, 0, 0], models: m, perModel }), [3, -2, 0, 4]);
+    // the generic path (four models, the fourth all zeros) gives the same
+    close(
+      run(ties, {
+        base: [0, 0, 0, 0],
+        models: [...m, [0, 0, 0, 0]],
+        perModel: [...perModel, { density: 0.5 }],
+      }),
+      [3, -2, 0, 4],
+    );
+    // whole-model thresholds replace the per-tensor ranking
+    close(run(ties, { base: [0, 0, 0, 0], models: m, perModel, stats: [2.5, 10, 10] }), [3, 0, 0, 0]);
+  });
   it("radix-select threshold equals the k-th largest magnitude", () => {
     const x = Float32Array.from({ length: 1001 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
     const sorted = [...x].map(Math.abs).sort((a, b) => b - a);

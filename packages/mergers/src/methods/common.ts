@@ -115,6 +115,11 @@ function f32FromBits(b: number): number {
   return f32s[0];
 }
 
+/** Threshold of the magnitude trim: keep |x| >= it (0 keeps everything when density >= 1). */
+export function magnitudeThreshold(x: Float32Array, density: number): number {
+  return density >= 1 ? 0 : kthLargestAbs(x, Math.round(density * x.length));
+}
+
 /** Magnitude trim (TIES): zero every entry below the k-th largest |x|, k = round(density * n). In place. */
 export function magnitudeTrimInPlace(x: Float32Array, density: number, threshold?: number): void {
   if (density >= 1 && threshold === undefined) return;
@@ -221,10 +226,14 @@ export function combineDeltas(
   consensus: "sum" | "count" | null,
   normalize: boolean,
   lambda: number,
+  thresholds?: readonly number[],
 ): Float32Array {
   const n = base.length;
   const m = deltas.length;
   const out = new Float32Array(n);
+  if (thresholds && !(consensus === "sum" && m === 3)) {
+    for (let i = 0; i < m; i++) magnitudeTrimInPlace(deltas[i] as Float32Array, 1, thresholds[i]);
+  }
   if (consensus === null) {
     let wsum = 0;
     for (const w of weights) wsum += w;
@@ -256,6 +265,7 @@ export function combineDeltas(
       normalize,
       lambda,
       out,
+      thresholds ?? [0, 0, 0],
     );
     return out;
   }
@@ -299,12 +309,17 @@ function consensus3(
   normalize: boolean,
   lambda: number,
   out: Float32Array,
+  [ta, tb, tc]: readonly number[],
 ): void {
   const n = base.length;
   for (let j = 0; j < n; j++) {
-    const x = Math.fround(wa * a[j]);
-    const y = Math.fround(wb * b[j]);
-    const z = Math.fround(wc * c[j]);
+    // magnitude trim fused in: entries below their model's threshold count as 0 (-0 behaves the same)
+    const av = a[j];
+    const bv = b[j];
+    const cv = c[j];
+    const x = Math.fround(wa * av) * +(Math.abs(av) >= ta);
+    const y = Math.fround(wb * bv) * +(Math.abs(bv) >= tb);
+    const z = Math.fround(wc * cv) * +(Math.abs(cv) >= tc);
     const e = Math.fround(Math.fround(x + y) + z);
     if (e === 0) {
       out[j] = base[j];
