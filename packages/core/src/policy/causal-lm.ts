@@ -22,6 +22,7 @@ import { eosIds, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { KVCache } from "./kv-cache.ts";
 import {
   attention,
+  chunkedTokenLogprobs,
   entropyOfLogits,
   gatherRows,
   linear,
@@ -136,6 +137,11 @@ export interface CausalLMOptions {
   initStd?: number;
   /** Make parameters trainable tf.Variables (default true). A frozen reference policy can pass false. */
   trainable?: boolean;
+  /**
+   * `score` without entropy computes log-probs in row chunks (logits recomputed in the backward pass) when
+   * completion tokens × vocab_size exceeds this many elements (default 2²⁴ = 64 MB of f32 logits).
+   */
+  logitChunkElements?: number;
 }
 
 export class CausalLM implements Policy {
@@ -149,6 +155,7 @@ export class CausalLM implements Policy {
   private readonly rot: tf.Tensor2D;
   private readonly eos: Set<number>;
   private disposed = false;
+  private readonly logitChunkElements: number;
 
   constructor(config: CausalLMConfig, tokenizer: Tokenizer, options: CausalLMOptions = {}) {
     this.config = resolveConfig(config);
@@ -195,6 +202,7 @@ export class CausalLM implements Policy {
         down: P(`${p}.mlp.down_proj.weight`),
       });
     }
+    this.logitChunkElements = options.logitChunkElements ?? 2 ** 24;
     this.rot = rotateHalfMatrix(this.config.head_dim);
     this.eos = new Set([tokenizer.eosId, ...eosIds(this.config)]);
   }
@@ -334,13 +342,28 @@ export class CausalLM implements Policy {
         });
         return rowsKept;
       };
-      let logits = this.head(this.forwardRightPadded(rows, pick));
-      if (temperature !== 1) logits = tf.div(logits, temperature);
+      const h = rmsNorm(
+        this.forwardRightPadded(rows, pick),
+        this.finalNorm,
+        this.config.rms_norm_eps,
+      ) as tf.Tensor2D;
       const m = tf.tensor2d(mask, [b, tc]);
-      const lp = tokenLogProbs(logits, tf.tensor1d(targets, "int32"));
-      const out: TokenScores = { logprobs: tf.mul(tf.reshape(lp, [b, tc]), m) as tf.Tensor2D, mask: m };
-      if (options.entropy)
-        out.entropy = tf.mul(tf.reshape(entropyOfLogits(logits), [b, tc]), m) as tf.Tensor2D;
+      const tgt = tf.tensor1d(targets, "int32");
+      const v = this.config.vocab_size;
+      let out: TokenScores;
+      if (!options.entropy && b * tc * v > this.logitChunkElements) {
+        // Large vocabulary × many tokens: never materialise all logits (recomputed per chunk in backward).
+        const chunk = Math.max(1, Math.floor(this.logitChunkElements / v));
+        const lp = chunkedTokenLogprobs(h, this.lmHead as tf.Tensor2D, tgt, temperature, chunk);
+        out = { logprobs: tf.mul(tf.reshape(lp, [b, tc]), m) as tf.Tensor2D, mask: m };
+      } else {
+        let logits = linear(h, this.lmHead);
+        if (temperature !== 1) logits = tf.div(logits, temperature);
+        const lp = tokenLogProbs(logits, tgt);
+        out = { logprobs: tf.mul(tf.reshape(lp, [b, tc]), m) as tf.Tensor2D, mask: m };
+        if (options.entropy)
+          out.entropy = tf.mul(tf.reshape(entropyOfLogits(logits), [b, tc]), m) as tf.Tensor2D;
+      }
       return out as unknown as tf.TensorContainer;
     }) as unknown as TokenScores;
   }

@@ -115,3 +115,74 @@ export const NEG_INF = -1e9;
 export function entropyOfLogits(logits: tf.Tensor2D): tf.Tensor1D {
   return tf.sub(tf.logSumExp(logits, -1), tf.sum(tf.mul(tf.softmax(logits), logits), -1)) as tf.Tensor1D;
 }
+
+/**
+ * log p(target) for rows h [N, d] under logits z = h Wᵀ / T (W [V, d]), computed `chunk` rows at a time, without
+ * keeping any [N, V] tensor for the backward pass: the gradient recomputes each chunk's logits,
+ * dz = dy · (onehot − softmax(z)) / T, dh = dz W, dW = Σ dzᵀ h. Peak memory is chunk × V instead of N × V
+ * (a 150k-token vocabulary times thousands of completion tokens does not fit otherwise).
+ */
+export function chunkedTokenLogprobs(
+  h: tf.Tensor2D,
+  w: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  temperature: number,
+  chunk: number,
+): tf.Tensor1D {
+  const n = h.shape[0];
+  const v = w.shape[0];
+  const starts: number[] = [];
+  for (let s = 0; s < n; s += chunk) starts.push(s);
+  const logits = (hc: tf.Tensor2D, wt: tf.Tensor2D) => {
+    const z = tf.matMul(hc, wt, false, true);
+    return temperature === 1 ? z : tf.div(z, temperature);
+  };
+  const f = tf.customGrad(((hIn: tf.Tensor2D, wIn: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const parts: tf.Tensor[] = [];
+    const lses: tf.Tensor[] = [];
+    for (const s of starts) {
+      const rows = Math.min(chunk, n - s);
+      // tidy per chunk: only [lp, lse] of the chunk survive, so one chunk's logits are alive at a time
+      const [lpc, lsec] = tf.tidy(() => {
+        const z = logits(tf.slice(hIn, [s, 0], [rows, -1]), wIn);
+        const lse = tf.logSumExp(z, -1);
+        const tgt = tf.slice(targets, [s], [rows]);
+        const picked = tf.sum(tf.mul(z, tf.oneHot(tgt, v, 1, 0, "float32")), -1);
+        return [tf.sub(picked, lse), lse];
+      });
+      parts.push(lpc);
+      lses.push(lsec);
+    }
+    const lp = parts.length === 1 ? parts[0] : tf.concat(parts);
+    const lse = lses.length === 1 ? lses[0] : tf.concat(lses);
+    if (parts.length > 1) tf.dispose([...parts, ...lses]);
+    save([hIn, wIn, targets, lse]);
+    return {
+      value: lp,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [hs, ws, ts, ls] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        let dw: tf.Tensor = tf.zerosLike(ws);
+        const dhs: tf.Tensor[] = [];
+        for (const s of starts) {
+          const rows = Math.min(chunk, n - s);
+          const [dh, dwNext] = tf.tidy(() => {
+            const hc = tf.slice(hs, [s, 0], [rows, -1]);
+            const z = logits(hc, ws);
+            const p = tf.exp(tf.sub(z, tf.reshape(tf.slice(ls, [s], [rows]), [rows, 1])));
+            const onehot = tf.oneHot(tf.slice(ts, [s], [rows]), v, 1, 0, "float32");
+            const dyc = tf.reshape(tf.slice(dy, [s], [rows]), [rows, 1]);
+            const dz = tf.div(tf.mul(dyc, tf.sub(onehot, p)), temperature) as tf.Tensor2D;
+            return [tf.matMul(dz, ws), tf.add(dw, tf.matMul(dz, hc, true, false))];
+          });
+          dw.dispose();
+          dw = dwNext;
+          dhs.push(dh);
+        }
+        const dhAll = dhs.length === 1 ? dhs[0] : tf.concat(dhs);
+        if (dhs.length > 1) tf.dispose(dhs);
+        return [dhAll, dw];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(h, w) as tf.Tensor1D;
+}

@@ -106,4 +106,46 @@ describe("gradients", () => {
     expect(genW.map((x) => x.ids)).toEqual(gen.map((x) => x.ids));
     b.dispose();
   });
+
+  it("chunked LM-head log-probs (large vocab path) equal the plain path, values and gradients, tied and untied", () => {
+    for (const tie of [true, false]) {
+      const c = tinyConfig({
+        vocabSize: tok.vocabSize,
+        hiddenSize: 8,
+        layers: 1,
+        heads: 2,
+        kvHeads: 1,
+        tieEmbeddings: tie,
+      });
+      const plain = new CausalLM(c, tok, { seed: 9, initStd: 0.4 });
+      // budget of 2 rows × vocab → 12 completion slots in 6 chunks
+      const chunked = new CausalLM(c, tok, {
+        weights: plain.exportWeights(),
+        logitChunkElements: 2 * tok.vocabSize,
+      });
+      const run = (m: CausalLM) => {
+        const before = tf.memory().numTensors;
+        const { value, grads } = tf.variableGrads(() =>
+          tf.tidy(() => {
+            const s = m.score(pairs, { temperature: 0.8 });
+            return tf.sum(tf.mul(s.logprobs, tf.tensor1d([1, -0.5, 2, 0.25]))) as tf.Scalar;
+          }),
+        );
+        const byVar = new Map([...m.params].map(([n, v]) => [v.name, n]));
+        const g = new Map(
+          Object.entries(grads).map(([vn, t]) => [byVar.get(vn)!, t.dataSync() as Float32Array]),
+        );
+        const v = value.dataSync()[0];
+        tf.dispose([value, ...Object.values(grads)]);
+        expect(tf.memory().numTensors).toBe(before);
+        return { v, g };
+      };
+      const a = run(plain);
+      const b = run(chunked);
+      expect(b.v).toBeCloseTo(a.v, 4);
+      for (const [n, ref] of a.g) expect(relErr(b.g.get(n)!, ref), `${n} (tied ${tie})`).toBeLessThan(1e-4);
+      plain.dispose();
+      chunked.dispose();
+    }
+  });
 });
