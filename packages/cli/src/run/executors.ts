@@ -30,10 +30,8 @@ import { parseMergeConfig, planMerge, runMerge } from "@m2rl/mergers";
 import { stringify } from "yaml";
 import type { ArmExecutors, ArmJob, ArmOutput } from "./runner.ts";
 
-export interface ProgressSink {
-  /** `done` of `total` units of the current arm (steps, tensors, eval tasks). */
-  (armId: string, done: number, total: number, unit: string): void;
-}
+/** `done` of `total` units of the current arm (steps, tensors, eval tasks). */
+export type ProgressSink = (armId: string, done: number, total: number, unit: string) => void;
 
 export interface ExecutorContext {
   config: ExperimentConfig;
