@@ -130,8 +130,12 @@ interface LayerParams {
 }
 
 export interface CausalLMOptions {
-  /** Initial weights (e.g. from a checkpoint); when absent, seeded random init with `seed`. */
-  weights?: WeightMap;
+  /**
+   * Initial weights (e.g. from a checkpoint); when absent, seeded random init with `seed`; "zeros" allocates
+   * zero parameters to be filled tensor by tensor with `setWeight` (what `loadPolicy` does, to keep peak memory
+   * near one copy of the model).
+   */
+  weights?: WeightMap | "zeros";
   seed?: number;
   /** Standard deviation of the random init (HF initializer_range). */
   initStd?: number;
@@ -167,13 +171,18 @@ export class CausalLM implements Policy {
       );
     }
     const shapes = parameterShapes(this.config);
-    const weights = options.weights ?? initWeights(this.config, options.seed ?? 0, options.initStd);
-    checkWeights(weights, shapes);
+    const zeros = options.weights === "zeros";
+    const weights = zeros
+      ? undefined
+      : ((options.weights as WeightMap | undefined) ??
+        initWeights(this.config, options.seed ?? 0, options.initStd));
+    if (weights) checkWeights(weights, shapes);
     const trainable = options.trainable ?? true;
     const params = new Map<string, tf.Variable>();
     for (const [name, shape] of shapes) {
-      const w = weights.get(name)!;
-      const init = tf.tensor(w.data, shape, "float32");
+      const init = weights
+        ? tf.tensor(weights.get(name)!.data, shape, "float32")
+        : tf.zeros(shape, "float32");
       params.set(name, tf.variable(init, trainable));
       init.dispose(); // the variable holds its own reference to the data
     }
@@ -590,6 +599,19 @@ export class CausalLM implements Policy {
   }
 
   // ---------------------------------------------------------------- weights
+
+  /** Copies one tensor in (name and shape must match). */
+  setWeight(name: string, data: Float32Array): void {
+    this.assertLive();
+    const v = this.params.get(name);
+    if (!v) throw new CheckpointError("unexpected tensor (not in this model's layout)", { path: name });
+    if (data.length !== v.size) {
+      throw new CheckpointError(`has ${data.length} values, shape [${v.shape}] needs ${v.size}`, {
+        path: name,
+      });
+    }
+    tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
+  }
 
   /** Copies weights in (names and shapes must match exactly). */
   loadWeights(weights: WeightMap): void {

@@ -123,9 +123,15 @@ export async function loadPolicy(store: FileStore, options: LoadPolicyOptions = 
         path: name,
       });
     }
-    const weights = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, shape] of shapes) weights.set(name, { shape, data: await ckpt.readFloat32(name) });
-    return new CausalLM(config, tokenizer, { weights, trainable: options.trainable });
+    // One tensor at a time into zero-initialised parameters: peak memory ≈ the model plus one tensor.
+    const model = new CausalLM(config, tokenizer, { weights: "zeros", trainable: options.trainable });
+    try {
+      for (const name of shapes.keys()) model.setWeight(name, await ckpt.readFloat32(name));
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
   } finally {
     await ckpt.close();
   }
