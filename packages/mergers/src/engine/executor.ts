@@ -129,14 +129,26 @@ export class TensorExecutor {
     return this.opening;
   }
 
-  /** Reused input buffers: slot 0 = base, 1.. = models (one tensor of each at a time). */
+  /**
+   * Reused input buffers, two sets (double buffering): set s uses slots s*(models+1) + (0 = base, 1.. = models).
+   * While one tensor is being merged, the next one's inputs are read into the other set.
+   */
   private buffers: Float32Array[] = [];
-  /** Merges on one executor run one at a time (they share the input buffers). */
-  private queue: Promise<unknown> = Promise.resolve();
+  private loadQueue: Promise<unknown> = Promise.resolve();
+  private computeQueue: Promise<unknown> = Promise.resolve();
+  private setFree: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
+  private calls = 0;
 
+  /** Runs `f` alone: after every pending load and merge, before any later one (uses buffer set 0). */
   private exclusive<T>(f: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(f, f);
-    this.queue = run.catch(() => {});
+    const run = Promise.all([this.loadQueue, this.computeQueue]).then(f, f);
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.loadQueue = settled;
+    this.computeQueue = settled;
+    this.setFree = [settled, settled];
     return run;
   }
 
@@ -150,17 +162,19 @@ export class TensorExecutor {
   }
 
   private async read(ck: Checkpoint, src: SourceRef, slot: number): Promise<Float32Array> {
+    // (slot already includes the buffer set)
     if (src.submatrix) return submatrix(await ck.readFloat32(src.name), src.shape, src.submatrix);
     const n = src.shape.reduce((a, b) => a * b, 1);
     return ck.readFloat32(src.name, undefined, this.buffer(slot, n));
   }
 
-  private async load(plan: TensorPlan, stats?: unknown): Promise<TensorMergeInput> {
+  private async load(plan: TensorPlan, stats?: unknown, set = 0): Promise<TensorMergeInput> {
     await this.open();
+    const o = set * (plan.models.length + 1);
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
     const [base, ...models] = await Promise.all([
-      plan.base && this.base ? this.read(this.base, plan.base, 0) : undefined,
-      ...plan.models.map((src, i) => this.read(this.models[i], src, i + 1)),
+      plan.base && this.base ? this.read(this.base, plan.base, o) : undefined,
+      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1)),
     ]);
     return {
       name: plan.name,
@@ -181,15 +195,29 @@ export class TensorExecutor {
     return this.exclusive(() => this.load(plan, stats));
   }
 
+  /**
+   * Merges one tensor. Calls may overlap: merges run one at a time in call order, and the inputs of the next call
+   * are read while the current one computes (two buffer sets).
+   */
   merge(plan: TensorPlan, stats: unknown, measure: boolean): Promise<MergeResult> {
-    return this.exclusive(async () => {
+    const set = this.calls++ % 2;
+    const free = this.setFree[set];
+    const loaded = this.loadQueue.then(async () => {
+      await free;
+      return plan.kind === "copy" ? undefined : this.load(plan, stats, set);
+    });
+    this.loadQueue = loaded.then(
+      () => {},
+      () => {},
+    );
+    const result = this.computeQueue.then(async (): Promise<MergeResult> => {
       await this.open();
       if (plan.kind === "copy") {
         const ck = this.base ?? this.models[0];
         const src = plan.base ?? plan.models[0];
         return { id: plan.id, bytes: (await ck.readRaw(src.name)).slice() };
       }
-      const input = await this.load(plan, stats);
+      const input = (await loaded)!;
       let merged = this.method.mergeTensor(input);
       // a result that aliases an input buffer (a pass-through method) must not leave with it
       if (this.buffers.some((b) => b.buffer === merged.buffer)) merged = merged.slice();
@@ -198,6 +226,13 @@ export class TensorExecutor {
       if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
       return { id: plan.id, bytes, stats: s };
     });
+    const settled = result.then(
+      () => {},
+      () => {},
+    );
+    this.computeQueue = settled;
+    this.setFree[set] = settled;
+    return result;
   }
 
   /** Accumulates the method's pre-pass over some tensors. */

@@ -33,8 +33,11 @@ function workerSpec(): { script: string | URL; eval: boolean } {
   return { script: code, eval: true };
 }
 
+const DEPTH = 2;
+
 export class WorkerPool {
-  private readonly workers: { w: Worker; job?: Pending }[] = [];
+  /** Up to DEPTH tasks per worker: it reads the next tensor while merging the current one; replies come in order. */
+  private readonly workers: { w: Worker; jobs: Pending[] }[] = [];
   private readonly queue: Pending[] = [];
   private failed: Error | undefined;
 
@@ -46,10 +49,9 @@ export class WorkerPool {
         eval: spec.eval,
         execArgv: spec.eval ? ["--conditions=m2rl-source"] : undefined,
       });
-      const slot: { w: Worker; job?: Pending } = { w };
+      const slot: { w: Worker; jobs: Pending[] } = { w, jobs: [] };
       w.on("message", (m: { ok: boolean; result?: unknown; error?: { name: string; message: string } }) => {
-        const job = slot.job;
-        slot.job = undefined;
+        const job = slot.jobs.shift();
         if (job) {
           if (m.ok) job.resolve(m.result);
           else job.reject(reviveError(m.error!));
@@ -67,18 +69,18 @@ export class WorkerPool {
   private fail(err: Error): void {
     this.failed ??= err;
     for (const s of this.workers) {
-      s.job?.reject(err);
-      s.job = undefined;
+      for (const j of s.jobs.splice(0)) j.reject(err);
     }
     for (const p of this.queue.splice(0)) p.reject(err);
   }
 
   private pump(): void {
     for (const s of this.workers) {
-      if (s.job || this.queue.length === 0) continue;
-      const job = this.queue.shift()!;
-      s.job = job;
-      s.w.postMessage(job.msg);
+      while (s.jobs.length < DEPTH && this.queue.length > 0) {
+        const job = this.queue.shift()!;
+        s.jobs.push(job);
+        s.w.postMessage(job.msg);
+      }
     }
   }
 
