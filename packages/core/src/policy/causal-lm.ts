@@ -410,6 +410,8 @@ export class CausalLM implements Policy {
       this.checkIds(p, `generate: prompt ${i}`);
     });
     const stops = (options.stop ?? []).filter((s) => s.length > 0);
+    // Tokens decode to ≥ 1 character (margin for byte-level pieces that decode to less).
+    const stopWindow = Math.max(0, ...stops.map((s) => s.length)) + 16;
     const out: Generation[] = prompts.map((p) => ({
       promptIds: [...p],
       ids: [],
@@ -446,7 +448,8 @@ export class CausalLM implements Policy {
             g.finishReason = "eos";
             done[i] = true;
           } else if (stops.length > 0) {
-            const text = this.tokenizer.decode(g.ids);
+            // A stop string that just completed lies in the last few tokens: decode a tail window only.
+            const text = this.tokenizer.decode(g.ids.length > stopWindow ? g.ids.slice(-stopWindow) : g.ids);
             if (stops.some((s) => text.includes(s))) {
               g.finishReason = "stop";
               done[i] = true;
