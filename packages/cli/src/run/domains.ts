@@ -5,10 +5,29 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Domain, ExperimentConfig, PluginHost, Task, TaskQuery } from "@m2rl/core";
+import type {
+  Domain,
+  ExperimentConfig,
+  PluginHost,
+  Task,
+  TaskQuery,
+  Verification,
+  VerifyInput,
+} from "@m2rl/core";
 import { validateWithSchema } from "@m2rl/core";
 
+/** Verifications kept per domain (least recently used dropped first). */
+const CACHE_SIZE = 50_000;
+
 class NamedDomain implements Domain {
+  /**
+   * A tiny policy repeats itself: most of a group's samples are the same few strings, and a code verification
+   * costs a sandboxed process. Verdicts that depend only on (response, ground truth) — correct, incorrect,
+   * unparsable — are cached; timeouts and errors are not (they may be transient). Programs that print random output
+   * would be graded once per distinct text: the synthetic tasks have none.
+   */
+  private readonly cache = new Map<string, Verification>();
+
   constructor(
     readonly name: string,
     private readonly inner: Domain,
@@ -21,7 +40,21 @@ class NamedDomain implements Domain {
     return tasks.map((t) => (t.domain === this.name ? t : { ...t, domain: this.name }));
   }
 
-  verify: Domain["verify"] = (input) => this.inner.verify(input);
+  async verify(input: VerifyInput): Promise<Verification> {
+    const key = `${input.response}\u0000${JSON.stringify(input.groundTruth)}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return { ...hit };
+    }
+    const v = await this.inner.verify(input);
+    if (v.status === "correct" || v.status === "incorrect" || v.status === "unparsable") {
+      if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(key, v);
+    }
+    return { ...v };
+  }
 
   async close(): Promise<void> {
     await this.inner.close?.();
