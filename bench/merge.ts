@@ -4,6 +4,7 @@
  *
  *   npm run bench:merge -- [--mb 200] [--big] [--methods linear,task_arithmetic,ties] [--workers 0,2] [--no-check]
  *                          [--no-measure]   (skip the per-tensor update density / sign agreement pass)
+ *                          [--dist]         (run our merger from the built dist/ packages: npm run build first)
  *
  * Checkpoints: base + 3 fine-tunes from make_checkpoints.py (512x512 F32 tensors), generated once under
  * /tmp/m2rl-bench-merge-<mb>mb and reused. --big uses 2000 MB per model. Each method runs the reference first, then
@@ -123,7 +124,8 @@ async function main(): Promise<void> {
       const out = join(dir, `m2rl-out-${method}`);
       const ours = lastJson(
         run(process.execPath, [
-          "--conditions=m2rl-source",
+          // --dist: the built packages (dist/, as the m2rl bin runs them; build first), else the TS sources
+          ...(flag("dist") ? [] : ["--conditions=m2rl-source"]),
           "--import",
           "tsx",
           import.meta.filename,
@@ -157,6 +159,7 @@ async function main(): Promise<void> {
         mb_per_model: mb,
         models: 3,
         measure: !flag("no-measure"),
+        code: flag("dist") ? "dist" : "src (tsx)",
         node: process.version,
         load_avg: loadavg(),
         results,
