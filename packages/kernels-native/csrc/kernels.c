@@ -272,6 +272,33 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* transpose(x, y, shape:Int32Array, perm:Int32Array): y = x permuted (rank <= 8); the last output axis is the
+ * inner loop (a memcpy when it is also the input's last axis). */
+static napi_value transpose(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  view_t sv, pv;
+  if (!get_view(env, argv[2], &sv) || !get_view(env, argv[3], &pv) || sv.type != napi_int32_array ||
+      pv.type != napi_int32_array || sv.length != pv.length || sv.length == 0 || sv.length > 8) FAIL("transpose: bad shape/perm");
+  int r = (int)sv.length; const int32_t *shape = sv.data, *perm = pv.data;
+  int64_t n = 1, in_st[8], st[8], oshape[8], idx[8];
+  for (int i = r - 1; i >= 0; i--) { in_st[i] = n; n *= shape[i]; }
+  for (int a = 0; a < r; a++) { if (perm[a] < 0 || perm[a] >= r) FAIL("transpose: bad perm"); st[a] = in_st[perm[a]]; oshape[a] = shape[perm[a]]; idx[a] = 0; }
+  float *x, *y;
+  if (!get_f32(env, argv[0], &x, n) || !get_f32(env, argv[1], &y, n)) FAIL("transpose: bad views");
+  if (n == 0) return NULL;
+  int64_t last = oshape[r - 1], ls = st[r - 1], src = 0;
+  for (int64_t dst = 0; dst < n; dst += last) {
+    if (ls == 1) memcpy(y + dst, x + src, last * sizeof(float));
+    else for (int64_t j = 0, q = src; j < last; j++, q += ls) y[dst + j] = x[q];
+    for (int a = r - 2; a >= 0; a--) {
+      idx[a]++; src += st[a];
+      if (idx[a] < oshape[a]) break;
+      src -= st[a] * oshape[a]; idx[a] = 0;
+    }
+  }
+  return NULL;
+}
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1]; napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= 1) { napi_valuetype t; napi_typeof(env, argv[0], &t); if (t == napi_number) openblas_set_num_threads((int)get_int(env, argv[0])); }
@@ -303,6 +330,7 @@ NAPI_MODULE_INIT() {
     {"tokenLogProbGrad", 0, token_logprob_grad, 0, 0, 0, napi_default, 0},
     {"adam", 0, adam, 0, 0, 0, napi_default, 0},
     {"threads", 0, threads, 0, 0, 0, napi_default, 0},
+    {"transpose", 0, transpose, 0, 0, 0, napi_default, 0},
     {"config", 0, config, 0, 0, 0, napi_default, 0},
     {"smallGemm", 0, small_gemm_fn, 0, 0, 0, napi_default, 0},
   };

@@ -103,6 +103,7 @@ export interface NativeAddon {
     step: number,
     weightDecay: number,
   ): void;
+  transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
   threads(set?: number): number;
   /** Products with fewer multiply-adds than this run on one BLAS thread (default 2^22); returns the value. */
   smallGemm(set?: number): number;
@@ -139,6 +140,7 @@ export function createNativePack(addon: NativeAddon): KernelPack {
   const kernels: Record<string, KernelFunc> = {};
   let originalBatchMatMul: KernelFunc | undefined;
   let originalFusedMatMul: KernelFunc | undefined;
+  let originalTranspose: KernelFunc | undefined;
 
   /** Output batch shape for a [.., M, K] x [.., K, N] product when one side broadcasts as a whole (else null). */
   function batchOf(a: tf.TensorInfo, b: tf.TensorInfo) {
@@ -202,6 +204,20 @@ export function createNativePack(addon: NativeAddon): KernelPack {
     const out =
       act === "linear" && args.inputs["preluActivationWeights"] == null ? matmulKernel(args, bias) : null;
     return out ?? (originalFusedMatMul!(args) as tf.TensorInfo);
+  };
+
+  kernels[tf.Transpose] = (args) => {
+    const x = args.inputs["x"] as tf.TensorInfo;
+    const perm = args.attrs!["perm"] as number[];
+    if (x.dtype !== "float32" || x.shape.length === 0 || x.shape.length > 8)
+      return originalTranspose!(args) as tf.TensorInfo;
+    const b = args.backend as unknown as WasmBackend;
+    const out = b.makeOutput(
+      perm.map((p) => x.shape[p]!),
+      "float32",
+    );
+    addon.transpose(f32(b, x), f32(b, out), Int32Array.from(x.shape), Int32Array.from(perm));
+    return out;
   };
 
   kernels[FUSED_KERNELS.rmsNorm] = ({ inputs, backend, attrs }) => {
@@ -369,6 +385,7 @@ export function createNativePack(addon: NativeAddon): KernelPack {
         if (prev) tf.unregisterKernel(name, "wasm");
         if (name === tf.BatchMatMul) originalBatchMatMul = prev?.kernelFunc;
         if (name === tf._FusedMatMul) originalFusedMatMul = prev?.kernelFunc;
+        if (name === tf.Transpose) originalTranspose = prev?.kernelFunc;
         tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernels[name]! });
       }
       return [...names];

@@ -143,6 +143,22 @@ describe.skipIf(!enabled)("native kernel pack vs plain tfjs", () => {
     expect(maxRelErr(g1[1]!, g2[1]!)).toBeLessThan(1e-4);
   });
 
+  it("Transpose: every permutation of a rank-4 tensor matches the wasm kernel", () => {
+    const x = rand([2, 3, 4, 5]);
+    for (const perm of [
+      [0, 2, 1, 3],
+      [3, 2, 1, 0],
+      [1, 0, 3, 2],
+      [0, 1, 3, 2],
+      [2, 3, 0, 1],
+    ]) {
+      const nat = tf.transpose(x, perm);
+      const ref = plainWasm(() => tf.transpose(x, perm));
+      expect(nat.shape).toEqual(ref.shape);
+      expect(Array.from(nat.dataSync())).toEqual(Array.from(ref.dataSync()));
+    }
+  });
+
   /** fused vs plain-composite, value and gradient w.r.t. every float input. */
   function compareFused(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], tol = 1e-4) {
     const outShape = f(...xs).shape;
