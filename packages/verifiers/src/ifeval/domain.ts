@@ -1,16 +1,10 @@
 /**
  * The instruction-following domain (IFEval): a DomainFactory with the JSON Schema of its options.
  */
-import {
-  DataError,
-  type Domain,
-  type DomainContext,
-  type DomainFactory,
-  type Plugin,
-  type TaskQuery,
-} from "@m2rl/core";
+import { DataError, type Domain, type DomainContext, type DomainFactory, type Plugin } from "@m2rl/core";
+import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
 import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
-import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
+import { DATA_FILES_SCHEMA, type DataFiles } from "../data/load.ts";
 import type { GroundTruthMapper } from "../data/verl.ts";
 import {
   DEFAULT_IFEVAL_OPTIONS,
@@ -95,39 +89,19 @@ export const ifevalDomainFactory: DomainFactory<IfevalDomainOptions, IfevalGroun
   description: "Instruction following: the 25 verifiable instructions of IFEval, strict or loose",
   optionsSchema: IFEVAL_OPTIONS_SCHEMA,
   create(options: IfevalDomainOptions, context: DomainContext): Domain<IfevalGroundTruth> {
-    const name = options.name ?? "ifeval";
     const vo = resolveIfevalOptions(options);
     const syn = { ...DEFAULT_IF_SYNTHETIC, ...options.synthetic };
-    return {
-      name,
-      async tasks(query: TaskQuery) {
-        const fromData = options.data
-          ? await loadSplit(options.data, query, {
-              domain: name,
-              context,
-              template: options.promptTemplate,
-              mapGroundTruth: ifevalGroundTruth,
-            })
-          : undefined;
-        if (fromData) return fromData;
-        const count = query.count ?? options.defaultCount ?? (query.split === "train" ? 2000 : 200);
-        return ifSyntheticTasks(name, query.split, query.seed, count, syn, options.promptTemplate);
-      },
-      async verify({ response, groundTruth }) {
-        try {
-          return verifyIfeval(response, groundTruth, vo);
-        } catch (e) {
-          return { reward: 0, status: "error", detail: `ifeval verifier failed: ${(e as Error).message}` };
-        }
-      },
-    };
+    return dataOrSyntheticDomain<IfevalGroundTruth>({
+      name: "ifeval",
+      options,
+      context,
+      mapGroundTruth: ifevalGroundTruth,
+      synthetic: (name, split, seed, count, template) =>
+        ifSyntheticTasks(name, split, seed, count, syn, template),
+      verify: (response, groundTruth) => verifyIfeval(response, groundTruth, vo),
+    });
   },
 };
 
 /** Registers the `ifeval` domain. */
-export const ifevalPlugin: Plugin = {
-  name: "m2rl-domain-ifeval",
-  apply(host) {
-    host.registry.domains.register("m2rl-domain-ifeval", ifevalDomainFactory);
-  },
-};
+export const ifevalPlugin: Plugin = domainPlugin("m2rl-domain-ifeval", ifevalDomainFactory);

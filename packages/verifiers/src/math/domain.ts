@@ -1,9 +1,10 @@
 /**
  * The math domain: a DomainFactory with the JSON Schema of its options.
  */
-import type { Domain, DomainContext, DomainFactory, Plugin, TaskQuery } from "@m2rl/core";
+import type { Domain, DomainContext, DomainFactory, Plugin } from "@m2rl/core";
+import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
 import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
-import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
+import { DATA_FILES_SCHEMA, type DataFiles } from "../data/load.ts";
 import { stringGroundTruth } from "../data/verl.ts";
 import { DEFAULT_EQUIV } from "./equiv.ts";
 import { DEFAULT_EXTRACTION, MATH_EXTRACTORS, type MathExtractor } from "./extract.ts";
@@ -71,39 +72,19 @@ export const mathDomainFactory: DomainFactory<MathDomainOptions, string> = {
     "Math answers: \\boxed{} / answer phrase / last number; numeric, symbolic and structural equivalence",
   optionsSchema: MATH_OPTIONS_SCHEMA,
   create(options: MathDomainOptions, context: DomainContext): Domain<string> {
-    const name = options.name ?? "math";
     const vo = resolveMathOptions(options);
     const syn = { ...DEFAULT_MATH_SYNTHETIC, ...options.synthetic };
-    return {
-      name,
-      async tasks(query: TaskQuery) {
-        const fromData = options.data
-          ? await loadSplit(options.data, query, {
-              domain: name,
-              context,
-              template: options.promptTemplate,
-              mapGroundTruth: stringGroundTruth,
-            })
-          : undefined;
-        if (fromData) return fromData;
-        const count = query.count ?? options.defaultCount ?? (query.split === "train" ? 2000 : 200);
-        return mathSyntheticTasks(name, query.split, query.seed, count, syn, options.promptTemplate);
-      },
-      async verify({ response, groundTruth }) {
-        try {
-          return verifyMath(response, groundTruth, vo);
-        } catch (e) {
-          return { reward: 0, status: "error", detail: `math verifier failed: ${(e as Error).message}` };
-        }
-      },
-    };
+    return dataOrSyntheticDomain<string>({
+      name: "math",
+      options,
+      context,
+      mapGroundTruth: stringGroundTruth,
+      synthetic: (name, split, seed, count, template) =>
+        mathSyntheticTasks(name, split, seed, count, syn, template),
+      verify: (response, groundTruth) => verifyMath(response, groundTruth, vo),
+    });
   },
 };
 
 /** Registers the `math` domain. */
-export const mathPlugin: Plugin = {
-  name: "m2rl-domain-math",
-  apply(host) {
-    host.registry.domains.register("m2rl-domain-math", mathDomainFactory);
-  },
-};
+export const mathPlugin: Plugin = domainPlugin("m2rl-domain-math", mathDomainFactory);

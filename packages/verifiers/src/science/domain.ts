@@ -1,9 +1,10 @@
 /**
  * The science domain: multiple-choice letters and numeric answers with tolerance.
  */
-import type { Domain, DomainContext, DomainFactory, Plugin, TaskQuery } from "@m2rl/core";
+import type { Domain, DomainContext, DomainFactory, Plugin } from "@m2rl/core";
+import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
 import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
-import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
+import { DATA_FILES_SCHEMA, type DataFiles } from "../data/load.ts";
 import { stringGroundTruth } from "../data/verl.ts";
 import {
   DEFAULT_SCIENCE_SYNTHETIC,
@@ -63,39 +64,19 @@ export const scienceDomainFactory: DomainFactory<ScienceDomainOptions, string> =
   description: "Science: multiple-choice letter extraction and numeric answers with relative tolerance",
   optionsSchema: SCIENCE_OPTIONS_SCHEMA,
   create(options: ScienceDomainOptions, context: DomainContext): Domain<string> {
-    const name = options.name ?? "science";
     const vo = resolveScienceOptions(options);
     const syn = { ...DEFAULT_SCIENCE_SYNTHETIC, ...options.synthetic };
-    return {
-      name,
-      async tasks(query: TaskQuery) {
-        const fromData = options.data
-          ? await loadSplit(options.data, query, {
-              domain: name,
-              context,
-              template: options.promptTemplate,
-              mapGroundTruth: stringGroundTruth,
-            })
-          : undefined;
-        if (fromData) return fromData;
-        const count = query.count ?? options.defaultCount ?? (query.split === "train" ? 2000 : 200);
-        return scienceSyntheticTasks(name, query.split, query.seed, count, syn, options.promptTemplate);
-      },
-      async verify({ response, groundTruth }) {
-        try {
-          return verifyScience(response, groundTruth, vo);
-        } catch (e) {
-          return { reward: 0, status: "error", detail: `science verifier failed: ${(e as Error).message}` };
-        }
-      },
-    };
+    return dataOrSyntheticDomain<string>({
+      name: "science",
+      options,
+      context,
+      mapGroundTruth: stringGroundTruth,
+      synthetic: (name, split, seed, count, template) =>
+        scienceSyntheticTasks(name, split, seed, count, syn, template),
+      verify: (response, groundTruth) => verifyScience(response, groundTruth, vo),
+    });
   },
 };
 
 /** Registers the `science` domain. */
-export const sciencePlugin: Plugin = {
-  name: "m2rl-domain-science",
-  apply(host) {
-    host.registry.domains.register("m2rl-domain-science", scienceDomainFactory);
-  },
-};
+export const sciencePlugin: Plugin = domainPlugin("m2rl-domain-science", scienceDomainFactory);
