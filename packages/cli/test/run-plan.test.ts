@@ -144,3 +144,30 @@ describe("runPlan", () => {
     expect(after.produced).toEqual(["mix"]);
   });
 });
+
+describe("armHash", () => {
+  it("RL trainer options do not invalidate base and sft; they do invalidate every trained arm and merges", async () => {
+    const { armHash } = await import("../src/run/runner.ts");
+    const a = config(ARMS);
+    const b = { ...a, trainer: { optimizer: { lr: 1e-4 } } };
+    const hashes = (c: ExperimentConfig) => {
+      const plan = planExperiment(c);
+      const h = new Map<string, string>();
+      for (const n of plan.nodes)
+        h.set(
+          n.id,
+          armHash(
+            n,
+            c,
+            n.deps.map((d) => h.get(d)!),
+          ),
+        );
+      return h;
+    };
+    const ha = hashes(a);
+    const hb = hashes(b);
+    expect(hb.get("base")).toBe(ha.get("base"));
+    expect(hb.get("sft")).toBe(ha.get("sft"));
+    for (const id of ["single:math", "mix", "mopd", "merge:ties"]) expect(hb.get(id)).not.toBe(ha.get(id));
+  });
+});

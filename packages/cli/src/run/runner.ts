@@ -49,19 +49,30 @@ export interface RunOptions {
 }
 
 /** Version of the cache layout: bump to invalidate every cached arm. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
-/** Hash of everything an arm's result depends on: its own config, the shared config, and its deps' hashes. */
+/**
+ * Hash of everything an arm's result depends on: its own config, the parts of the shared config its kind reads, the
+ * evaluation settings, and its deps' hashes. `base` and `sft` do not read the RL trainer options, so changing those
+ * keeps the (expensive) warm-up cached; merges read only their parameters and their inputs.
+ */
 export function armHash(node: PlanNode, config: ExperimentConfig, depHashes: readonly string[]): string {
   const { source: _source, implied: _implied, description: _description, ...arm } = node.arm;
+  const kind = node.arm.kind;
+  const usesDomains = kind !== "base" && kind !== "merge";
+  const usesTrainer = kind === "single" || kind === "mix" || kind === "mopd";
   return hashOf({
     v: CACHE_VERSION,
     arm,
     seed: config.seed,
     policy: config.policy,
-    domains: config.domains,
-    trainer: config.trainer,
+    domains: usesDomains ? config.domains : undefined,
+    trainer: usesTrainer ? config.trainer : undefined,
     evaluation: config.evaluation,
+    // Evaluation reads every domain's eval split.
+    evalDomains: Object.fromEntries(
+      Object.entries(config.domains).map(([id, d]) => [id, { ...d, train: undefined }]),
+    ),
     deps: depHashes,
   });
 }
