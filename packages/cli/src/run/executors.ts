@@ -203,7 +203,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
             metricsFile,
             `${JSON.stringify({ arm: arm.id, ...m, ...analysisFields(m, elapsed) })}\n`,
           );
-          report(arm.id, m.step, steps, "steps");
+          report(arm.id, m.step + 1, steps, "steps");
         },
       });
       trainer.hooks.checkpoint.tapPromise("m2rl:cli:prune", async ({ step }) => {
@@ -362,7 +362,8 @@ async function readMetrics(file: string): Promise<Obj[]> {
 /** Drops metrics rows written after the checkpoint a resumed run restarts from; returns the elapsed seconds kept. */
 async function truncateMetrics(file: string, step: number): Promise<number> {
   const rows = await readMetrics(file);
-  const kept = rows.filter((r) => typeof r.step !== "number" || r.step <= step);
+  // Trainer rows carry the 0-based index of their step: a checkpoint after N steps covers rows 0..N-1.
+  const kept = rows.filter((r) => typeof r.step !== "number" || r.step < step);
   await writeFile(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
   const last = kept.at(-1)?.elapsedSeconds;
   return typeof last === "number" ? last : 0;

@@ -76,7 +76,7 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     const rows = metrics[r.id] ?? [];
     return {
       arm: r.id,
-      steps: rows.length ? Math.max(...rows.map((m) => m.step)) : 0,
+      steps: rows.length,
       tokensGenerated: r.tokensGenerated,
       tokensTrained: r.tokensTrained,
       wallSeconds: r.wallSeconds,
