@@ -56,3 +56,28 @@ export function applyTemplate(template: string | undefined, prompt: string): str
 }
 
 export type { Task };
+
+/**
+ * The tasks of a synthetic split: `sampleSplit`, then one Task per problem with a stable id, the domain and the
+ * templated prompt; `fields` gives the rest (ground truth, SFT reference, metadata).
+ */
+export function syntheticTasks<P, G>(options: {
+  domain: string;
+  split: Split;
+  seed: number;
+  count: number;
+  evalFraction: number;
+  template?: string;
+  draw: (rng: Rng) => P;
+  key: (problem: P) => string;
+  prompt: (problem: P) => string;
+  fields: (problem: P) => Pick<Task<G>, "groundTruth" | "reference" | "meta">;
+}): Task<G>[] {
+  const { domain, split, template } = options;
+  return sampleSplit(options).map((p) => ({
+    id: syntheticId(domain, split, options.key(p)),
+    domain,
+    prompt: applyTemplate(template, options.prompt(p)),
+    ...options.fields(p),
+  }));
+}

@@ -12,7 +12,7 @@
  * checks reduce to the case test, as intended for these tasks.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { applyTemplate, sampleSplit, syntheticId } from "../common/synthetic.ts";
+import { syntheticTasks } from "../common/synthetic.ts";
 import type { IfevalGroundTruth } from "./evaluate.ts";
 
 export const IF_FAMILIES = ["caps", "lower", "end", "quote", "repeat", "nocomma"] as const;
@@ -197,21 +197,20 @@ export function ifSyntheticTasks(
   o: IfSyntheticOptions,
   template?: string,
 ): Task<IfevalGroundTruth>[] {
-  const problems = sampleSplit({
+  return syntheticTasks({
     domain,
     split,
     seed,
     count,
     evalFraction: o.evalFraction,
+    template,
     draw: (rng) => draw(rng, o),
     key: (p) => p.key,
+    prompt: (p) => p.prompt,
+    fields: (p) => ({
+      groundTruth: p.gt,
+      reference: p.answer,
+      meta: { source: "synthetic", family: p.family },
+    }),
   });
-  return problems.map((p) => ({
-    id: syntheticId(domain, split, p.key),
-    domain,
-    prompt: applyTemplate(template, p.prompt),
-    groundTruth: p.gt,
-    reference: p.answer,
-    meta: { source: "synthetic", family: p.family },
-  }));
 }

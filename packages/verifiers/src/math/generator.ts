@@ -3,7 +3,7 @@
  * Vocabulary: digits, `+-*=` and `-` for negatives. Difficulty knobs: operand range, operators, number of terms.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { applyTemplate, sampleSplit, syntheticId } from "../common/synthetic.ts";
+import { syntheticTasks } from "../common/synthetic.ts";
 
 export interface MathSyntheticOptions {
   /** Largest operand (inclusive); operands are drawn from [0, maxOperand]. */
@@ -83,21 +83,20 @@ export function mathSyntheticTasks(
   o: MathSyntheticOptions,
   template?: string,
 ): Task<string>[] {
-  const problems = sampleSplit({
+  return syntheticTasks({
     domain,
     split,
     seed,
     count,
     evalFraction: o.evalFraction,
+    template,
     draw: (rng) => draw(rng, o),
     key: (p) => p.expr,
+    prompt: (p) => `${p.expr}=`,
+    fields: (p) => ({
+      groundTruth: String(p.answer),
+      reference: String(p.answer),
+      meta: { source: "synthetic", terms: o.terms, maxOperand: o.maxOperand },
+    }),
   });
-  return problems.map((p) => ({
-    id: syntheticId(domain, split, p.expr),
-    domain,
-    prompt: applyTemplate(template, `${p.expr}=`),
-    groundTruth: String(p.answer),
-    reference: String(p.answer),
-    meta: { source: "synthetic", terms: o.terms, maxOperand: o.maxOperand },
-  }));
 }

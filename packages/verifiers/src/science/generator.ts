@@ -7,7 +7,7 @@
  *   `F=ma m=2 a=3 F=?`             → `6`
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { applyTemplate, sampleSplit, syntheticId } from "../common/synthetic.ts";
+import { syntheticTasks } from "../common/synthetic.ts";
 
 export const SCIENCE_FAMILIES = ["element", "unit", "animal", "formula"] as const;
 export type ScienceFamily = (typeof SCIENCE_FAMILIES)[number];
@@ -167,21 +167,20 @@ export function scienceSyntheticTasks(
   o: ScienceSyntheticOptions,
   template?: string,
 ): Task<string>[] {
-  const problems = sampleSplit({
+  return syntheticTasks({
     domain,
     split,
     seed,
     count,
     evalFraction: o.evalFraction,
+    template,
     draw: (rng) => draw(rng, o),
     key: (p) => p.key,
+    prompt: (p) => p.prompt,
+    fields: (p) => ({
+      groundTruth: p.answer,
+      reference: p.answer,
+      meta: { source: "synthetic", family: p.family },
+    }),
   });
-  return problems.map((p) => ({
-    id: syntheticId(domain, split, p.key),
-    domain,
-    prompt: applyTemplate(template, p.prompt),
-    groundTruth: p.answer,
-    reference: p.answer,
-    meta: { source: "synthetic", family: p.family },
-  }));
 }
