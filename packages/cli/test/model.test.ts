@@ -4,29 +4,16 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CausalLM, CharTokenizer, savePolicy, tinyConfig } from "@m2rl/core";
 import { NodeFileStore } from "@m2rl/io-node";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseIds } from "../src/commands/model.ts";
 import { main } from "../src/main.ts";
+import { captureOutput } from "./capture-output.ts";
 
 // Golden checkpoints of @m2rl/core (random Qwen2 weights + float64 PyTorch reference logits).
 const fixtures = new URL("../../core/test/golden/fixtures/", import.meta.url);
 const dir = (name: string) => fileURLToPath(new URL(`${name}/`, fixtures));
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => {
-    err.push(String(s));
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const { out, err } = captureOutput();
 
 describe("m2rl model logits", () => {
   it("prints the last-position logits of a golden checkpoint as JSON, matching the reference", async () => {
