@@ -8,6 +8,14 @@
       "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-march=native", "-Wall", "-Wno-unused-function"],
       "cflags!": ["-O2", "-O0"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
+    },
+    {
+      "target_name": "m2rl_merge",
+      "sources": ["csrc/merge.c"],
+      "libraries": ["-lm"],
+      "cflags": ["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-march=native", "-Wall"],
+      "cflags!": ["-O2", "-O0"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-ffp-contract=off"] }
     }
   ]
 }

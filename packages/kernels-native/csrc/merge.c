@@ -1,0 +1,299 @@
+/* M2RL native merge kernels: the element-wise loops of weight merging (weighted sums, task arithmetic, TIES sign
+ * election with a fused magnitude trim, magnitude histograms for exact top-k thresholds, task-vector statistics).
+ *
+ * Each kernel reproduces, operation for operation, the TypeScript loop it replaces in @m2rl/mergers
+ * (src/methods/common.ts): products and sums in double, float32 rounding exactly where the TypeScript code calls
+ * Math.fround or stores into a Float32Array, no fused multiply-add (-ffp-contract=off). The results are therefore
+ * bitwise equal to the TypeScript fallback, which the tests check. The gain is vectorisation: the loops are
+ * written so that GCC turns them into SIMD code for a fixed model count (1 to 4 are specialised), and there is no
+ * bounds check or deoptimisation.
+ *
+ * N-API only, no other library. Sizes are checked against the views' lengths, so a wrong call throws instead of
+ * writing out of bounds. */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MODELS 64
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "m2rl-merge: N-API call failed: " #call); return NULL; } } while (0)
+#define FAIL(msg) do { napi_throw_error(env, NULL, "m2rl-merge: " msg); return NULL; } while (0)
+#define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); if (argc < n) FAIL("too few arguments")
+#define INLINE static inline __attribute__((always_inline))
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **p, size_t *len) {
+  napi_typedarray_type t; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &t, len, p, &ab, &off) != napi_ok || t != want) return 0;
+  return 1;
+}
+static int f32(napi_env env, napi_value v, float **p, size_t *len) { return typed(env, v, napi_float32_array, (void **)p, len); }
+static int f64(napi_env env, napi_value v, double **p, size_t *len) { return typed(env, v, napi_float64_array, (void **)p, len); }
+
+/* An array of Float32Arrays, each of length n (n = the first one's length when *n == SIZE_MAX). */
+static int f32_list(napi_env env, napi_value arr, const float **out, uint32_t *m, size_t *n) {
+  bool is; if (napi_is_array(env, arr, &is) != napi_ok || !is) return 0;
+  if (napi_get_array_length(env, arr, m) != napi_ok || *m == 0 || *m > MAX_MODELS) return 0;
+  for (uint32_t i = 0; i < *m; i++) {
+    napi_value e; float *p; size_t len;
+    if (napi_get_element(env, arr, i, &e) != napi_ok || !f32(env, e, &p, &len)) return 0;
+    if (*n == SIZE_MAX) *n = len;
+    if (len != *n) return 0;
+    out[i] = p;
+  }
+  return 1;
+}
+static double num(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
+static bool flag(napi_env env, napi_value v) { bool x = false; napi_get_value_bool(env, v, &x); return x; }
+
+/* ---- weightedSum(out, xs[], w: Float64Array, scale): out[j] = (sum_i w_i x_i[j]) * scale ---------------------- */
+INLINE void wsum_m(float *restrict out, const float *const *xs, const double *w, double scale, size_t n, int M) {
+  for (size_t j = 0; j < n; j++) {
+    double s = w[0] * (double)xs[0][j]; /* first term, not 0 + first term: keeps the sign of a zero */
+    for (int i = 1; i < M; i++) s += w[i] * (double)xs[i][j];
+    out[j] = (float)(s * scale);
+  }
+}
+static void wsum_dispatch(float *out, const float **xs, const double *w, double scale, size_t n, uint32_t m) {
+  switch (m) {
+    case 1: wsum_m(out, xs, w, scale, n, 1); break;
+    case 2: wsum_m(out, xs, w, scale, n, 2); break;
+    case 3: wsum_m(out, xs, w, scale, n, 3); break;
+    case 4: wsum_m(out, xs, w, scale, n, 4); break;
+    default: wsum_m(out, xs, w, scale, n, (int)m);
+  }
+}
+static napi_value weighted_sum(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  const float *xs[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, wn; float *out; double *w;
+  if (!f32_list(env, argv[1], xs, &m, &n)) FAIL("weightedSum: xs must be 1-64 Float32Arrays of one length");
+  if (!f32(env, argv[0], &out, &on) || on != n) FAIL("weightedSum: out must be a Float32Array of the inputs' length");
+  if (!f64(env, argv[2], &w, &wn) || wn != m) FAIL("weightedSum: w must be a Float64Array with one weight per input");
+  wsum_dispatch(out, xs, w, num(env, argv[3]), n, m);
+  return NULL;
+}
+
+/* ---- taskArithmetic(out, base, xs[], w, scale): out[j] = b + scale * sum_i w_i (x_i[j] - b), b = base[j] ------- */
+INLINE void ta_m(float *restrict out, const float *restrict base, const float *const *xs, const double *w, double scale,
+                 size_t n, int M) {
+  for (size_t j = 0; j < n; j++) {
+    double b = base[j], s = w[0] * ((double)xs[0][j] - b);
+    for (int i = 1; i < M; i++) s += w[i] * ((double)xs[i][j] - b);
+    out[j] = (float)(b + scale * s);
+  }
+}
+static napi_value task_arithmetic(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  const float *xs[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn; float *out, *base; double *w;
+  if (!f32_list(env, argv[2], xs, &m, &n)) FAIL("taskArithmetic: xs must be 1-64 Float32Arrays of one length");
+  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
+    FAIL("taskArithmetic: out and base must be Float32Arrays of the inputs' length");
+  if (!f64(env, argv[3], &w, &wn) || wn != m) FAIL("taskArithmetic: w must be a Float64Array with one weight per input");
+  double scale = num(env, argv[4]);
+  switch (m) {
+    case 1: ta_m(out, base, xs, w, scale, n, 1); break;
+    case 2: ta_m(out, base, xs, w, scale, n, 2); break;
+    case 3: ta_m(out, base, xs, w, scale, n, 3); break;
+    case 4: ta_m(out, base, xs, w, scale, n, 4); break;
+    default: ta_m(out, base, xs, w, scale, n, (int)m);
+  }
+  return NULL;
+}
+
+/* ---- subtract(out, a, b): out = a - b (float32) ---------------------------------------------------------------- */
+static napi_value subtract(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  float *out, *a, *b; size_t on, an, bn;
+  if (!f32(env, argv[0], &out, &on) || !f32(env, argv[1], &a, &an) || !f32(env, argv[2], &b, &bn) || an != on || bn != on)
+    FAIL("subtract: out, a, b must be Float32Arrays of one length");
+  float *restrict o = out; const float *restrict x = a, *restrict y = b;
+  for (size_t j = 0; j < on; j++) o[j] = x[j] - y[j]; /* = fround of the double difference */
+  return NULL;
+}
+
+/* ---- combine(out, base, deltas[], w, scale): out[j] = b + (sum_i w_i d_i[j]) * scale --------------------------- */
+INLINE void comb_m(float *restrict out, const float *restrict base, const float *const *ds, const double *w, double scale,
+                   size_t n, int M) {
+  for (size_t j = 0; j < n; j++) {
+    double s = w[0] * (double)ds[0][j];
+    for (int i = 1; i < M; i++) s += w[i] * (double)ds[i][j];
+    out[j] = (float)((double)base[j] + s * scale);
+  }
+}
+static napi_value combine(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  const float *ds[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn; float *out, *base; double *w;
+  if (!f32_list(env, argv[2], ds, &m, &n)) FAIL("combine: deltas must be 1-64 Float32Arrays of one length");
+  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
+    FAIL("combine: out and base must be Float32Arrays of the deltas' length");
+  if (!f64(env, argv[3], &w, &wn) || wn != m) FAIL("combine: w must be a Float64Array with one weight per delta");
+  double scale = num(env, argv[4]);
+  switch (m) {
+    case 1: comb_m(out, base, ds, w, scale, n, 1); break;
+    case 2: comb_m(out, base, ds, w, scale, n, 2); break;
+    case 3: comb_m(out, base, ds, w, scale, n, 3); break;
+    default: comb_m(out, base, ds, w, scale, n, (int)m);
+  }
+  return NULL;
+}
+
+/* ---- consensus(out, base, deltas[], w, thresholds, count, normalize, lambda) ------------------------------------
+ * TIES disjoint merge with the magnitude trim fused in, in float32 arithmetic throughout (as a float32 framework
+ * computes it), evaluated left to right in model order:
+ *   x_i = fround(w_i d_i) * (|d_i| >= t_i)            trimmed, weighted delta
+ *   e   = x_0 + x_1 + ...   ("sum")  or  sign(x_0) + sign(x_1) + ...  ("count")      elected sign = sign(e)
+ *   m_i = 1 when x_i has e's (nonzero) sign, else 0   (e == 0: no entry agrees, the base is kept)
+ *   s   = sum_i x_i m_i,  div = sum_i w_i m_i,  mixed = s / (normalize ? (div == 0 ? 1 : div) : 1)
+ *   out = b + fround(lambda * mixed)
+ * The masks are multiplications, not branches: random signs would make every branch a misprediction, and GCC
+ * vectorises this form when count, normalize and M are compile-time constants (one instance per combination). */
+INLINE void cons_m(float *restrict out, const float *restrict base, const float *const *ds, const double *w,
+                   const float *t, int count, int normalize, double lambda, size_t n, int M) {
+  const float *p[MAX_MODELS]; float wl[MAX_MODELS], tl[MAX_MODELS];
+  for (int i = 0; i < M; i++) { p[i] = ds[i]; wl[i] = (float)w[i]; tl[i] = t[i]; }
+  const float lam = (float)lambda;
+  for (size_t j = 0; j < n; j++) {
+    float x[MAX_MODELS];
+    float e = 0, ec = 0;
+    for (int i = 0; i < M; i++) {
+      float d = p[i][j];
+      x[i] = (wl[i] * d) * (float)(fabsf(d) >= tl[i]);
+      e = e + x[i];
+      ec = ec + ((float)(x[i] > 0) - (float)(x[i] < 0));
+    }
+    e = count ? ec : e;
+    float s = 0, div = 0;
+    for (int i = 0; i < M; i++) {
+      float m = (float)(((x[i] > 0) & (e > 0)) | ((x[i] < 0) & (e < 0)));
+      s = s + x[i] * m;
+      div = div + wl[i] * m;
+    }
+    float dd = normalize ? div + (float)(div == 0) : 1.0f;
+    out[j] = base[j] + lam * (s / dd);
+  }
+}
+/* one out-of-line function per (count, normalize, M): each small enough for GCC to vectorise its loop */
+typedef void (*cons_fn)(float *restrict, const float *restrict, const float *const *, const double *, const float *,
+                        double, size_t, int);
+#define CONS_FN(C, N, M)                                                                                         \
+  static __attribute__((noinline)) void cons_##C##N##M(float *restrict out, const float *restrict base,           \
+                                                      const float *const *ds, const double *w, const float *t,   \
+                                                      double lambda, size_t n, int m) {                          \
+    cons_m(out, base, ds, w, t, C, N, lambda, n, M == 0 ? m : M);                                               \
+  }
+#define CONS_ROW(C, N) CONS_FN(C, N, 0) CONS_FN(C, N, 1) CONS_FN(C, N, 2) CONS_FN(C, N, 3) CONS_FN(C, N, 4)
+CONS_ROW(0, 0) CONS_ROW(0, 1) CONS_ROW(1, 0) CONS_ROW(1, 1)
+static const cons_fn CONS_TABLE[2][2][5] = {
+  {{cons_000, cons_001, cons_002, cons_003, cons_004}, {cons_010, cons_011, cons_012, cons_013, cons_014}},
+  {{cons_100, cons_101, cons_102, cons_103, cons_104}, {cons_110, cons_111, cons_112, cons_113, cons_114}},
+};
+
+static napi_value consensus(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  const float *ds[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn, tn; float *out, *base; double *w, *td;
+  if (!f32_list(env, argv[2], ds, &m, &n)) FAIL("consensus: deltas must be 1-64 Float32Arrays of one length");
+  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
+    FAIL("consensus: out and base must be Float32Arrays of the deltas' length");
+  if (!f64(env, argv[3], &w, &wn) || wn != m || !f64(env, argv[4], &td, &tn) || tn != m)
+    FAIL("consensus: w and thresholds must be Float64Arrays with one value per delta");
+  float t[MAX_MODELS];
+  for (uint32_t i = 0; i < m; i++) t[i] = (float)td[i]; /* thresholds are float32 magnitudes (or 0 / +inf) */
+  int count = flag(env, argv[5]), normalize = flag(env, argv[6]);
+  double lambda = num(env, argv[7]);
+  CONS_TABLE[count][normalize][m <= 4 ? m : 0](out, base, ds, w, t, lambda, n, (int)m);
+  return NULL;
+}
+
+/* ---- absHistogram(x, hist: Float64Array, hi) -------------------------------------------------------------------
+ * Radix-select passes over the bit patterns of |x| (monotone in |x|): hi < 0 counts the high 16 bits
+ * (hist has 32768 bins); hi >= 0 counts the low 16 bits of the entries whose high 16 bits equal hi (65536 bins). */
+static napi_value abs_histogram(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  float *x; double *h; size_t n, hn;
+  if (!f32(env, argv[0], &x, &n) || !f64(env, argv[1], &h, &hn)) FAIL("absHistogram: x must be a Float32Array, hist a Float64Array");
+  int64_t hi = 0; napi_get_value_int64(env, argv[2], &hi);
+  if (hi >= 0x8000) FAIL("absHistogram: hi must be below 32768");
+  if (hn < (hi < 0 ? 32768u : 65536u)) FAIL("absHistogram: hist too short (32768 bins for hi < 0, else 65536)");
+  const uint32_t *u = (const uint32_t *)x;
+  /* counts in uint32 blocks (at most 2^31 entries per block), added into the double histogram */
+  size_t bins = hi < 0 ? 32768 : 65536;
+  uint32_t *c = malloc(65536 * sizeof(uint32_t)); /* per call: worker threads share this library */
+  if (!c) FAIL("absHistogram: out of memory");
+  for (size_t start = 0; start < n; start += (size_t)1 << 31) {
+    size_t end = n - start > ((size_t)1 << 31) ? start + ((size_t)1 << 31) : n;
+    memset(c, 0, bins * sizeof(uint32_t));
+    if (hi < 0) {
+      for (size_t j = start; j < end; j++) c[(u[j] & 0x7fffffffu) >> 16]++;
+    } else {
+      uint32_t want = (uint32_t)hi;
+      for (size_t j = start; j < end; j++) {
+        uint32_t a = u[j] & 0x7fffffffu;
+        if ((a >> 16) == want) c[a & 0xffffu]++;
+      }
+    }
+    for (size_t k = 0; k < bins; k++) h[k] += c[k];
+  }
+  free(c);
+  return NULL;
+}
+
+/* ---- trim(x, threshold): x[j] *= (|x[j]| >= threshold) (a dropped negative entry becomes -0) -------------------- */
+static napi_value trim(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  float *x; size_t n;
+  if (!f32(env, argv[0], &x, &n)) FAIL("trim: x must be a Float32Array");
+  float t = (float)num(env, argv[1]);
+  float *restrict p = x;
+  for (size_t j = 0; j < n; j++) p[j] = p[j] * (float)(fabsf(p[j]) >= t);
+  return NULL;
+}
+
+/* ---- updateStats(base, models[], out: Float64Array(m + 2)) -----------------------------------------------------
+ * out[i] = number of entries with models[i][j] != base[j]; out[m] = entries changed by at least two models;
+ * out[m + 1] = among those, entries where no changed model moved up or all did (one sign). */
+INLINE void stats_m(const float *restrict base, const float *const *ms, double *out, size_t n, int M) {
+  int64_t nz[MAX_MODELS] = {0}; int64_t multi = 0, agree = 0;
+  for (size_t j = 0; j < n; j++) {
+    float b = base[j]; int c = 0, p = 0;
+    for (int i = 0; i < M; i++) {
+      int z = ms[i][j] != b;
+      nz[i] += z; c += z; p += ms[i][j] > b;
+    }
+    int both = c >= 2;
+    multi += both;
+    agree += both & ((p == 0) | (p == c));
+  }
+  for (int i = 0; i < M; i++) out[i] = (double)nz[i];
+  out[M] = (double)multi; out[M + 1] = (double)agree;
+}
+static napi_value update_stats(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  const float *ms[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, bn, on; float *base; double *out;
+  if (!f32_list(env, argv[1], ms, &m, &n)) FAIL("updateStats: models must be 1-64 Float32Arrays of one length");
+  if (!f32(env, argv[0], &base, &bn) || bn != n) FAIL("updateStats: base must be a Float32Array of the models' length");
+  if (!f64(env, argv[2], &out, &on) || on != m + 2) FAIL("updateStats: out must be a Float64Array of models + 2");
+  switch (m) {
+    case 1: stats_m(base, ms, out, n, 1); break;
+    case 2: stats_m(base, ms, out, n, 2); break;
+    case 3: stats_m(base, ms, out, n, 3); break;
+    case 4: stats_m(base, ms, out, n, 4); break;
+    default: stats_m(base, ms, out, n, (int)m);
+  }
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+    {"weightedSum", 0, weighted_sum, 0, 0, 0, napi_default, 0},
+    {"taskArithmetic", 0, task_arithmetic, 0, 0, 0, napi_default, 0},
+    {"subtract", 0, subtract, 0, 0, 0, napi_default, 0},
+    {"combine", 0, combine, 0, 0, 0, napi_default, 0},
+    {"consensus", 0, consensus, 0, 0, 0, napi_default, 0},
+    {"absHistogram", 0, abs_histogram, 0, 0, 0, napi_default, 0},
+    {"trim", 0, trim, 0, 0, 0, napi_default, 0},
+    {"updateStats", 0, update_stats, 0, 0, 0, napi_default, 0},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
