@@ -5,6 +5,7 @@
 import { type Checkpoint, encodeFloat32, type FloatDType } from "@m2rl/core/checkpoint";
 import type { MergeMethod, TensorMergeInput } from "@m2rl/core/merge";
 import { openCheckpoint } from "@m2rl/io-node";
+import { kernels } from "../methods/kernels.ts";
 import type { SourceRef, TensorPlan } from "./plan.ts";
 
 /** Per-tensor update statistics (DESIGN §8): density of each task vector and sign agreement among them. */
@@ -21,85 +22,16 @@ export interface MergeResult {
   stats?: TensorUpdateStats;
 }
 
-let tallyScratch = new Uint8Array(0);
-
+/** Density of each task vector and sign agreement among them (one pass, native when built). */
 export function updateStats(base: Float32Array, models: readonly Float32Array[]): TensorUpdateStats {
   const n = base.length;
-  if (models.length === 3) return updateStats3(base, models[0], models[1], models[2]);
-  if (models.length > 15)
-    return { density: models.map((m) => changedFraction(m, base)), signAgreement: Number.NaN };
-  // per model: one tight branch-free loop counting changed entries and tallying signs per entry (+1 positive,
-  // +16 negative: up to 15 models fit the two nibbles of a byte); then one pass over the tallies
-  if (tallyScratch.length < n) tallyScratch = new Uint8Array(n);
-  const tally = tallyScratch.subarray(0, n);
-  tally.fill(0);
-  const density = models.map((m) => (n ? tallySigns(m, base, tally) / n : 0));
-  let multi = 0;
-  let agree = 0;
-  for (let j = 0; j < n; j++) {
-    const t = tally[j];
-    const pos = t & 15;
-    const neg = t >>> 4;
-    const both = +(pos + neg >= 2);
-    multi += both;
-    agree += both & +(pos === 0 || neg === 0);
-  }
-  return { density, signAgreement: multi ? agree / multi : Number.NaN };
-}
-
-/** updateStats for three models in one pass, counts in registers. */
-function updateStats3(
-  base: Float32Array,
-  a: Float32Array,
-  b: Float32Array,
-  c: Float32Array,
-): TensorUpdateStats {
-  const n = base.length;
-  let nz0 = 0;
-  let nz1 = 0;
-  let nz2 = 0;
-  let multi = 0;
-  let agree = 0;
-  for (let j = 0; j < n; j++) {
-    const x = base[j];
-    const d0 = a[j] - x;
-    const d1 = b[j] - x;
-    const d2 = c[j] - x;
-    const z0 = +(d0 !== 0);
-    const z1 = +(d1 !== 0);
-    const z2 = +(d2 !== 0);
-    nz0 += z0;
-    nz1 += z1;
-    nz2 += z2;
-    const pos = +(d0 > 0) + +(d1 > 0) + +(d2 > 0);
-    const changed = z0 + z1 + z2;
-    const both = +(changed >= 2);
-    multi += both;
-    agree += both & (+(pos === 0) | +(pos === changed));
-  }
+  const m = models.length;
+  const out = new Float64Array(m + 2);
+  kernels.updateStats(base, models, out);
   return {
-    density: n ? [nz0 / n, nz1 / n, nz2 / n] : [0, 0, 0],
-    signAgreement: multi ? agree / multi : Number.NaN,
+    density: Array.from(out.subarray(0, m), (z) => (n ? z / n : 0)),
+    signAgreement: out[m] ? out[m + 1] / out[m] : Number.NaN,
   };
-}
-
-function tallySigns(m: Float32Array, b: Float32Array, tally: Uint8Array): number {
-  const n = b.length;
-  let nz = 0;
-  for (let j = 0; j < n; j++) {
-    const d = m[j] - b[j];
-    const p = +(d > 0);
-    const q = +(d < 0);
-    nz += p + q;
-    tally[j] += p + (q << 4);
-  }
-  return nz;
-}
-
-function changedFraction(m: Float32Array, b: Float32Array): number {
-  let nz = 0;
-  for (let j = 0; j < b.length; j++) nz += +(m[j] !== b[j]);
-  return b.length ? nz / b.length : 0;
 }
 
 function submatrix(x: Float32Array, shape: number[], [rows, cols]: [number, number]): Float32Array {

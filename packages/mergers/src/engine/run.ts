@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { CheckpointWriter, type TensorSpec } from "@m2rl/core/checkpoint";
 import { atomicDirectory, NodeFileStore } from "@m2rl/io-node";
 import { METHODS } from "../methods/index.ts";
+import { kernelInfo } from "../methods/kernels.ts";
 import { type MergeResult, TensorExecutor, type TensorUpdateStats, updateStats } from "./executor.ts";
 import type { MergePlan, TensorPlan } from "./plan.ts";
 import { WorkerPool } from "./pool.ts";
@@ -22,7 +23,11 @@ export interface MergeProgress {
 
 export interface RunOptions {
   outDir: string;
-  /** Worker threads; 0 runs inline. Default min(4, cores). Methods not built in always run inline. */
+  /**
+   * Worker threads; 0 runs inline. Default: 0 when the native merge kernels are loaded (the merge is then bound by
+   * file reads and writes, which the main thread already overlaps on libuv's pool: workers measured ~1.8x slower
+   * on linear / task_arithmetic with 2 cores), else min(4, cores). Methods not built in always run inline.
+   */
   workers?: number;
   overwrite?: boolean;
   /** Measure per-tensor update density and sign agreement (default true). */
@@ -93,6 +98,11 @@ function makeExecutor(plan: MergePlan, workers: number, measure: boolean): Execu
   };
 }
 
+/** See RunOptions.workers. */
+export function defaultWorkers(): number {
+  return kernelInfo.name === "native" ? 0 : Math.min(4, availableParallelism());
+}
+
 async function runPrepass(
   plan: MergePlan,
   ex: Executor,
@@ -144,7 +154,7 @@ async function runPrepass(
 export async function runMerge(plan: MergePlan, options: RunOptions): Promise<MergeReport> {
   const t0 = performance.now();
   const measure = options.measure ?? true;
-  const workers = Math.max(0, options.workers ?? Math.min(4, availableParallelism()));
+  const workers = Math.max(0, options.workers ?? defaultWorkers());
   const progress = options.onProgress ?? (() => {});
   const updates: MergeReport["updates"] = [];
   let files: string[] = [];

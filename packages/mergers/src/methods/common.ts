@@ -6,6 +6,7 @@
 import { ConfigError } from "@m2rl/core/errors";
 import type { MergeParamDef, MergeParamValue, ResolvedMergeParams, TensorMergeInput } from "@m2rl/core/merge";
 import { Rng } from "@m2rl/core/rng";
+import { kernels } from "./kernels.ts";
 
 export function num(p: Record<string, MergeParamValue>, name: string): number {
   const v = p[name];
@@ -63,17 +64,12 @@ export function taskVectors(
 ): Float32Array[] {
   return models.map((m, i) => {
     const d = fresh ? new Float32Array(base.length) : scratch(i, base.length);
-    subtractInto(m, base, d);
+    kernels.subtract(d, m, base);
     return d;
   });
 }
 
-function subtractInto(m: Float32Array, b: Float32Array, d: Float32Array): void {
-  const n = b.length;
-  for (let j = 0; j < n; j++) d[j] = m[j] - b[j];
-}
-
-const hist = new Int32Array(65536);
+const hist = new Float64Array(65536);
 
 /**
  * Threshold t such that keeping |x| >= t keeps the k largest magnitudes of `x` (ties at t are all kept), found by
@@ -84,9 +80,8 @@ export function kthLargestAbs(x: Float32Array, k: number): number {
   const n = x.length;
   if (k <= 0) return Number.POSITIVE_INFINITY;
   if (k >= n) return 0;
-  const bits = new Uint32Array(x.buffer, x.byteOffset, n);
   hist.fill(0);
-  for (let i = 0; i < n; i++) hist[(bits[i] & 0x7fffffff) >>> 16]++;
+  kernels.absHistogram(x, hist, -1);
   let cum = 0;
   let hi = 0x7fff;
   for (; hi >= 0; hi--) {
@@ -95,10 +90,7 @@ export function kthLargestAbs(x: Float32Array, k: number): number {
   }
   const need = k - cum;
   hist.fill(0);
-  for (let i = 0; i < n; i++) {
-    const a = bits[i] & 0x7fffffff;
-    if (a >>> 16 === hi) hist[a & 0xffff]++;
-  }
+  kernels.absHistogram(x, hist, hi);
   let cum2 = 0;
   let lo = 0xffff;
   for (; lo >= 0; lo--) {
@@ -123,10 +115,8 @@ export function magnitudeThreshold(x: Float32Array, density: number): number {
 /** Magnitude trim (TIES): zero every entry below the k-th largest |x|, k = round(density * n). In place. */
 export function magnitudeTrimInPlace(x: Float32Array, density: number, threshold?: number): void {
   if (density >= 1 && threshold === undefined) return;
-  const t = threshold ?? kthLargestAbs(x, Math.round(density * x.length));
-  const n = x.length;
-  // branch-free: multiply by 0 or 1 (a dropped negative entry becomes -0, which every consumer treats as 0)
-  for (let i = 0; i < n; i++) x[i] *= +(Math.abs(x[i]) >= t);
+  // a dropped negative entry becomes -0, which every consumer treats as 0
+  kernels.trim(x, threshold ?? kthLargestAbs(x, Math.round(density * x.length)));
 }
 
 /**
@@ -211,13 +201,14 @@ export function dellaMagpruneInPlace(
 }
 
 /**
- * Disjoint merge (TIES sign election): per entry, the majority sign is the sign of the elected sum ("sum": sum of
- * weighted deltas, in float32; "count": sum of signs); only deltas with that sign contribute. An elected sum of
- * exactly 0 has no sign, so nothing contributes (the TIES paper and the NumPy reference; mergekit would let the
- * positive deltas through).
- * Returns sum_i w_i d_i m_i / sum_i w_i m_i (normalize) or the numerator alone; a zero divisor counts as 1.
- * Without consensus: sum_i w_i d_i / sum_i w_i (normalize, |sum w| < 1e-8 counts as 1) or the plain sum.
- * `out[j] = base[j] + lambda * mixed[j]`.
+ * Combines task vectors into `base + lambda * mixed` (a fresh array).
+ * With consensus (TIES sign election, float32 arithmetic; see MergeKernels.consensus): per entry the majority sign
+ * is the sign of the elected sum ("sum": sum of weighted deltas; "count": sum of their signs); only deltas with that
+ * sign contribute; mixed = sum_i w_i d_i m_i / sum_i w_i m_i (normalize; a zero divisor counts as 1) or the
+ * numerator alone. An elected sum of exactly 0 has no sign, so nothing contributes (the TIES paper and the NumPy
+ * reference; mergekit would let the positive deltas through).
+ * Without consensus: mixed = sum_i w_i d_i / sum_i w_i (normalize, |sum w| < 1e-8 counts as 1) or the plain sum.
+ * `thresholds` (per model) trims |d_i| below them first; with consensus the trim is fused into the election.
  */
 export function combineDeltas(
   base: Float32Array,
@@ -228,139 +219,28 @@ export function combineDeltas(
   lambda: number,
   thresholds?: readonly number[],
 ): Float32Array {
-  const n = base.length;
-  const m = deltas.length;
-  const out = new Float32Array(n);
-  if (thresholds && !(consensus === "sum" && m === 3)) {
-    for (let i = 0; i < m; i++) magnitudeTrimInPlace(deltas[i] as Float32Array, 1, thresholds[i]);
-  }
+  const out = new Float32Array(base.length);
+  const w = Float64Array.from(weights);
   if (consensus === null) {
-    let wsum = 0;
-    for (const w of weights) wsum += w;
-    const div = normalize ? (Math.abs(wsum) < 1e-8 ? 1 : wsum) : 1;
-    const scale = lambda / div;
-    if (m === 1) {
-      const d0 = deltas[0];
-      const w0 = weights[0];
-      for (let j = 0; j < n; j++) out[j] = base[j] + w0 * d0[j] * scale;
-      return out;
-    }
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < m; i++) s += weights[i] * deltas[i][j];
-      out[j] = base[j] + s * scale;
-    }
+    if (thresholds) for (const [i, d] of deltas.entries()) kernels.trim(d, thresholds[i]);
+    kernels.combine(out, base, deltas, w, lambda / normalizer(weights, normalize));
     return out;
   }
-  const count = consensus === "count";
-  if (!count && m === 3) {
-    consensus3(
-      base,
-      deltas[0],
-      deltas[1],
-      deltas[2],
-      weights[0],
-      weights[1],
-      weights[2],
-      normalize,
-      lambda,
-      out,
-      thresholds ?? [0, 0, 0],
-    );
-    return out;
-  }
-  for (let j = 0; j < n; j++) {
-    // elected sum in float32, in model order (as a float32 implementation would round it)
-    let elect = 0;
-    for (let i = 0; i < m; i++) {
-      const wd = Math.fround(weights[i] * deltas[i][j]);
-      elect = count ? elect + Math.sign(wd) : Math.fround(elect + wd);
-    }
-    if (elect === 0) {
-      // no majority sign (sign(0) = 0): nothing agrees, no update (TIES paper, NumPy reference)
-      out[j] = base[j];
-      continue;
-    }
-    const pos = elect > 0;
-    let s = 0;
-    let div = 0;
-    for (let i = 0; i < m; i++) {
-      const wd = weights[i] * deltas[i][j];
-      if (pos ? wd > 0 : wd < 0) {
-        s += wd;
-        div += weights[i];
-      }
-    }
-    const mixed = normalize ? s / (div === 0 ? 1 : div) : s;
-    out[j] = base[j] + lambda * mixed;
-  }
+  const t = thresholds ? Float64Array.from(thresholds) : new Float64Array(deltas.length);
+  kernels.consensus(out, base, deltas, w, t, consensus === "count", normalize, lambda);
   return out;
 }
 
-/** combineDeltas with "sum" consensus, unrolled for three models (same arithmetic, same float32 election). */
-function consensus3(
-  base: Float32Array,
-  a: Float32Array,
-  b: Float32Array,
-  c: Float32Array,
-  wa: number,
-  wb: number,
-  wc: number,
-  normalize: boolean,
-  lambda: number,
-  out: Float32Array,
-  [ta, tb, tc]: readonly number[],
-): void {
-  const n = base.length;
-  for (let j = 0; j < n; j++) {
-    // magnitude trim fused in: entries below their model's threshold count as 0 (-0 behaves the same)
-    const av = a[j];
-    const bv = b[j];
-    const cv = c[j];
-    const x = Math.fround(wa * av) * +(Math.abs(av) >= ta);
-    const y = Math.fround(wb * bv) * +(Math.abs(bv) >= tb);
-    const z = Math.fround(wc * cv) * +(Math.abs(cv) >= tc);
-    const e = Math.fround(Math.fround(x + y) + z);
-    if (e === 0) {
-      out[j] = base[j];
-      continue;
-    }
-    let s = 0;
-    let dv = 0;
-    if (e > 0) {
-      if (x > 0) {
-        s += x;
-        dv += wa;
-      }
-      if (y > 0) {
-        s += y;
-        dv += wb;
-      }
-      if (z > 0) {
-        s += z;
-        dv += wc;
-      }
-    } else {
-      if (x < 0) {
-        s += x;
-        dv += wa;
-      }
-      if (y < 0) {
-        s += y;
-        dv += wb;
-      }
-      if (z < 0) {
-        s += z;
-        dv += wc;
-      }
-    }
-    out[j] = base[j] + lambda * (normalize ? s / (dv === 0 ? 1 : dv) : s);
-  }
+/** sum_i w_i when normalize (|sum| < 1e-8 counts as 1), else 1. */
+function normalizer(weights: readonly number[], normalize: boolean): number {
+  let wsum = 0;
+  for (const w of weights) wsum += w;
+  return normalize ? (Math.abs(wsum) < 1e-8 ? 1 : wsum) : 1;
 }
 
 /**
  * Task arithmetic without materialising task vectors: out = base + lambda * sum_i w_i (theta_i - base) / div, with
- * div = sum_i w_i when normalize (|sum| < 1e-8 counts as 1), else 1. Loops specialised for 1-3 models.
+ * div = sum_i w_i when normalize (|sum| < 1e-8 counts as 1), else 1.
  */
 export function taskArithmeticDirect(
   base: Float32Array,
@@ -369,41 +249,14 @@ export function taskArithmeticDirect(
   normalize: boolean,
   lambda: number,
 ): Float32Array {
-  const n = base.length;
-  const out = new Float32Array(n);
-  let wsum = 0;
-  for (const w of weights) wsum += w;
-  const scale = lambda / (normalize ? (Math.abs(wsum) < 1e-8 ? 1 : wsum) : 1);
-  const m = models.length;
-  if (m === 1) {
-    const [a] = models;
-    const wa = weights[0];
-    for (let j = 0; j < n; j++) {
-      const b = base[j];
-      out[j] = b + scale * (wa * (a[j] - b));
-    }
-  } else if (m === 2) {
-    const [a, c] = models;
-    const [wa, wc] = weights;
-    for (let j = 0; j < n; j++) {
-      const b = base[j];
-      out[j] = b + scale * (wa * (a[j] - b) + wc * (c[j] - b));
-    }
-  } else if (m === 3) {
-    const [a, c, e] = models;
-    const [wa, wc, we] = weights;
-    for (let j = 0; j < n; j++) {
-      const b = base[j];
-      out[j] = b + scale * (wa * (a[j] - b) + wc * (c[j] - b) + we * (e[j] - b));
-    }
-  } else {
-    for (let j = 0; j < n; j++) {
-      const b = base[j];
-      let s = 0;
-      for (let i = 0; i < m; i++) s += weights[i] * (models[i][j] - b);
-      out[j] = b + scale * s;
-    }
-  }
+  const out = new Float32Array(base.length);
+  kernels.taskArithmetic(
+    out,
+    base,
+    models,
+    Float64Array.from(weights),
+    lambda / normalizer(weights, normalize),
+  );
   return out;
 }
 

@@ -76,12 +76,12 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
   }
   const deltas = taskVectors(base, input.models);
   const thresholds = input.stats as number[] | undefined; // global (whole-model) magnitude thresholds, per model
-  if (r.sparsification === "magnitude" && r.consensus === "sum" && deltas.length === 3) {
-    // TIES with three models: the trim is fused into the sign election (one pass instead of four)
+  if (r.sparsification === "magnitude" && r.consensus) {
+    // TIES: the trim is fused into the sign election (one pass over the deltas instead of two)
     const th = deltas.map(
       (d, i) => thresholds?.[i] ?? magnitudeThreshold(d, num(input.params.perModel[i], "density")),
     );
-    return combineDeltas(base, deltas, weights, "sum", bool(g, "normalize"), num(g, "lambda"), th);
+    return combineDeltas(base, deltas, weights, r.consensus, bool(g, "normalize"), num(g, "lambda"), th);
   }
   if (r.sparsification) {
     const rng =

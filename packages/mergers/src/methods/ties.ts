@@ -4,9 +4,10 @@
  * trim_scope "tensor" ranks magnitudes within each tensor (mergekit); "model" ranks them over the whole model (the
  * paper), with thresholds found exactly by a two-pass radix select over the bit patterns of |tau| (pre-pass).
  */
-import type { MergeGlobalStats, TensorMergeInput } from "@m2rl/core/merge";
+import type { MergeGlobalStats } from "@m2rl/core/merge";
 import { num, taskVectors } from "./common.ts";
 import { gtaMethod } from "./gta.ts";
+import { kernels } from "./kernels.ts";
 
 interface Pass0 {
   hist: Float64Array[];
@@ -17,14 +18,6 @@ interface Cut {
   /** High 16 bits of the threshold's bit pattern, or -1 (keep all) / -2 (keep none). */
   hi: number[];
   need: number[];
-}
-
-function absBits(input: TensorMergeInput): Uint32Array[] {
-  return taskVectors(input.base!, input.models).map((d) => {
-    const u = new Uint32Array(d.buffer, d.byteOffset, d.length);
-    for (let j = 0; j < u.length; j++) u[j] &= 0x7fffffff;
-    return u;
-  });
 }
 
 const f32 = new Float32Array(1);
@@ -44,23 +37,19 @@ export const tiesGlobalStats: MergeGlobalStats<Pass0 | Float64Array[], Cut | num
     return Array.from({ length: m }, () => new Float64Array(65536));
   },
   accumulate(acc, input, pass, prev) {
-    const bits = absBits(input);
+    const deltas = taskVectors(input.base!, input.models);
     if (pass === 0) {
       const a = acc as Pass0;
-      bits.forEach((u, i) => {
-        const h = a.hist[i];
-        for (let j = 0; j < u.length; j++) h[u[j] >>> 16]++;
-        a.total[i] += u.length;
+      deltas.forEach((d, i) => {
+        kernels.absHistogram(d, a.hist[i], -1);
+        a.total[i] += d.length;
         a.density[i] = num(input.params.perModel[i], "density");
       });
     } else {
       const cut = prev as Cut;
       const a = acc as Float64Array[];
-      bits.forEach((u, i) => {
-        const hi = cut.hi[i];
-        if (hi < 0) return;
-        const h = a[i];
-        for (let j = 0; j < u.length; j++) if (u[j] >>> 16 === hi) h[u[j] & 0xffff]++;
+      deltas.forEach((d, i) => {
+        if (cut.hi[i] >= 0) kernels.absHistogram(d, a[i], cut.hi[i]);
       });
     }
   },

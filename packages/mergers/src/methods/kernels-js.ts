@@ -1,0 +1,187 @@
+/**
+ * The element-wise loops of the merge methods, in TypeScript. They define the arithmetic: the native kernels
+ * (@m2rl/kernels-native/merge, csrc/merge.c) reproduce them bitwise, and they run wherever the addon is absent.
+ * `kernels.ts` picks one of the two.
+ *
+ * Precision: weighted sums and task arithmetic accumulate in double and round once when stored; the TIES sign
+ * election and disjoint mean run in float32 arithmetic throughout (each step rounded with Math.fround, as a
+ * float32 framework computes it), which is what lets the native kernel vectorise it.
+ */
+
+/** Weights and thresholds are Float64Arrays with one value per model; all tensors have one length. */
+export interface MergeKernels {
+  /** out[j] = (sum_i w_i xs_i[j]) * scale. */
+  weightedSum(out: Float32Array, xs: readonly Float32Array[], w: Float64Array, scale: number): void;
+  /** out[j] = b + scale * sum_i w_i (xs_i[j] - b), b = base[j]. */
+  taskArithmetic(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    w: Float64Array,
+    scale: number,
+  ): void;
+  /** out = a - b. */
+  subtract(out: Float32Array, a: Float32Array, b: Float32Array): void;
+  /** out[j] = base[j] + (sum_i w_i d_i[j]) * scale. */
+  combine(
+    out: Float32Array,
+    base: Float32Array,
+    deltas: readonly Float32Array[],
+    w: Float64Array,
+    scale: number,
+  ): void;
+  /**
+   * TIES disjoint merge with the magnitude trim fused in, float32 arithmetic, left to right in model order:
+   * x_i = fround(w_i d_i) * (|d_i| >= t_i); e = sum_i x_i ("sum") or sum_i sign(x_i) ("count");
+   * m_i = 1 where x_i has e's nonzero sign; s = sum_i x_i m_i; div = sum_i w_i m_i;
+   * out = b + lambda * s / (normalize ? (div == 0 ? 1 : div) : 1). e == 0 agrees with nothing: out = b.
+   */
+  consensus(
+    out: Float32Array,
+    base: Float32Array,
+    deltas: readonly Float32Array[],
+    w: Float64Array,
+    thresholds: Float64Array,
+    count: boolean,
+    normalize: boolean,
+    lambda: number,
+  ): void;
+  /**
+   * Radix-select histogram over the bit patterns of |x| (monotone in |x|): hi < 0 adds the high 16 bits of each
+   * entry (32768 bins); hi >= 0 adds the low 16 bits of the entries whose high 16 bits equal hi (65536 bins).
+   */
+  absHistogram(x: Float32Array, hist: Float64Array, hi: number): void;
+  /** x[j] *= (|x[j]| >= fround(threshold)) (a dropped negative entry becomes -0). */
+  trim(x: Float32Array, threshold: number): void;
+  /**
+   * out[i] = entries with models[i][j] != base[j]; out[m] = entries changed by at least two models;
+   * out[m + 1] = of those, entries where the changed models all moved one way.
+   */
+  updateStats(base: Float32Array, models: readonly Float32Array[], out: Float64Array): void;
+}
+
+const fr = Math.fround;
+
+export const jsKernels: MergeKernels = {
+  weightedSum(out, xs, w, scale) {
+    const n = out.length;
+    if (xs.length === 3) {
+      const [a, b, c] = xs;
+      const [wa, wb, wc] = w;
+      for (let j = 0; j < n; j++) out[j] = (wa * a[j] + wb * b[j] + wc * c[j]) * scale;
+      return;
+    }
+    for (let j = 0; j < n; j++) {
+      let s = w[0] * xs[0][j]; // the first term, not 0 + it: keeps the sign of a zero (as the kernel does)
+      for (let i = 1; i < xs.length; i++) s += w[i] * xs[i][j];
+      out[j] = s * scale;
+    }
+  },
+
+  taskArithmetic(out, base, xs, w, scale) {
+    const n = out.length;
+    if (xs.length === 3) {
+      const [a, c, e] = xs;
+      const [wa, wc, we] = w;
+      for (let j = 0; j < n; j++) {
+        const b = base[j];
+        out[j] = b + scale * (wa * (a[j] - b) + wc * (c[j] - b) + we * (e[j] - b));
+      }
+      return;
+    }
+    for (let j = 0; j < n; j++) {
+      const b = base[j];
+      let s = w[0] * (xs[0][j] - b);
+      for (let i = 1; i < xs.length; i++) s += w[i] * (xs[i][j] - b);
+      out[j] = b + scale * s;
+    }
+  },
+
+  subtract(out, a, b) {
+    for (let j = 0; j < out.length; j++) out[j] = a[j] - b[j];
+  },
+
+  combine(out, base, deltas, w, scale) {
+    const n = out.length;
+    for (let j = 0; j < n; j++) {
+      let s = w[0] * deltas[0][j];
+      for (let i = 1; i < deltas.length; i++) s += w[i] * deltas[i][j];
+      out[j] = base[j] + s * scale;
+    }
+  },
+
+  consensus(out, base, deltas, w, thresholds, count, normalize, lambda) {
+    const n = out.length;
+    const m = deltas.length;
+    const fw = Float64Array.from(w, fr);
+    const ft = Float64Array.from(thresholds, fr);
+    const lam = fr(lambda);
+    const x = new Float64Array(m);
+    for (let j = 0; j < n; j++) {
+      let e = 0;
+      let ec = 0;
+      for (let i = 0; i < m; i++) {
+        const d = deltas[i][j];
+        const v = fr(fw[i] * d) * +(Math.abs(d) >= ft[i]);
+        x[i] = v;
+        e = fr(e + v);
+        ec += +(v > 0) - +(v < 0);
+      }
+      if (count) e = ec;
+      let s = 0;
+      let div = 0;
+      for (let i = 0; i < m; i++) {
+        const v = x[i];
+        const k = +((v > 0 && e > 0) || (v < 0 && e < 0));
+        s = fr(s + v * k);
+        div = fr(div + fw[i] * k);
+      }
+      const dd = normalize ? div + +(div === 0) : 1;
+      out[j] = base[j] + fr(lam * fr(s / dd));
+    }
+  },
+
+  absHistogram(x, hist, hi) {
+    const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+    const n = u.length;
+    if (hi < 0) {
+      for (let j = 0; j < n; j++) hist[(u[j] & 0x7fffffff) >>> 16]++;
+      return;
+    }
+    for (let j = 0; j < n; j++) {
+      const a = u[j] & 0x7fffffff;
+      if (a >>> 16 === hi) hist[a & 0xffff]++;
+    }
+  },
+
+  trim(x, threshold) {
+    const t = fr(threshold);
+    for (let j = 0; j < x.length; j++) x[j] *= +(Math.abs(x[j]) >= t);
+  },
+
+  updateStats(base, models, out) {
+    const n = base.length;
+    const m = models.length;
+    const nz = new Float64Array(m);
+    let multi = 0;
+    let agree = 0;
+    for (let j = 0; j < n; j++) {
+      const b = base[j];
+      let c = 0;
+      let p = 0;
+      for (let i = 0; i < m; i++) {
+        const v = models[i][j];
+        const z = +(v !== b);
+        nz[i] += z;
+        c += z;
+        p += +(v > b);
+      }
+      const both = +(c >= 2);
+      multi += both;
+      agree += both & (+(p === 0) | +(p === c));
+    }
+    out.set(nz);
+    out[m] = multi;
+    out[m + 1] = agree;
+  },
+};
