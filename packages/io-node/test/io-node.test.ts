@@ -5,6 +5,7 @@ import { Checkpoint, CheckpointWriter, INDEX_FILE } from "@m2rl/core/checkpoint"
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   atomicDirectory,
+  FLUSH_EVERY_BYTES,
   NodeFileSink,
   NodeFileSource,
   NodeFileStore,
@@ -52,6 +53,22 @@ describe("NodeFileSink", () => {
     expect(await readdir(dir)).toEqual(["out.bin"]);
     expect([...(await readFile(p))]).toEqual([1, 2, 3, 4]);
   });
+  it("keeps every byte when large writes overlap its background flushes", async () => {
+    const p = join(dir, "big.bin");
+    const s = await NodeFileSink.create(p);
+    const chunk = 3 * 1024 * 1024; // 3 MiB chunks: flushes start mid-stream (every FLUSH_EVERY_BYTES)
+    const count = Math.ceil((2.5 * FLUSH_EVERY_BYTES) / chunk);
+    for (let c = 0; c < count; c++) await s.write(new Uint8Array(chunk).fill(c + 1));
+    await s.commit();
+    const got = await readFile(p);
+    expect(got.length).toBe(count * chunk);
+    for (let c = 0; c < count; c++) {
+      expect(got[c * chunk]).toBe(c + 1);
+      expect(got[(c + 1) * chunk - 1]).toBe(c + 1);
+    }
+    expect((await readdir(dir)).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
   it("abort removes the temp file and leaves the old file untouched", async () => {
     const p = join(dir, "keep.txt");
     await writeFile(p, "old");
