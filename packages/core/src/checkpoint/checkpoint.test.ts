@@ -333,6 +333,37 @@ describe("Checkpoint: single file and sharded folders", () => {
     });
   }
 
+  it("streams tensors in parts across shards, byte-identical to whole writes, and rejects bad parts", async () => {
+    const whole = new MemoryFileStore("whole");
+    const parts = new MemoryFileStore("parts");
+    const a = await CheckpointWriter.create(whole, specs, { maxShardBytes: 36 });
+    const b = await CheckpointWriter.create(parts, specs, { maxShardBytes: 36 });
+    for (const [k, s] of specs.entries()) {
+      const x = values(
+        s.shape.reduce((p, q) => p * q, 1),
+        k,
+      );
+      await a.write(s.name, x);
+      // one element at a time, then the rest
+      await b.writePart(s.name, x.subarray(0, 1));
+      if (x.length > 1) await b.writePart(s.name, x.subarray(1));
+    }
+    await a.finish();
+    await b.finish();
+    expect(await parts.list()).toEqual(await whole.list());
+    for (const f of await whole.list()) {
+      const x = await (await whole.source(f)).read(0, await (await whole.source(f)).size());
+      const y = await (await parts.source(f)).read(0, await (await parts.source(f)).size());
+      expect([...y]).toEqual([...x]);
+    }
+    const c = await CheckpointWriter.create(new MemoryFileStore("c"), specs);
+    const n0 = specs[0].shape.reduce((p, q) => p * q, 1);
+    await expect(c.writePart(specs[0].name, values(n0 + 1, 0))).rejects.toThrow(/does not fit/);
+    await c.writePart(specs[0].name, values(1, 0));
+    await expect(c.writePart(specs[1].name, values(1, 0))).rejects.toThrow(/out of order/);
+    await expect(c.finish()).rejects.toThrow(/before all declared tensors/);
+  });
+
   it("rejects a broken index: missing shard, tensor missing from its shard, unsafe file names", async () => {
     const store = new MemoryFileStore("ck");
     const w = await CheckpointWriter.create(store, specs, { maxShardBytes: 36 });

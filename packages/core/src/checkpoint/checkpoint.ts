@@ -245,6 +245,23 @@ export class CheckpointWriter {
   }
 
   async write(name: string, data: Float32Array | Uint8Array): Promise<void> {
+    await this.shardFor(name);
+    await this.writer!.write(name, data);
+    this.inShard++;
+  }
+
+  /**
+   * Writes the next part of tensor `name` (see SafetensorsWriter.writePart): a tensor may arrive in several parts,
+   * in order; it is complete when they add up to its size.
+   */
+  async writePart(name: string, data: Float32Array | Uint8Array): Promise<void> {
+    if (!this.writer?.inTensor()) await this.shardFor(name);
+    await this.writer!.writePart(name, data);
+    if (!this.writer!.inTensor()) this.inShard++;
+  }
+
+  /** Moves to the next shard when the current one is full (commits it). */
+  private async shardFor(name: string): Promise<void> {
     while (!this.writer || this.inShard >= this.shards[this.shardIdx].length) {
       if (this.writer) {
         await this.writer.finish();
@@ -261,8 +278,6 @@ export class CheckpointWriter {
         this.metadata,
       );
     }
-    await this.writer.write(name, data);
-    this.inShard++;
   }
 
   /** Commits the last shard and writes the index (when sharded). */

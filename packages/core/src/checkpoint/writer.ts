@@ -9,6 +9,8 @@ import { encodeHeader, type TensorSpec } from "./header.ts";
 
 export class SafetensorsWriter {
   private next = 0;
+  /** Bytes of tensor `next` written so far by `writePart`. */
+  private partial = 0;
   private done = false;
 
   private constructor(
@@ -50,6 +52,48 @@ export class SafetensorsWriter {
    * Uint8Array data is taken as raw bytes of the declared dtype.
    */
   async write(name: string, data: Float32Array | Uint8Array): Promise<void> {
+    const spec = this.expectNext(name);
+    const bytes = toBytes(spec, data, this.name);
+    const expected = numel(spec.shape) * DTYPE_SIZE[spec.dtype];
+    if (this.partial !== 0 || bytes.byteLength !== expected) {
+      throw new CheckpointError(`got ${bytes.byteLength} bytes, expected ${expected}`, {
+        file: this.name,
+        path: name,
+      });
+    }
+    await this.sink.write(bytes);
+    this.next++;
+  }
+
+  /**
+   * Writes the next part of the next tensor (the tensor is complete when its parts add up to its size; parts are
+   * whole elements). Float32Array parts are converted like `write`'s data. Lets a caller stream a tensor that it
+   * never holds whole.
+   */
+  async writePart(name: string, data: Float32Array | Uint8Array): Promise<void> {
+    const spec = this.expectNext(name);
+    const bytes = toBytes(spec, data, this.name);
+    const expected = numel(spec.shape) * DTYPE_SIZE[spec.dtype];
+    if (this.partial + bytes.byteLength > expected || bytes.byteLength % DTYPE_SIZE[spec.dtype] !== 0) {
+      throw new CheckpointError(
+        `part of ${bytes.byteLength} bytes does not fit (${this.partial} of ${expected} written)`,
+        { file: this.name, path: name },
+      );
+    }
+    await this.sink.write(bytes);
+    this.partial += bytes.byteLength;
+    if (this.partial === expected) {
+      this.partial = 0;
+      this.next++;
+    }
+  }
+
+  /** Whether a tensor was started with `writePart` and not completed. */
+  inTensor(): boolean {
+    return this.partial > 0;
+  }
+
+  private expectNext(name: string): TensorSpec {
     const spec = this.tensors[this.next];
     if (!spec || spec.name !== name) {
       throw new CheckpointError(
@@ -60,16 +104,7 @@ export class SafetensorsWriter {
         },
       );
     }
-    const bytes = toBytes(spec, data, this.name);
-    const expected = numel(spec.shape) * DTYPE_SIZE[spec.dtype];
-    if (bytes.byteLength !== expected) {
-      throw new CheckpointError(`got ${bytes.byteLength} bytes, expected ${expected}`, {
-        file: this.name,
-        path: name,
-      });
-    }
-    await this.sink.write(bytes);
-    this.next++;
+    return spec;
   }
 
   /** Commits the file; fails when some declared tensor was not written. */

@@ -53,8 +53,16 @@ export interface TensorMergeInput {
   params: ResolvedMergeParams;
   /** Merge seed: derive per-tensor streams with `Rng.derive(seed, name)` so worker order does not matter. */
   seed: number;
-  /** Result of the method's whole-model pre-pass (`globalStats`), when it has one. */
+  /**
+   * Result of the method's whole-model pre-pass (`globalStats`), when it has one; for a tensor the engine split
+   * into chunks, the result of the method's `tensorStats` over that tensor instead (when global stats are off).
+   */
   stats?: unknown;
+  /**
+   * Index of this input's first element within the whole tensor: 0 unless the engine split the tensor into chunks
+   * (see `MergeMethod.chunkable`); then `models[i].length` is the chunk's length, `shape` the whole tensor's.
+   */
+  offset?: number;
 }
 
 /**
@@ -88,6 +96,19 @@ export interface MergeMethod extends MergeMethodInfo {
   mergeTensor(input: TensorMergeInput): Float32Array;
   /** Whole-model pre-pass (optional). */
   globalStats?: MergeGlobalStats;
+  /**
+   * Whether the engine may merge a large tensor as contiguous element ranges (chunks), which keeps memory bounded
+   * whatever the tensor's size (embeddings of large vocabularies): true only when merging any range gives that range
+   * of the whole-tensor result, given `input.offset` and `input.stats`. Default false (whole tensors).
+   */
+  chunkable?: boolean;
+  /**
+   * Statistics a chunkable method needs over a whole tensor (e.g. per-tensor magnitude thresholds): for a tensor
+   * it splits, the engine first runs these passes over the tensor's chunks (same protocol as `globalStats`,
+   * restricted to one tensor) and hands the result to every chunk as `input.stats`. Skipped when `globalStats` is
+   * enabled (its result is used). A tensor merged whole gets no stats and computes what it needs itself.
+   */
+  tensorStats?: MergeGlobalStats;
 }
 
 /** True for a registry entry that carries the full merge contract (not only `MergeMethodInfo`). */
