@@ -3,6 +3,9 @@ import type { DomainFactory } from "../domain/types.ts";
 import { ConfigError } from "../errors/errors.ts";
 import { registryPlugin } from "../plugin/define.ts";
 import { PluginHost } from "../plugin/host.ts";
+import { builtinSchedulersPlugin } from "../schedulers/builtin.ts";
+import { DEFAULT_MIXING_SCHEDULER } from "../schedulers/weighted.ts";
+import { DEFAULT_TRAINER_CONFIG, PAPER_TRAINER_PRESETS } from "../trainer/config.ts";
 import { ExperimentConfigError, formatProblem, loadExperiment, validateExperiment } from "./load.ts";
 
 const toyDomain = (name: string): DomainFactory => ({
@@ -20,6 +23,7 @@ function host(): PluginHost {
     registryPlugin("toy-domains", { domains: [toyDomain("math"), toyDomain("code")] }),
     registryPlugin("toy-schedulers", {
       mixingSchedulers: [
+        { name: "proportional" },
         { name: "uniform" },
         {
           name: "temperature",
@@ -156,6 +160,35 @@ describe("loadExperiment", () => {
     });
   });
 
+  it("a mix arm that names no scheduler gets the trainer's (and the paper's) default, proportional", () => {
+    // The real built-in schedulers, so that a default the registry does not know would fail here too.
+    const h = new PluginHost([
+      registryPlugin("toy-domains", { domains: [toyDomain("math"), toyDomain("code")] }),
+      builtinSchedulersPlugin,
+    ]);
+    const text = `name: x
+policy: { builtin: tiny }
+domains: { math: {}, code: {} }
+arms:
+  mix:
+  mix:b: {}
+  mix:c: { domains: [math] }
+  mix:d: { scheduler: uniform }
+`;
+    const c = loadExperiment(text, "exp.yaml", h);
+    const schedulers = c.arms.flatMap((a) => (a.kind === "mix" ? [[a.id, a.scheduler]] : []));
+    const trainerDefault = DEFAULT_TRAINER_CONFIG.scheduler.name;
+    expect(trainerDefault).toBe("proportional"); // PAPER.md: a shuffled concatenation in natural sizes
+    expect(PAPER_TRAINER_PRESETS.mix.scheduler?.name).toBe(trainerDefault);
+    expect(DEFAULT_MIXING_SCHEDULER).toBe(trainerDefault);
+    expect(schedulers).toEqual([
+      ["mix", trainerDefault], // null value: the loader's default
+      ["mix:b", trainerDefault], // {}: the schema's default (filled in by ajv)
+      ["mix:c", trainerDefault],
+      ["mix:d", "uniform"],
+    ]);
+  });
+
   it("expands `single` into one arm per domain and reads merge:<label> with an explicit method", () => {
     const text = `name: x
 policy: { path: ./model }
@@ -246,7 +279,7 @@ describe("validateExperiment problems", () => {
       .replace("  - cosine", "  - cosin");
     expect(shown(text)).toEqual([
       "11:15 domains.code.verifier unknown domain 'cdoe' (did you mean 'code'?); registered: math, code",
-      "16:16 arms.mix.scheduler unknown mixing scheduler 'temprature' (did you mean 'temperature'?); registered: uniform, temperature",
+      "16:16 arms.mix.scheduler unknown mixing scheduler 'temprature' (did you mean 'temperature'?); registered: proportional, uniform, temperature",
       "18:3 arms.merge:tis unknown merge method 'tis' (did you mean 'ties'?); registered: ties, linear",
       "28:5 analysis[0] unknown analysis 'cosin' (did you mean 'cosine'?); registered: cosine, projection",
     ]);

@@ -3,6 +3,7 @@ import type { PluginHost } from "../plugin/host.ts";
 import type { PathSegment, Problem } from "../plugin/problem.ts";
 import { didYouMean } from "../plugin/suggest.ts";
 import { validateWithSchema } from "../plugin/validate.ts";
+import { DEFAULT_MIXING_SCHEDULER } from "../schedulers/weighted.ts";
 import { experimentSchema } from "./schema.ts";
 import type {
   AnalysisConfig,
@@ -224,7 +225,7 @@ class Checker {
       }
       if (kind === "mix" || kind === "merge" || kind === "mopd") this.armDomains(a, at, domainIds);
       if (kind === "mix") {
-        const scheduler = typeof a.scheduler === "string" ? a.scheduler : "uniform";
+        const scheduler = typeof a.scheduler === "string" ? a.scheduler : DEFAULT_MIXING_SCHEDULER;
         const registry = this.host.registry.mixingSchedulers;
         const info = registry.find(scheduler);
         if (!info)
@@ -455,7 +456,7 @@ function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
           id,
           kind: "mix",
           domains: ds,
-          scheduler: typeof a.scheduler === "string" ? a.scheduler : "uniform",
+          scheduler: typeof a.scheduler === "string" ? a.scheduler : DEFAULT_MIXING_SCHEDULER,
           options: asObj(a.options),
           trainer: asObj(a.trainer),
           source,

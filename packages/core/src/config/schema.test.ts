@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import published from "../../schema/experiment.schema.json" with { type: "json" };
 import { validateWithSchema } from "../plugin/validate.ts";
+import { DEFAULT_TRAINER_CONFIG } from "../trainer/config.ts";
 import { experimentSchema } from "./schema.ts";
 
 describe("experiment schema", () => {
@@ -18,6 +19,21 @@ describe("experiment schema", () => {
     expect(validateWithSchema(undefined, experimentSchema, doc)).toEqual([]);
     expect(doc).toMatchObject({ seed: 0, plugins: [], trainer: {}, analysis: [] });
     expect(doc.evaluation).toEqual({ samples: 1, passAtK: [1], temperature: 0, topP: 1 });
+  });
+
+  it("a mix arm's scheduler defaults to the trainer's default scheduler (proportional, the paper's mixture)", () => {
+    const doc = {
+      name: "m",
+      policy: { builtin: "tiny" },
+      domains: { a: {} },
+      arms: { mix: {}, "mix:b": {} },
+    };
+    expect(validateWithSchema(undefined, experimentSchema, doc)).toEqual([]);
+    expect(doc.arms).toEqual({
+      mix: { scheduler: DEFAULT_TRAINER_CONFIG.scheduler.name },
+      "mix:b": { scheduler: DEFAULT_TRAINER_CONFIG.scheduler.name },
+    });
+    expect(DEFAULT_TRAINER_CONFIG.scheduler.name).toBe("proportional");
   });
 
   it("rejects bad domain ids and arm ids", () => {

@@ -6,6 +6,7 @@
  * the experiment loader validates them with the schema their owner registered on the plugin host.
  */
 import type { JSONSchema } from "../plugin/schema.ts";
+import { DEFAULT_MIXING_SCHEDULER } from "../schedulers/weighted.ts";
 
 const ID = "^[A-Za-z][A-Za-z0-9_-]*$";
 
@@ -59,8 +60,8 @@ const mixArm = nullableObject({
   scheduler: {
     type: "string",
     minLength: 1,
-    default: "uniform",
-    description: "Registered mixing scheduler.",
+    default: DEFAULT_MIXING_SCHEDULER,
+    description: `Registered mixing scheduler; default: ${DEFAULT_MIXING_SCHEDULER} (the paper's shuffled concatenation of the domains in their natural sizes).`,
   },
   options: openObject("Options of the mixing scheduler (validated by its schema)."),
   domains: armDomains,
