@@ -122,6 +122,48 @@ describe("merge engine end to end", () => {
     expect((await readFile(join(dir, "out_c", "model.safetensors"))).equals(a)).toBe(false);
   });
 
+  it("large tensors merged in chunks give the same bytes and statistics as whole tensors", async () => {
+    // 400 x 400 = 160000 elements: chunks of 65536, 65536, 28928
+    await makeFamily(dir, 3, { big: [400, 400], dtype: "BF16" });
+    const models = "models:\n  - model: ft0\n  - model: ft1\n  - model: ft2\n";
+    const cases: [string, string][] = [
+      ["linear", ""],
+      ["task_arithmetic", "parameters: {lambda: 0.7}\n"],
+      ["ties", "parameters: {density: 0.3}\n"],
+      ["ties", "parameters: {density: 0.3, trim_scope: model}\n"],
+      ["dare_linear", "parameters: {density: 0.5}\nseed: 7\n"],
+      ["dare_ties", "parameters: {density: 0.5}\nseed: 7\n"],
+      ["della", "parameters: {density: 0.5, epsilon: 0.1}\nseed: 7\n"], // not chunkable: merged whole
+    ];
+    for (const [k, [method, extra]] of cases.entries()) {
+      const base = method === "linear" ? "" : "base_model: base\n";
+      const cfg = await yml(`merge_method: ${method}\n${base}${models}${extra}out_dtype: float32\n`);
+      const whole = await mergeFromFile(cfg, { outDir: join(dir, `out_w${k}`), workers: 0 });
+      const split = await mergeFromFile(cfg, {
+        outDir: join(dir, `out_c${k}`),
+        workers: 0,
+        chunkElements: 65536,
+      });
+      const threads = await mergeFromFile(cfg, {
+        outDir: join(dir, `out_t${k}`),
+        workers: 2,
+        chunkElements: 65536,
+      });
+      const bytes = (d: string) => readFile(join(dir, d, "model.safetensors"));
+      const w = await bytes(`out_w${k}`);
+      expect((await bytes(`out_c${k}`)).equals(w), `${method} ${extra} chunked`).toBe(true);
+      expect((await bytes(`out_t${k}`)).equals(w), `${method} ${extra} chunked in workers`).toBe(true);
+      expect(split.updates).toEqual(whole.updates);
+      expect(threads.updates).toEqual(whole.updates);
+    }
+    await expect(
+      mergeFromFile(await yml(`merge_method: linear\n${models}`), {
+        outDir: join(dir, "out_bad"),
+        chunkElements: 1000,
+      }),
+    ).rejects.toThrow(/multiple of 65536/);
+  });
+
   it("honours the output dtype and records it in config.json", async () => {
     await makeFamily(dir, 2);
     const cfg = await yml(`merge_method: linear\nmodels:\n  - model: ft0\n  - model: ft1\ndtype: bfloat16\n`);

@@ -47,7 +47,7 @@ export function randn(n: number, rng: Rng, scale = 1): Float32Array {
 export async function makeFamily(
   root: string,
   count: number,
-  opts: { seed?: number; maxShardBytes?: number; dtype?: DType } = {},
+  opts: { seed?: number; maxShardBytes?: number; dtype?: DType; big?: [number, number] } = {},
 ): Promise<{ base: string; models: string[]; tensors: FixtureTensor[][] }> {
   const rng = new Rng(opts.seed ?? 1);
   const layout: [string, number[]][] = [
@@ -59,6 +59,8 @@ export async function makeFamily(
     ["model.norm.weight", [8]],
     ["lm_head.weight", [16, 8]],
   ];
+  // a tensor large enough for the engine to split into chunks (tests set a small chunk size)
+  if (opts.big) layout.splice(3, 0, ["model.layers.0.mlp.down_proj.weight", opts.big]);
   const baseT = layout.map(([name, shape]) => ({
     name,
     shape,

@@ -19,19 +19,35 @@ export interface TensorUpdateStats {
 export interface MergeResult {
   id: number;
   bytes: Uint8Array;
-  stats?: TensorUpdateStats;
+  /** Raw update counts of this tensor or chunk (see updateCounts), when measured. */
+  counts?: Float64Array;
+}
+
+/**
+ * Update counts over some entries (a tensor or a chunk of one): [changed entries per model..., entries changed by at
+ * least two models, of those the entries where all changes share one sign, entries]. Counts of chunks add up.
+ */
+export function updateCounts(base: Float32Array, models: readonly Float32Array[]): Float64Array {
+  const m = models.length;
+  const out = new Float64Array(m + 3);
+  kernels.updateStats(base, models, out.subarray(0, m + 2));
+  out[m + 2] = base.length;
+  return out;
+}
+
+/** Density of each task vector and sign agreement among them, from update counts. */
+export function statsFromCounts(c: Float64Array): TensorUpdateStats {
+  const m = c.length - 3;
+  const n = c[m + 2];
+  return {
+    density: Array.from(c.subarray(0, m), (z) => (n ? z / n : 0)),
+    signAgreement: c[m] ? c[m + 1] / c[m] : Number.NaN,
+  };
 }
 
 /** Density of each task vector and sign agreement among them (one pass, native when built). */
 export function updateStats(base: Float32Array, models: readonly Float32Array[]): TensorUpdateStats {
-  const n = base.length;
-  const m = models.length;
-  const out = new Float64Array(m + 2);
-  kernels.updateStats(base, models, out);
-  return {
-    density: Array.from(out.subarray(0, m), (z) => (n ? z / n : 0)),
-    signAgreement: out[m] ? out[m + 1] / out[m] : Number.NaN,
-  };
+  return statsFromCounts(updateCounts(base, models));
 }
 
 function submatrix(x: Float32Array, shape: number[], [rows, cols]: [number, number]): Float32Array {
@@ -93,11 +109,16 @@ export class TensorExecutor {
     return b.subarray(0, n);
   }
 
-  private async read(ck: Checkpoint, src: SourceRef, slot: number): Promise<Float32Array> {
-    // (slot already includes the buffer set)
+  private async read(
+    ck: Checkpoint,
+    src: SourceRef,
+    slot: number,
+    range: TensorPlan["range"],
+  ): Promise<Float32Array> {
+    // (slot already includes the buffer set; sources with a submatrix are never split into chunks)
     if (src.submatrix) return submatrix(await ck.readFloat32(src.name), src.shape, src.submatrix);
-    const n = src.shape.reduce((a, b) => a * b, 1);
-    return ck.readFloat32(src.name, undefined, this.buffer(slot, n));
+    const n = range ? range.count : src.shape.reduce((a, b) => a * b, 1);
+    return ck.readFloat32(src.name, range, this.buffer(slot, n));
   }
 
   private async load(plan: TensorPlan, stats?: unknown, set = 0): Promise<TensorMergeInput> {
@@ -105,8 +126,8 @@ export class TensorExecutor {
     const o = set * (plan.models.length + 1);
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
     const [base, ...models] = await Promise.all([
-      plan.base && this.base ? this.read(this.base, plan.base, o) : undefined,
-      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1)),
+      plan.base && this.base ? this.read(this.base, plan.base, o, plan.range) : undefined,
+      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1, plan.range)),
     ]);
     return {
       name: plan.name,
@@ -116,6 +137,7 @@ export class TensorExecutor {
       params: plan.params,
       seed: this.seed,
       stats,
+      offset: plan.range?.start ?? 0,
     };
   }
 
@@ -153,10 +175,10 @@ export class TensorExecutor {
       let merged = this.method.mergeTensor(input);
       // a result that aliases an input buffer (a pass-through method) must not leave with it
       if (this.buffers.some((b) => b.buffer === merged.buffer)) merged = merged.slice();
-      const s = measure && input.base ? updateStats(input.base, input.models) : undefined;
+      const counts = measure && input.base ? updateCounts(input.base, input.models) : undefined;
       let bytes = encodeFloat32(plan.outDtype as FloatDType, merged);
       if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
-      return { id: plan.id, bytes, stats: s };
+      return { id: plan.id, bytes, counts };
     });
     const settled = result.then(
       () => {},
@@ -167,10 +189,15 @@ export class TensorExecutor {
     return result;
   }
 
-  /** Accumulates the method's pre-pass over some tensors. */
-  accumulate(plans: readonly TensorPlan[], pass: number, previous: unknown): Promise<unknown> {
+  /** Accumulates the method's whole-model pre-pass (or its per-tensor statistics) over some tensors or chunks. */
+  accumulate(
+    plans: readonly TensorPlan[],
+    pass: number,
+    previous: unknown,
+    kind: "global" | "tensor" = "global",
+  ): Promise<unknown> {
     return this.exclusive(async () => {
-      const g = this.method.globalStats!;
+      const g = (kind === "tensor" ? this.method.tensorStats : this.method.globalStats)!;
       const acc = g.create(pass, previous, this.modelPaths.length);
       for (const p of plans) if (p.kind === "merge") g.accumulate(acc, await this.load(p), pass, previous);
       return acc;

@@ -34,6 +34,8 @@ export interface TensorPlan {
   params: ResolvedMergeParams;
   /** Bytes read for this tensor (all inputs). */
   inputBytes: number;
+  /** Set on a chunk of a tensor the engine split (elements [start, start + count) of the whole tensor). */
+  range?: { start: number; count: number };
 }
 
 export interface MergePlan {

@@ -5,11 +5,19 @@
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { CheckpointWriter, type TensorSpec } from "@m2rl/core/checkpoint";
+import { CheckpointWriter, numel, type TensorSpec } from "@m2rl/core/checkpoint";
+import { ConfigError } from "@m2rl/core/errors";
 import { atomicDirectory, NodeFileStore } from "@m2rl/io-node";
+import { RANDOM_BLOCK } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
 import { kernelInfo } from "../methods/kernels.ts";
-import { type MergeResult, TensorExecutor, type TensorUpdateStats, updateStats } from "./executor.ts";
+import {
+  type MergeResult,
+  statsFromCounts,
+  TensorExecutor,
+  type TensorUpdateStats,
+  updateCounts,
+} from "./executor.ts";
 import type { MergePlan, TensorPlan } from "./plan.ts";
 import { WorkerPool } from "./pool.ts";
 
@@ -32,6 +40,12 @@ export interface RunOptions {
   overwrite?: boolean;
   /** Measure per-tensor update density and sign agreement (default true). */
   measure?: boolean;
+  /**
+   * Tensors with more elements than this are merged in chunks of this many elements when the method allows it
+   * (MergeMethod.chunkable), so memory stays bounded whatever a tensor's size. A multiple of RANDOM_BLOCK; default
+   * DEFAULT_CHUNK_ELEMENTS (2^21: 8 MB of float32 per input).
+   */
+  chunkElements?: number;
   onProgress?: (p: MergeProgress) => void;
 }
 
@@ -65,9 +79,49 @@ export const AUX_FILES = [
 
 const TORCH_DTYPE: Record<string, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
+/** See RunOptions.chunkElements. */
+export const DEFAULT_CHUNK_ELEMENTS = 1 << 21;
+
+/**
+ * The units the executor merges, in output order: whole tensors, or for a chunkable method (or `always`, for
+ * element-wise measuring) contiguous chunks of `chunkElements` elements of each larger float tensor. A chunk is its
+ * tensor's plan with `range` set and its share of the input bytes.
+ */
+export function mergeUnits(plan: MergePlan, chunkElements: number, always = false): TensorPlan[] {
+  if (!(chunkElements > 0) || chunkElements % RANDOM_BLOCK !== 0) {
+    throw new ConfigError(
+      `chunk size must be a positive multiple of ${RANDOM_BLOCK} elements, got ${chunkElements}`,
+    );
+  }
+  const units: TensorPlan[] = [];
+  for (const t of plan.tensors) {
+    const n = numel(t.shape);
+    const split =
+      (always || plan.method.chunkable === true) &&
+      t.kind === "merge" &&
+      n > chunkElements &&
+      !t.base?.submatrix &&
+      t.models.every((m) => !m.submatrix);
+    if (!split) {
+      units.push(t);
+      continue;
+    }
+    for (let start = 0; start < n; start += chunkElements) {
+      const count = Math.min(chunkElements, n - start);
+      units.push({ ...t, range: { start, count }, inputBytes: (t.inputBytes * count) / n });
+    }
+  }
+  return units;
+}
+
+/** Whether `u` is the last unit of its tensor. */
+const lastOfTensor = (u: TensorPlan) => !u.range || u.range.start + u.range.count === numel(u.shape);
+
+type StatsKind = "global" | "tensor";
+
 interface Executor {
   merge(plan: TensorPlan, stats: unknown): Promise<MergeResult>;
-  accumulate(plans: TensorPlan[], pass: number, previous: unknown): Promise<unknown>;
+  accumulate(plans: TensorPlan[], pass: number, previous: unknown, kind?: StatsKind): Promise<unknown>;
   close(): Promise<void>;
   size: number;
 }
@@ -85,7 +139,8 @@ function makeExecutor(plan: MergePlan, workers: number, measure: boolean): Execu
     return {
       size: workers,
       merge: (p, stats) => pool.run<MergeResult>({ kind: "merge", plan: p, stats }),
-      accumulate: (plans, pass, previous) => pool.run({ kind: "accumulate", plans, pass, previous }),
+      accumulate: (plans, pass, previous, stats = "global") =>
+        pool.run({ kind: "accumulate", plans, pass, previous, stats }),
       close: () => pool.close(),
     };
   }
@@ -93,7 +148,7 @@ function makeExecutor(plan: MergePlan, workers: number, measure: boolean): Execu
   return {
     size: 1,
     merge: (p, stats) => ex.merge(p, stats, measure),
-    accumulate: (plans, pass, previous) => ex.accumulate(plans, pass, previous),
+    accumulate: (plans, pass, previous, stats = "global") => ex.accumulate(plans, pass, previous, stats),
     close: () => ex.close(),
   };
 }
@@ -105,11 +160,12 @@ export function defaultWorkers(): number {
 
 async function runPrepass(
   plan: MergePlan,
+  units: readonly TensorPlan[],
   ex: Executor,
   progress: (p: MergeProgress) => void,
 ): Promise<unknown> {
   const g = plan.method.globalStats!;
-  const merged = plan.tensors.filter((t) => t.kind === "merge");
+  const merged = units.filter((t) => t.kind === "merge");
   const total = merged.reduce((s, t) => s + t.inputBytes, 0) * g.passes;
   let done = 0;
   let previous: unknown;
@@ -150,6 +206,18 @@ async function runPrepass(
   return previous;
 }
 
+/** Runs the method's tensorStats over the chunks of one tensor (pass by pass, one chunk at a time). */
+async function runTensorStats(plan: MergePlan, ex: Executor, chunks: TensorPlan[]): Promise<unknown> {
+  const g = plan.method.tensorStats!;
+  let previous: unknown;
+  for (let pass = 0; pass < g.passes; pass++) {
+    let acc = g.create(pass, previous, plan.modelPaths.length);
+    for (const c of chunks) acc = g.combine(acc, await ex.accumulate([c], pass, previous, "tensor"));
+    previous = g.finish(acc, pass, previous);
+  }
+  return previous;
+}
+
 /** Runs a planned merge into `options.outDir` atomically. */
 export async function runMerge(plan: MergePlan, options: RunOptions): Promise<MergeReport> {
   const t0 = performance.now();
@@ -163,7 +231,8 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
     async (tmp) => {
       const ex = makeExecutor(plan, workers, measure);
       try {
-        const stats = plan.globalStats ? await runPrepass(plan, ex, progress) : undefined;
+        const units = mergeUnits(plan, options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS);
+        const stats = plan.globalStats ? await runPrepass(plan, units, ex, progress) : undefined;
         const store = new NodeFileStore(tmp);
         const specs: TensorSpec[] = plan.tensors.map((t) => ({
           name: t.name,
@@ -173,28 +242,55 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
         const writer = await CheckpointWriter.create(store, specs, {
           maxShardBytes: plan.config.maxShardBytes,
         });
+        // per-tensor statistics of split tensors (when the whole-model pre-pass is off), by tensor id
+        const needsTensorStats = !!plan.method.tensorStats && !plan.globalStats;
+        const tensorStats = new Map<number, unknown>();
+        const statsFor = async (u: TensorPlan): Promise<unknown> => {
+          if (!u.range || !needsTensorStats) return stats;
+          if (!tensorStats.has(u.id)) {
+            const chunks = units.filter((c) => c.id === u.id);
+            tensorStats.set(u.id, await runTensorStats(plan, ex, chunks));
+          }
+          const s = tensorStats.get(u.id);
+          if (lastOfTensor(u)) tensorStats.delete(u.id);
+          return s;
+        };
         const window = 2 * ex.size + 1;
         const pending: (Promise<MergeResult> | undefined)[] = [];
+        const counts = new Map<number, Float64Array>();
         let scheduled = 0;
         let bytesDone = 0;
-        const total = plan.tensors.length;
+        let tensorsDone = 0;
+        const total = units.length;
         try {
           for (let w = 0; w < total; w++) {
             while (scheduled < total && scheduled < w + window) {
-              const p = ex.merge(plan.tensors[scheduled], stats);
+              const u = units[scheduled];
+              const p = ex.merge(u, await statsFor(u));
               p.catch(() => {}); // awaited below, in order
               pending[scheduled++] = p;
             }
             const r = await pending[w]!;
             pending[w] = undefined;
-            const t = plan.tensors[w];
-            await writer.write(t.name, r.bytes);
-            if (r.stats) updates.push({ name: t.name, ...r.stats });
-            bytesDone += t.inputBytes;
+            const u = units[w];
+            if (u.range) await writer.writePart(u.name, r.bytes);
+            else await writer.write(u.name, r.bytes);
+            if (r.counts) {
+              const c = counts.get(u.id);
+              if (c) for (let i = 0; i < c.length; i++) c[i] += r.counts[i];
+              else counts.set(u.id, r.counts);
+            }
+            bytesDone += u.inputBytes;
+            if (lastOfTensor(u)) {
+              tensorsDone++;
+              const c = counts.get(u.id);
+              if (c) updates.push({ name: u.name, ...statsFromCounts(c) });
+              counts.delete(u.id);
+            }
             progress({
               phase: "merge",
-              tensorsDone: w + 1,
-              tensorsTotal: total,
+              tensorsDone,
+              tensorsTotal: plan.tensors.length,
               bytesDone,
               bytesTotal: plan.inputBytes,
             });
@@ -290,16 +386,26 @@ export async function analyzeUpdates(
   const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, plan.config.seed);
   const out: MergeReport["updates"] = [];
   let bytesDone = 0;
+  let tensorsDone = 0;
+  let sum: Float64Array | undefined;
   try {
-    for (const [i, t] of plan.tensors.entries()) {
-      if (t.kind === "merge" && t.base) {
-        const inp = await ex.input(t);
-        out.push({ name: t.name, ...updateStats(inp.base!, inp.models) });
+    // the counts are element-wise: every large tensor is read in chunks, whatever the method
+    for (const u of mergeUnits(plan, DEFAULT_CHUNK_ELEMENTS, true)) {
+      if (u.kind === "merge" && u.base) {
+        const inp = await ex.input(u);
+        const c = updateCounts(inp.base!, inp.models);
+        if (sum) for (let i = 0; i < c.length; i++) sum[i] += c[i];
+        else sum = c;
       }
-      bytesDone += t.inputBytes;
+      bytesDone += u.inputBytes;
+      if (lastOfTensor(u)) {
+        tensorsDone++;
+        if (sum) out.push({ name: u.name, ...statsFromCounts(sum) });
+        sum = undefined;
+      }
       onProgress?.({
         phase: "prepass",
-        tensorsDone: i + 1,
+        tensorsDone,
         tensorsTotal: plan.tensors.length,
         bytesDone,
         bytesTotal: plan.inputBytes,

@@ -14,7 +14,13 @@ interface Init {
 
 type Task =
   | { kind: "merge"; plan: TensorPlan; stats: unknown }
-  | { kind: "accumulate"; plans: TensorPlan[]; pass: number; previous: unknown };
+  | {
+      kind: "accumulate";
+      plans: TensorPlan[];
+      pass: number;
+      previous: unknown;
+      stats?: "global" | "tensor";
+    };
 
 const init = workerData as Init;
 const method = METHODS.get(init.method);
@@ -27,7 +33,7 @@ parentPort!.on("message", async (task: Task) => {
       const r = await exec.merge(task.plan, task.stats, init.measure);
       parentPort!.postMessage({ ok: true, result: r }, [r.bytes.buffer as ArrayBuffer]);
     } else {
-      const acc = await exec.accumulate(task.plans, task.pass, task.previous);
+      const acc = await exec.accumulate(task.plans, task.pass, task.previous, task.stats);
       parentPort!.postMessage({ ok: true, result: acc });
     }
   } catch (err) {

@@ -135,6 +135,35 @@ export function bernoulliDropInPlace(x: Float32Array, density: number, rescale: 
 }
 
 /**
+ * Elements per random block: DARE masks are drawn block by block, each block from its own stream derived from the
+ * seed, the tensor name, the model index and the block index. A mask therefore does not depend on how the engine
+ * splits a tensor into chunks (chunks start at multiples of this), nor on worker order.
+ */
+export const RANDOM_BLOCK = 1 << 16;
+
+/**
+ * DARE's random drop over a tensor or a chunk of one (`input.offset`, a multiple of RANDOM_BLOCK): keep each entry
+ * with probability `density`, survivors rescaled by 1/density when `rescale`. In place.
+ */
+export function randomDropInPlace(
+  x: Float32Array,
+  density: number,
+  rescale: boolean,
+  input: TensorMergeInput,
+  model: number,
+): void {
+  const offset = input.offset ?? 0;
+  if (offset % RANDOM_BLOCK !== 0) {
+    throw new RangeError(`${input.name}: chunk offset ${offset} is not a multiple of ${RANDOM_BLOCK}`);
+  }
+  for (let s = 0; s < x.length; s += RANDOM_BLOCK) {
+    const block = (offset + s) / RANDOM_BLOCK;
+    const rng = Rng.derive(input.seed, `${input.name}#${model}@${block}`);
+    bernoulliDropInPlace(x.subarray(s, s + RANDOM_BLOCK), density, rescale, rng);
+  }
+}
+
+/**
  * Magnitude with outliers removed (Model Breadcrumbs): drop the `gamma` fraction of largest |x| and then the
  * smallest so that `density` of the entries remain (mergekit's rule: n_top = floor(gamma n), n_keep = floor(density n);
  * when they do not fit, fewer large entries are dropped). In place.

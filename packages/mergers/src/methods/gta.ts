@@ -6,7 +6,6 @@
  */
 import type { MergeGlobalStats, MergeMethod, MergeParamDef, TensorMergeInput } from "@m2rl/core/merge";
 import {
-  bernoulliDropInPlace,
   bool,
   combineDeltas,
   dellaMagpruneInPlace,
@@ -16,6 +15,7 @@ import {
   num,
   P,
   perModel,
+  randomDropInPlace,
   requireBase,
   taskArithmeticDirect,
   taskVectors,
@@ -34,6 +34,21 @@ export interface GtaRecipe {
   /** Extra parameters (e.g. trim_scope for ties). */
   extra?: MergeParamDef[];
   globalStats?: MergeGlobalStats;
+  /** Per-tensor statistics for tensors the engine splits into chunks (see MergeMethod.tensorStats). */
+  tensorStats?: MergeGlobalStats;
+}
+
+/**
+ * Whether merging a chunk gives that chunk of the whole-tensor result: the element-wise recipes (no sparsification,
+ * random drop by blocks, magnitude trim given per-tensor thresholds from tensorStats). Breadcrumbs' two-sided
+ * trim and DELLA's per-row ranking need whole tensors.
+ */
+function chunkable(r: GtaRecipe): boolean {
+  return (
+    r.sparsification === null ||
+    r.sparsification === "random" ||
+    (r.sparsification === "magnitude" && r.tensorStats !== undefined)
+  );
 }
 
 export function gtaParameters(r: GtaRecipe): MergeParamDef[] {
@@ -84,8 +99,7 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
     return combineDeltas(base, deltas, weights, r.consensus, bool(g, "normalize"), num(g, "lambda"), th);
   }
   if (r.sparsification) {
-    const rng =
-      r.sparsification === "random" || r.sparsification === "della_magprune" ? tensorRng(input) : undefined;
+    const rng = r.sparsification === "della_magprune" ? tensorRng(input) : undefined;
     deltas.forEach((d, i) => {
       const p = input.params.perModel[i];
       const density = num(p, "density");
@@ -94,7 +108,7 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
           magnitudeTrimInPlace(d, density, thresholds?.[i]);
           break;
         case "random":
-          bernoulliDropInPlace(d, density, bool(g, "rescale"), rng!);
+          randomDropInPlace(d, density, bool(g, "rescale"), input, i);
           break;
         case "magnitude_outliers":
           magnitudeOutliersInPlace(d, density, num(p, "gamma"));
@@ -125,5 +139,7 @@ export function gtaMethod(r: GtaRecipe): MergeMethod {
     minModels: 1,
     mergeTensor: (input) => gtaMerge(r, input),
     globalStats: r.globalStats,
+    tensorStats: r.tensorStats,
+    chunkable: chunkable(r),
   };
 }

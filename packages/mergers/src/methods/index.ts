@@ -14,8 +14,8 @@ import { taskArithmetic } from "./task_arithmetic.ts";
 import { ties } from "./ties.ts";
 
 export * from "./common.ts";
-export { jsKernels, type MergeKernels } from "./kernels-js.ts";
 export { kernelInfo, kernels } from "./kernels.ts";
+export { jsKernels, type MergeKernels } from "./kernels-js.ts";
 export { slerpVectors } from "./slerp.ts";
 export {
   breadcrumbs,

@@ -9,6 +9,7 @@ export const linear: MergeMethod = {
   parameters: [P.weight(), P.normalize(true)],
   base: "none",
   minModels: 1,
+  chunkable: true,
   mergeTensor(input) {
     const w = perModel(input.params, "weight");
     let wsum = 0;

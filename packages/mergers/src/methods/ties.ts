@@ -133,4 +133,6 @@ export const ties = gtaMethod({
     },
   ],
   globalStats: tiesGlobalStats as MergeGlobalStats,
+  // the same two radix passes over one tensor give its per-tensor thresholds when the engine splits it
+  tensorStats: tiesGlobalStats as MergeGlobalStats,
 });
