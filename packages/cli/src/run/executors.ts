@@ -369,15 +369,25 @@ async function truncateMetrics(file: string, step: number): Promise<number> {
   return typeof last === "number" ? last : 0;
 }
 
-/** The keys the analyses read from a metrics row (MetricsRow), derived from the trainer's StepMetrics. */
-function analysisFields(m: StepMetrics, elapsedSeconds: number): Obj {
+/**
+ * The keys the analyses read from a metrics row (MetricsRow), derived from the trainer's StepMetrics.
+ * Token columns (the cost table and the training-efficiency analysis read them):
+ * - tokensGenerated: completion tokens sampled (every rollout, dropped groups included) — not the trainer's
+ *   `generatedTokens`, which adds the prompts (the rollout's prefill);
+ * - tokensTrained: tokens through forward + backward = prompt + completion of the kept samples × ppoEpochs. The
+ *   trainer's loss (`policy.score` over the whole prompt + completion sequence, PG loss masked to completion
+ *   tokens) back-propagates through the prompt positions too, so they count; dropped groups are not trained;
+ * - tokensScored: forward-only scoring (old log-probs, reference, MOPD teachers).
+ */
+export function analysisFields(m: StepMetrics, elapsedSeconds: number): Obj {
   return {
     elapsedSeconds,
     reward: m.meanReward,
     rewardByDomain: Object.fromEntries(Object.entries(m.perDomain).map(([d, v]) => [d, v.meanReward])),
     statusCounts: Object.fromEntries(Object.entries(m.perDomain).map(([d, v]) => [d, v.statusCounts])),
     responseLength: m.meanResponseTokens,
-    tokensGenerated: m.generatedTokens,
-    tokensTrained: m.tokens,
+    tokensGenerated: m.responseTokens,
+    tokensTrained: m.trainedTokens,
+    tokensScored: m.scoredTokens,
   };
 }

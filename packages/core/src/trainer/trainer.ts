@@ -487,7 +487,10 @@ export class Trainer {
       6 * this.paramCount * trainedTokens + 2 * this.paramCount * (got.generatedTokens + scoredTokens);
     this.totalFlops += flops;
     this.totalTokens += got.generatedTokens;
-    const metrics = this.stepMetrics(samples, got, upd, flops, this.now() - t0);
+    const metrics = this.stepMetrics(samples, got, upd, flops, this.now() - t0, {
+      trainedTokens,
+      scoredTokens,
+    });
     this.scheduler!.observe?.(
       Object.entries(metrics.perDomain).map(
         ([domain, d]): DomainFeedback => ({ domain, meanReward: d.meanReward, samples: d.samples }),
@@ -655,6 +658,7 @@ export class Trainer {
     upd: Awaited<ReturnType<Trainer["update"]>> | undefined,
     flops: number,
     wallMs: number,
+    counts: { trainedTokens: number; scoredTokens: number },
   ): StepMetrics {
     const G = this.config.groupSize;
     // rewards, accuracy and status counts over every sample drawn this step (dropped groups included)
@@ -718,6 +722,9 @@ export class Trainer {
       meanResponseTokens: all.length ? respTokens / all.length : 0,
       tokens: samples.reduce((a, s) => a + s.promptIds.length + s.generation.ids.length, 0),
       generatedTokens: got.generatedTokens,
+      responseTokens: respTokens,
+      trainedTokens: counts.trainedTokens,
+      scoredTokens: counts.scoredTokens,
       flops,
       wallMs,
       updates: upd?.updates ?? 0,

@@ -97,9 +97,20 @@ export interface StepMetrics {
   groupsDroppedUniform: number;
   samplingRounds: number;
   meanResponseTokens: number;
-  /** Prompt + completion tokens of the kept samples. */
+  /** Prompt + completion tokens of the kept samples (one pass). */
   tokens: number;
+  /** Prompt + completion tokens of every sampled sequence, dropped groups included (rollout prefill + decode). */
   generatedTokens: number;
+  /** Completion tokens sampled this step, dropped groups included (what the rollout generated). */
+  responseTokens: number;
+  /**
+   * Tokens through forward + backward: prompt + completion of the kept samples × ppoEpochs. `policy.score` runs
+   * the whole prompt + completion sequence and the loss (masked to completion tokens) back-propagates through
+   * every position, prompt included (attention), so prompt tokens count.
+   */
+  trainedTokens: number;
+  /** Tokens scored forward-only (no gradient): recomputed old log-probs, reference policy, MOPD teachers. */
+  scoredTokens: number;
   /** 6·P·(trained tokens) + 2·P·(generated and scored-only tokens). */
   flops: number;
   wallMs: number;
