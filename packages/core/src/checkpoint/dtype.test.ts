@@ -2,11 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   decodeFloat32,
   encodeFloat32,
+  type FloatCodec,
   f16BitsToF32,
   f32Bits,
   f32BitsToBf16Bits,
   f32BitsToF16Bits,
   f32FromBits,
+  registerFloatCodec,
 } from "./dtype.ts";
 
 const h = (x: number) => f32BitsToF16Bits(f32Bits(x));
@@ -100,3 +102,38 @@ describe("bfloat16 encoding", () => {
     expect([...decodeFloat32("F32", raw.subarray(1))]).toEqual([1.5, -3]);
   });
 });
+
+describe("registered BF16 codec", () => {
+  it("is used for large arrays only, and unregistering restores the loops", () => {
+    const calls: string[] = [];
+    const codec: FloatCodec = {
+      decodeBf16(src, dst) {
+        calls.push(`decode ${src.length}`);
+        for (let i = 0; i < src.length; i++) dst[i] = f32FromBits(src[i] << 16);
+      },
+      encodeBf16(src, dst) {
+        calls.push(`encode ${src.length}`);
+        for (let i = 0; i < src.length; i++) dst[i] = f32BitsToBf16Bits(f32Bits(src[i]));
+      },
+    };
+    const big = Float32Array.from({ length: 2048 }, (_, i) => Math.sin(i) * 1e3);
+    const plain = encodeFloat32("BF16", big);
+    registerFloatCodec(codec);
+    try {
+      expect([...encodeFloat32("BF16", big)]).toEqual([...plain]);
+      expect([...decodeFloat32("BF16", plain)]).toEqual([...decodeBf16Loop(plain)]);
+      encodeFloat32("BF16", big.subarray(0, 10));
+      expect(calls).toEqual(["encode 2048", "decode 2048"]);
+    } finally {
+      registerFloatCodec(undefined);
+    }
+    encodeFloat32("BF16", big);
+    expect(calls).toHaveLength(2);
+  });
+});
+
+/** BF16 bytes -> float32 by the scalar definition. */
+function decodeBf16Loop(bytes: Uint8Array): Float32Array {
+  const u = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  return Float32Array.from(u, (h) => f32FromBits(h << 16));
+}
