@@ -283,6 +283,33 @@ static napi_value update_stats(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- BF16 codec (@m2rl/core's FloatCodec): bitwise equal to core's loops ------------------------------------
+ * decodeBf16(src: Uint16Array, dst: Float32Array): dst bits = src << 16.
+ * encodeBf16(src: Float32Array, dst: Uint16Array): round to nearest even; a NaN keeps its high bits, made quiet. */
+static napi_value decode_bf16(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  uint16_t *src; float *dst; size_t n, m;
+  if (!typed(env, argv[0], napi_uint16_array, (void **)&src, &n) || !f32(env, argv[1], &dst, &m) || m != n)
+    FAIL("decodeBf16: src must be a Uint16Array and dst a Float32Array of its length");
+  const uint16_t *restrict s = src; uint32_t *restrict d = (uint32_t *)dst;
+  for (size_t j = 0; j < n; j++) d[j] = (uint32_t)s[j] << 16;
+  return NULL;
+}
+static napi_value encode_bf16(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  float *src; uint16_t *dst; size_t n, m;
+  if (!f32(env, argv[0], &src, &n) || !typed(env, argv[1], napi_uint16_array, (void **)&dst, &m) || m != n)
+    FAIL("encodeBf16: src must be a Float32Array and dst a Uint16Array of its length");
+  const uint32_t *restrict s = (const uint32_t *)src; uint16_t *restrict d = dst;
+  for (size_t j = 0; j < n; j++) {
+    uint32_t u = s[j];
+    uint32_t rne = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    uint32_t nan = (u >> 16) | 0x40u;
+    d[j] = (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? nan : rne);
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"weightedSum", 0, weighted_sum, 0, 0, 0, napi_default, 0},
@@ -293,6 +320,8 @@ NAPI_MODULE_INIT() {
     {"absHistogram", 0, abs_histogram, 0, 0, 0, napi_default, 0},
     {"trim", 0, trim, 0, 0, 0, napi_default, 0},
     {"updateStats", 0, update_stats, 0, 0, 0, napi_default, 0},
+    {"decodeBf16", 0, decode_bf16, 0, 0, 0, napi_default, 0},
+    {"encodeBf16", 0, encode_bf16, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -38,6 +38,10 @@ export interface MergeAddon {
   trim(x: Float32Array, threshold: number): void;
   /** out = [changed entries per model..., entries changed by >= 2 models, of those: one sign]. */
   updateStats(base: Float32Array, models: Float32Array[], out: Float64Array): void;
+  /** BF16 -> float32 (core's FloatCodec). */
+  decodeBf16(src: Uint16Array, dst: Float32Array): void;
+  /** float32 -> BF16, round to nearest even (core's FloatCodec). */
+  encodeBf16(src: Float32Array, dst: Uint16Array): void;
 }
 
 /** Where the addon is built, relative to src/ and dist/. */

@@ -3,6 +3,7 @@
  * built), and the native addon against the TypeScript loops, bitwise, on random tensors with the awkward values
  * (zeros of both signs, unchanged entries, ties at the threshold, 1 to 6 models, every flag combination).
  */
+import { decodeFloat32, encodeFloat32, type FloatCodec, registerFloatCodec } from "@m2rl/core/checkpoint";
 import { loadMergeAddon } from "@m2rl/kernels-native/merge";
 import { describe, expect, it } from "vitest";
 import { kernelInfo, kernels } from "../src/methods/kernels.ts";
@@ -187,5 +188,33 @@ describe.skipIf(!native)("native kernels = TypeScript kernels, bitwise", () => {
     );
     expect(() => nk.absHistogram(x, new Float64Array(100), -1)).toThrow(/hist too short/);
     expect(() => nk.updateStats(x, [x], new Float64Array(2))).toThrow(/models \+ 2/);
+  });
+
+  it("BF16 codec: decode and encode (round to nearest even, NaN, infinities, ties, subnormals)", () => {
+    const nk = native! as unknown as FloatCodec;
+    const bits = new Uint32Array(1 << 16);
+    let s = 12345;
+    for (let i = 0; i < bits.length; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      bits[i] = s;
+    }
+    // exact ties, infinities, NaNs (quiet and signalling), zeros, subnormals, the largest finite
+    bits.set([
+      0x3f808000, 0x3f818000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xff800001, 0, 0x80000000, 1,
+      0x7f7fffff,
+    ]);
+    const x = new Float32Array(bits.buffer);
+    registerFloatCodec(undefined);
+    const plain = encodeFloat32("BF16", x);
+    const plainBack = decodeFloat32("BF16", plain);
+    const enc = new Uint16Array(x.length);
+    nk.encodeBf16(x, enc);
+    expect(
+      Buffer.from(enc.buffer).equals(Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength)),
+    ).toBe(true);
+    const dec = new Float32Array(x.length);
+    nk.decodeBf16(enc, dec);
+    expect(Buffer.from(dec.buffer).equals(Buffer.from(plainBack.buffer))).toBe(true);
+    registerFloatCodec(nk);
   });
 });

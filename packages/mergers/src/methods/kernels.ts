@@ -3,23 +3,26 @@
  * M2RL_NATIVE is not 0), else the TypeScript loops of kernels-js.ts. Both give bitwise-equal results (tested), so
  * the choice changes speed only. More than 64 models always take the TypeScript path (the addon's limit).
  */
+import { type FloatCodec, registerFloatCodec } from "@m2rl/core/checkpoint";
 import { jsKernels, type MergeKernels } from "./kernels-js.ts";
 
 export type { MergeKernels } from "./kernels-js.ts";
 
 const MAX_NATIVE_MODELS = 64;
 
-async function loadNative(): Promise<{ kernels?: MergeKernels; why?: string }> {
+async function loadNative(): Promise<{ kernels?: MergeKernels; codec?: FloatCodec; why?: string }> {
   try {
     const mod = await import("@m2rl/kernels-native/merge");
     const r = mod.loadMergeAddon();
-    return "addon" in r ? { kernels: r.addon as MergeKernels } : { why: r.error };
+    return "addon" in r ? { kernels: r.addon as MergeKernels, codec: r.addon } : { why: r.error };
   } catch (err) {
     return { why: `@m2rl/kernels-native is not installed (${(err as Error).message.split("\n")[0]})` };
   }
 }
 
 const loaded = await loadNative();
+// the addon also converts BF16 for core's checkpoint reader and writer (inputs and outputs are mostly BF16)
+if (loaded.codec) registerFloatCodec(loaded.codec);
 
 /** Which implementation runs, and why not the native one when it does not. */
 export const kernelInfo: { name: "native" | "js"; reason?: string } = loaded.kernels
