@@ -97,7 +97,10 @@ export function register(program: Command): void {
       "--out <dir>",
       "output folder (written to a temp folder, renamed into place when complete)",
     )
-    .option("--workers <n>", "worker threads (0 = inline; default 0 with the native merge kernels, else min(4, cores))")
+    .option(
+      "--workers <n>",
+      "worker threads (0 = inline; default 0 with the native merge kernels, else min(4, cores))",
+    )
     .option("--overwrite", "replace an existing output folder")
     .option("--analyze", "first print per-tensor update density and sign agreement of the task vectors")
     .option("--dry-run", "pre-flight only: validate the config and the checkpoints' headers, print the plan")
