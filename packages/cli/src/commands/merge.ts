@@ -145,7 +145,7 @@ export function register(program: Command): void {
         } else {
           if (!opts.analyze) printUpdates(report.updates, names);
           process.stdout.write(
-            `\nwrote ${report.files.length} file(s) to ${report.outDir} in ${report.seconds.toFixed(1)} s (${((report.inputBytes + report.outputBytes) / report.seconds / 1e9).toFixed(2)} GB/s, ${report.workers} workers)\n`,
+            `\nwrote ${report.files.length} file(s) to ${report.outDir} in ${report.seconds.toFixed(1)} s (${((report.inputBytes + report.outputBytes) / report.seconds / 1e9).toFixed(2)} GB/s, ${report.workers} workers, ${report.kernels} kernels)\n`,
           );
         }
       } catch (err) {

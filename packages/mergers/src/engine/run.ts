@@ -58,6 +58,8 @@ export interface MergeReport {
   outputBytes: number;
   seconds: number;
   workers: number;
+  /** Which element-wise kernels ran: the native SIMD ones or the TypeScript loops (see kernelInfo). */
+  kernels: "native" | "js";
   warnings: string[];
   /** Per tensor: update density per model and sign agreement (when there is a base). */
   updates: { name: string; density: number[]; signAgreement: number }[];
@@ -331,6 +333,7 @@ function reportOf(
     outputBytes: plan.outputBytes,
     seconds: (performance.now() - t0) / 1000,
     workers,
+    kernels: kernelInfo.name,
     warnings: plan.warnings,
     updates,
   };
