@@ -6,6 +6,7 @@
  *                          [--no-measure]   (skip the per-tensor update density / sign agreement pass)
  *                          [--dist]         (run our merger from the built dist/ packages: npm run build first)
  *                          [--embed]        (LLM-shaped checkpoints with huge tensors, see below)
+ *                          [--no-fsync]     (our merger without fsyncs, as the reference writes: durable: false)
  *
  * Checkpoints: base + 3 fine-tunes from make_checkpoints.py (512x512 F32 tensors), generated once under
  * /tmp/m2rl-bench-merge-<mb>mb and reused. --big uses 2000 MB per model. --embed writes (with M2RL's own writer)
@@ -46,6 +47,7 @@ async function child(): Promise<void> {
     workers: Number(workers),
     overwrite: true,
     measure: !process.argv.includes("--no-measure"),
+    durable: !process.argv.includes("--no-fsync"),
   });
   const seconds = (performance.now() - t0) / 1000;
   const rssMb = process.resourceUsage().maxRSS / 1024;
@@ -199,6 +201,7 @@ async function main(): Promise<void> {
         out,
         String(workers),
         ...(flag("no-measure") ? ["--no-measure"] : []),
+        ...(flag("no-fsync") ? ["--no-fsync"] : []),
       ]);
       const ours = { ...lastJson(oursRun.out), peak_rss_mb: oursRun.rssMb };
       const diff = flag("no-check") ? undefined : await maxAbsDiff(refOut, out);
@@ -228,6 +231,7 @@ async function main(): Promise<void> {
           : `${mb} MB per model, F32 512x512`,
         models: 3,
         measure: !flag("no-measure"),
+        durable: !flag("no-fsync"),
         code: flag("dist") ? "dist" : "src (tsx)",
         node: process.version,
         load_avg: loadavg(),

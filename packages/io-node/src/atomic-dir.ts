@@ -7,6 +7,8 @@ import { syncDir } from "./file-sink.ts";
 export interface AtomicDirectoryOptions {
   /** Replace an existing `finalDir` (moved aside, then removed after the new one is in place). Default false. */
   overwrite?: boolean;
+  /** fsync the folder and its parent around the rename (default true; see SinkOptions.durable). */
+  durable?: boolean;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -45,7 +47,8 @@ export async function atomicDirectory<T>(
   await mkdir(tmp);
   try {
     const result = await build(tmp);
-    await syncDir(tmp);
+    const durable = options.durable ?? true;
+    if (durable) await syncDir(tmp);
     if (await exists(target)) {
       if (!options.overwrite)
         throw new M2rlError("output folder appeared while it was being built", { file: finalDir });
@@ -56,7 +59,7 @@ export async function atomicDirectory<T>(
     } else {
       await rename(tmp, target);
     }
-    await syncDir(dirname(target));
+    if (durable) await syncDir(dirname(target));
     return result;
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });

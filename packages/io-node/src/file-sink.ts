@@ -29,6 +29,15 @@ export async function syncDir(dir: string): Promise<void> {
  */
 export const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
 
+export interface SinkOptions {
+  /**
+   * fsync the data and the folder before and after the rename (default true). Without it the rename still makes
+   * `path` appear whole to every process, and a killed process still leaves no partial file; only an operating
+   * system crash or power loss can then leave a file with missing data behind.
+   */
+  durable?: boolean;
+}
+
 /**
  * Writes to a temp file beside `path`; `commit` fsyncs and renames it into place, `abort` removes it. A crash
  * leaves at most a hidden temp file, never a half-written `path`.
@@ -46,14 +55,15 @@ export class NodeFileSink implements ByteSink {
     private readonly fh: FileHandle,
     tempPath: string,
     readonly name: string,
+    private readonly durable: boolean,
   ) {
     this.tempPath = tempPath;
   }
 
-  static async create(path: string, name = path): Promise<NodeFileSink> {
+  static async create(path: string, name = path, options: SinkOptions = {}): Promise<NodeFileSink> {
     const tmp = tempPathFor(path);
     const fh = await open(tmp, "wx");
-    return new NodeFileSink(path, fh, tmp, name);
+    return new NodeFileSink(path, fh, tmp, name, options.durable ?? true);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -64,7 +74,7 @@ export class NodeFileSink implements ByteSink {
       done += bytesWritten;
     }
     this.unflushed += chunk.byteLength;
-    if (this.unflushed >= FLUSH_EVERY_BYTES && !this.flushing) {
+    if (this.durable && this.unflushed >= FLUSH_EVERY_BYTES && !this.flushing) {
       this.unflushed = 0;
       this.flushing = this.fh.datasync().then(
         () => {
@@ -83,7 +93,7 @@ export class NodeFileSink implements ByteSink {
     try {
       await this.flushing;
       if (this.flushError) throw this.flushError;
-      await this.fh.sync();
+      if (this.durable) await this.fh.sync();
       await this.fh.close();
       await rename(this.tempPath, this.path);
       this.state = "committed";
@@ -91,7 +101,7 @@ export class NodeFileSink implements ByteSink {
       await this.abort();
       throw err;
     }
-    await syncDir(dirname(this.path));
+    if (this.durable) await syncDir(dirname(this.path));
   }
 
   async abort(): Promise<void> {

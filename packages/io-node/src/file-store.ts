@@ -1,14 +1,17 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize, sep } from "node:path";
 import type { ByteSink, ByteSource, FileStore } from "@m2rl/core/io";
-import { NodeFileSink } from "./file-sink.ts";
+import { NodeFileSink, type SinkOptions } from "./file-sink.ts";
 import { NodeFileSource } from "./file-source.ts";
 
 /** A FileStore over one folder. File names are relative to it; `..` and absolute paths are refused. */
 export class NodeFileStore implements FileStore {
   readonly name: string;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly sinkOptions: SinkOptions = {},
+  ) {
     this.name = dir;
   }
 
@@ -52,7 +55,7 @@ export class NodeFileStore implements FileStore {
   }
 
   async sink(file: string): Promise<ByteSink> {
-    return NodeFileSink.create(this.path(file));
+    return NodeFileSink.create(this.path(file), undefined, this.sinkOptions);
   }
 
   async writeText(file: string, text: string): Promise<void> {

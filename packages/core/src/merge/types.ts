@@ -63,6 +63,12 @@ export interface TensorMergeInput {
    * (see `MergeMethod.chunkable`); then `models[i].length` is the chunk's length, `shape` the whole tensor's.
    */
   offset?: number;
+  /**
+   * A buffer of the result's length that the method may fill and return instead of allocating (the engine reuses
+   * it once the result is written: fresh large arrays cost page faults and GC). Never aliases an input. A method
+   * may ignore it; one that returns it must not keep it.
+   */
+  out?: Float32Array;
 }
 
 /**

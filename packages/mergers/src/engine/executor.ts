@@ -21,7 +21,13 @@ export interface MergeResult {
   bytes: Uint8Array;
   /** Raw update counts of this tensor or chunk (see updateCounts), when measured. */
   counts?: Float64Array;
+  /** Inline runs: the reusable buffer `bytes` views; hand it back with `release` once the bytes are written. */
+  pooled?: Float32Array;
 }
+
+/** Result buffers up to this many elements are reused (chunks are at most 2^21; a larger whole tensor is not kept). */
+const POOL_MAX_ELEMENTS = 1 << 21;
+const POOL_SIZE = 8;
 
 /**
  * Update counts over some entries (a tensor or a chunk of one): [changed entries per model..., entries changed by at
@@ -62,12 +68,31 @@ export class TensorExecutor {
   private models: Checkpoint[] = [];
   private opening: Promise<void> | undefined;
 
+  /**
+   * `poolResults`: hand methods a reusable output buffer (`input.out`) and return F32 results as views of it, to be
+   * given back with `release` (inline runs; a worker's results are transferred away instead).
+   */
   constructor(
     private readonly method: MergeMethod,
     private readonly basePath: string | undefined,
     private readonly modelPaths: readonly string[],
     private readonly seed: number,
+    private readonly poolResults = false,
   ) {}
+
+  private outPool: ArrayBuffer[] = [];
+
+  private takeOut(n: number): Float32Array | undefined {
+    if (!this.poolResults || n > POOL_MAX_ELEMENTS || n === 0) return undefined;
+    const i = this.outPool.findIndex((b) => b.byteLength >= n * 4);
+    const buf = i >= 0 ? this.outPool.splice(i, 1)[0] : new ArrayBuffer(n * 4);
+    return new Float32Array(buf, 0, n);
+  }
+
+  /** Gives a result's pooled buffer back once its bytes are written. */
+  release(r: MergeResult): void {
+    if (r.pooled && this.outPool.length < POOL_SIZE) this.outPool.push(r.pooled.buffer as ArrayBuffer);
+  }
 
   private open(): Promise<void> {
     this.opening ??= (async () => {
@@ -171,12 +196,21 @@ export class TensorExecutor {
         const src = plan.base ?? plan.models[0];
         return { id: plan.id, bytes: (await ck.readRaw(src.name)).slice() };
       }
-      const input = (await loaded)!;
+      const loadedInput = (await loaded)!;
+      const out = this.takeOut(loadedInput.models[0].length);
+      const input = out ? { ...loadedInput, out } : loadedInput;
       let merged = this.method.mergeTensor(input);
       // a result that aliases an input buffer (a pass-through method) must not leave with it
       if (this.buffers.some((b) => b.buffer === merged.buffer)) merged = merged.slice();
       const counts = measure && input.base ? updateCounts(input.base, input.models) : undefined;
       let bytes = encodeFloat32(plan.outDtype as FloatDType, merged);
+      if (out) {
+        // F32 output is a view of the pooled buffer until written; otherwise the buffer is free again now
+        const pooled = bytes.buffer === out.buffer ? out : undefined;
+        if (!pooled) this.release({ id: plan.id, bytes, pooled: out });
+        return { id: plan.id, bytes, counts, pooled };
+      }
+      // a worker transfers the whole ArrayBuffer: it must hold exactly these bytes
       if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
       return { id: plan.id, bytes, counts };
     });

@@ -2,7 +2,7 @@
  * The streaming merge: pre-pass (when the method has one), then one tensor at a time per worker, results written
  * in order into sharded safetensors inside a temp folder that is renamed into place only when complete.
  */
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { CheckpointWriter, numel, type TensorSpec } from "@m2rl/core/checkpoint";
@@ -40,6 +40,13 @@ export interface RunOptions {
   overwrite?: boolean;
   /** Measure per-tensor update density and sign agreement (default true). */
   measure?: boolean;
+  /**
+   * fsync every output file and folder before the output appears (default true). False skips the fsyncs (the
+   * reference merger and mergekit do not sync): the output folder still appears only when complete, and a killed
+   * process leaves nothing behind, but after an operating-system crash or power loss it may hold files with missing
+   * data. Measured cost at 200 MB: ~10–25% of a linear merge.
+   */
+  durable?: boolean;
   /**
    * Tensors with more elements than this are merged in chunks of this many elements when the method allows it
    * (MergeMethod.chunkable), so memory stays bounded whatever a tensor's size. A multiple of RANDOM_BLOCK; default
@@ -123,6 +130,8 @@ type StatsKind = "global" | "tensor";
 
 interface Executor {
   merge(plan: TensorPlan, stats: unknown): Promise<MergeResult>;
+  /** Called once a result's bytes are written (inline: its buffer is reused). */
+  release(r: MergeResult): void;
   accumulate(plans: TensorPlan[], pass: number, previous: unknown, kind?: StatsKind): Promise<unknown>;
   close(): Promise<void>;
   size: number;
@@ -141,15 +150,17 @@ function makeExecutor(plan: MergePlan, workers: number, measure: boolean): Execu
     return {
       size: workers,
       merge: (p, stats) => pool.run<MergeResult>({ kind: "merge", plan: p, stats }),
+      release: () => {},
       accumulate: (plans, pass, previous, stats = "global") =>
         pool.run({ kind: "accumulate", plans, pass, previous, stats }),
       close: () => pool.close(),
     };
   }
-  const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, seed);
+  const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, seed, true);
   return {
     size: 1,
     merge: (p, stats) => ex.merge(p, stats, measure),
+    release: (r) => ex.release(r),
     accumulate: (plans, pass, previous, stats = "global") => ex.accumulate(plans, pass, previous, stats),
     close: () => ex.close(),
   };
@@ -224,6 +235,7 @@ async function runTensorStats(plan: MergePlan, ex: Executor, chunks: TensorPlan[
 export async function runMerge(plan: MergePlan, options: RunOptions): Promise<MergeReport> {
   const t0 = performance.now();
   const measure = options.measure ?? true;
+  const durable = options.durable ?? true;
   const workers = Math.max(0, options.workers ?? defaultWorkers());
   const progress = options.onProgress ?? (() => {});
   const updates: MergeReport["updates"] = [];
@@ -235,7 +247,7 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
       try {
         const units = mergeUnits(plan, options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS);
         const stats = plan.globalStats ? await runPrepass(plan, units, ex, progress) : undefined;
-        const store = new NodeFileStore(tmp);
+        const store = new NodeFileStore(tmp, { durable });
         const specs: TensorSpec[] = plan.tensors.map((t) => ({
           name: t.name,
           dtype: t.outDtype,
@@ -277,6 +289,7 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
             const u = units[w];
             if (u.range) await writer.writePart(u.name, r.bytes);
             else await writer.write(u.name, r.bytes);
+            ex.release(r);
             if (r.counts) {
               const c = counts.get(u.id);
               if (c) for (let i = 0; i < c.length; i++) c[i] += r.counts[i];
@@ -306,12 +319,13 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
       } finally {
         await ex.close();
       }
-      await copyAuxFiles(plan, tmp);
-      await writeFile(join(tmp, "m2rl_merge_config.yml"), plan.config.text);
+      const aux = new NodeFileStore(tmp, { durable });
+      await copyAuxFiles(plan, aux);
+      await aux.writeText("m2rl_merge_config.yml", plan.config.text);
       const report = reportOf(plan, options, files, updates, workers, t0);
-      await writeFile(join(tmp, "merge_report.json"), `${JSON.stringify(report, null, 2)}\n`);
+      await aux.writeText("merge_report.json", `${JSON.stringify(report, null, 2)}\n`);
     },
-    { overwrite: options.overwrite },
+    { overwrite: options.overwrite, durable },
   );
   return reportOf(plan, options, files, updates, workers, t0);
 }
@@ -339,23 +353,33 @@ function reportOf(
   };
 }
 
-async function copyAuxFiles(plan: MergePlan, dir: string): Promise<void> {
+/** Copies config / tokenizer files into the output through `store` (so they are as durable as the weights). */
+async function copyAuxFiles(plan: MergePlan, store: NodeFileStore): Promise<void> {
   const src = plan.config.tokenizerSource;
   const from =
     src && src !== "base" ? join(plan.config.file, "..", src) : (plan.basePath ?? plan.modelPaths[0]);
   const configFrom = plan.basePath ?? plan.modelPaths[0];
   for (const f of AUX_FILES) {
     const origin = f === "config.json" || f === "generation_config.json" ? configFrom : from;
+    let bytes: Uint8Array;
     try {
-      if (f === "config.json") {
-        const cfg = JSON.parse(await readFile(join(origin, f), "utf8"));
-        if (plan.config.outDtype) cfg.torch_dtype = TORCH_DTYPE[plan.config.outDtype];
-        await writeFile(join(dir, f), `${JSON.stringify(cfg, null, 2)}\n`);
-      } else {
-        await copyFile(join(origin, f), join(dir, f));
-      }
+      bytes = await readFile(join(origin, f));
     } catch {
-      // absent in the source folder (or the source is a single file): nothing to copy
+      continue; // absent in the source folder (or the source is a single file): nothing to copy
+    }
+    if (f === "config.json") {
+      const cfg = JSON.parse(new TextDecoder().decode(bytes));
+      if (plan.config.outDtype) cfg.torch_dtype = TORCH_DTYPE[plan.config.outDtype];
+      await store.writeText(f, `${JSON.stringify(cfg, null, 2)}\n`);
+    } else {
+      const sink = await store.sink(f);
+      try {
+        await sink.write(bytes);
+      } catch (err) {
+        await sink.abort();
+        throw err;
+      }
+      await sink.commit();
     }
   }
 }

@@ -56,6 +56,11 @@ export function scratch(slot: number, n: number): Float32Array {
   return b.subarray(0, n);
 }
 
+/** The array a method writes its result into: the engine's reusable `input.out` when it has one, else a new one. */
+export function resultArray(input: TensorMergeInput, n = input.models[0].length): Float32Array {
+  return input.out && input.out.length === n ? input.out : new Float32Array(n);
+}
+
 /** tau_i = theta_i - base, one array per model (scratch buffers unless `fresh`). */
 export function taskVectors(
   base: Float32Array,
@@ -247,8 +252,8 @@ export function combineDeltas(
   normalize: boolean,
   lambda: number,
   thresholds?: readonly number[],
+  out: Float32Array = new Float32Array(base.length),
 ): Float32Array {
-  const out = new Float32Array(base.length);
   const w = Float64Array.from(weights);
   if (consensus === null) {
     if (thresholds) for (const [i, d] of deltas.entries()) kernels.trim(d, thresholds[i]);
@@ -277,8 +282,8 @@ export function taskArithmeticDirect(
   weights: readonly number[],
   normalize: boolean,
   lambda: number,
+  out: Float32Array = new Float32Array(base.length),
 ): Float32Array {
-  const out = new Float32Array(base.length);
   kernels.taskArithmetic(
     out,
     base,

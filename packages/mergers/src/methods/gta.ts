@@ -17,6 +17,7 @@ import {
   perModel,
   randomDropInPlace,
   requireBase,
+  resultArray,
   taskArithmeticDirect,
   taskVectors,
   tensorRng,
@@ -87,7 +88,14 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
   const g = input.params.global;
   const weights = perModel(input.params, "weight");
   if (!r.sparsification && !r.consensus) {
-    return taskArithmeticDirect(base, input.models, weights, bool(g, "normalize"), num(g, "lambda"));
+    return taskArithmeticDirect(
+      base,
+      input.models,
+      weights,
+      bool(g, "normalize"),
+      num(g, "lambda"),
+      resultArray(input),
+    );
   }
   const deltas = taskVectors(base, input.models);
   const thresholds = input.stats as number[] | undefined; // global (whole-model) magnitude thresholds, per model
@@ -96,7 +104,8 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
     const th = deltas.map(
       (d, i) => thresholds?.[i] ?? magnitudeThreshold(d, num(input.params.perModel[i], "density")),
     );
-    return combineDeltas(base, deltas, weights, r.consensus, bool(g, "normalize"), num(g, "lambda"), th);
+    const out = resultArray(input);
+    return combineDeltas(base, deltas, weights, r.consensus, bool(g, "normalize"), num(g, "lambda"), th, out);
   }
   if (r.sparsification) {
     const rng = r.sparsification === "della_magprune" ? tensorRng(input) : undefined;
@@ -127,7 +136,17 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
       }
     });
   }
-  return combineDeltas(base, deltas, weights, r.consensus, bool(g, "normalize"), num(g, "lambda"));
+  const out = resultArray(input);
+  return combineDeltas(
+    base,
+    deltas,
+    weights,
+    r.consensus,
+    bool(g, "normalize"),
+    num(g, "lambda"),
+    undefined,
+    out,
+  );
 }
 
 export function gtaMethod(r: GtaRecipe): MergeMethod {

@@ -1,5 +1,5 @@
 import type { MergeMethod } from "@m2rl/core/merge";
-import { bool, P, perModel } from "./common.ts";
+import { bool, P, perModel, resultArray } from "./common.ts";
 import { kernels } from "./kernels.ts";
 
 /** Linear (model soup / "Average"): sum_i w_i theta_i, divided by sum_i w_i when normalize. No base needed. */
@@ -15,7 +15,7 @@ export const linear: MergeMethod = {
     let wsum = 0;
     for (const x of w) wsum += x;
     const scale = bool(input.params.global, "normalize") ? 1 / wsum : 1;
-    const out = new Float32Array(input.models[0].length);
+    const out = resultArray(input);
     kernels.weightedSum(out, input.models, Float64Array.from(w), scale);
     return out;
   },
