@@ -18,6 +18,7 @@ interface MergeOptions {
   workers?: string;
   overwrite?: boolean;
   progress: boolean;
+  fsync: boolean;
   json?: boolean;
   dryRun?: boolean;
   analyze?: boolean;
@@ -105,6 +106,10 @@ export function register(program: Command): void {
     .option("--analyze", "first print per-tensor update density and sign agreement of the task vectors")
     .option("--dry-run", "pre-flight only: validate the config and the checkpoints' headers, print the plan")
     .option("--no-progress", "no progress bar")
+    .option(
+      "--no-fsync",
+      "skip fsyncs (faster; the folder still appears only when complete, but an OS crash may leave missing data)",
+    )
     .option("--json", "print the merge report as JSON")
     .action(async (configPath: string, opts: MergeOptions, command: Command) => {
       const bar = makeBar(opts.progress);
@@ -137,6 +142,7 @@ export function register(program: Command): void {
           outDir: opts.out,
           workers,
           overwrite: opts.overwrite,
+          durable: opts.fsync,
           onProgress: bar.update,
         });
         bar.stop();

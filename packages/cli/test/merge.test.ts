@@ -1,0 +1,73 @@
+/**
+ * `m2rl merge` in-process: the merged weights are the method's (checked against a hand computation), `--no-fsync`
+ * writes the same bytes, `--dry-run` writes nothing, a bad config exits 1 naming the problem.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CheckpointWriter } from "@m2rl/core/checkpoint";
+import { NodeFileStore, openCheckpoint } from "@m2rl/io-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../src/main.ts";
+import { captureOutput } from "./capture-output.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "m2rl-merge-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const io = captureOutput();
+
+const base = [0.5, -1, 2, 0];
+const fts = [
+  [1.5, -1, 1, 0.25],
+  [0.5, 0, 3, -0.25],
+];
+
+async function model(name: string, values: number[]): Promise<void> {
+  const d = join(dir, name);
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(d, { recursive: true });
+  const w = await CheckpointWriter.create(new NodeFileStore(d), [
+    { name: "model.layers.0.mlp.up_proj.weight", shape: [2, 2], dtype: "F32" },
+  ]);
+  await w.write("model.layers.0.mlp.up_proj.weight", Float32Array.from(values));
+  await w.finish();
+  writeFileSync(join(d, "config.json"), JSON.stringify({ model_type: "llama", torch_dtype: "float32" }));
+}
+
+beforeAll(async () => {
+  await model("base", base);
+  await model("ft0", fts[0]);
+  await model("ft1", fts[1]);
+  writeFileSync(
+    join(dir, "ta.yml"),
+    "merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - model: ft0\n  - model: ft1\nparameters: {lambda: 0.5}\n",
+  );
+});
+
+const run = (...args: string[]) => main(["node", "m2rl", "merge", ...args]);
+
+describe("m2rl merge", () => {
+  it("writes base + lambda * sum of task vectors, names the kernels; --no-fsync gives the same bytes", async () => {
+    expect(await run(join(dir, "ta.yml"), "--out", join(dir, "out"), "--no-progress")).toBe(0);
+    const ck = await openCheckpoint(join(dir, "out"));
+    const got = [...(await ck.readFloat32("model.layers.0.mlp.up_proj.weight"))];
+    await ck.close();
+    // tau0 = [1, 0, -1, 0.25], tau1 = [0, 1, 1, -0.25]: base + 0.5 * (tau0 + tau1)
+    expect(got).toEqual([1, -0.5, 2, 0]);
+    expect(io.out.join("")).toMatch(/wrote 1 file\(s\) .* 0 workers, (native|js) kernels\)/);
+    expect(await run(join(dir, "ta.yml"), "--out", join(dir, "out2"), "--no-progress", "--no-fsync")).toBe(0);
+    const a = readFileSync(join(dir, "out", "model.safetensors"));
+    expect(readFileSync(join(dir, "out2", "model.safetensors")).equals(a)).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, "out", "merge_report.json"), "utf8")).kernels).toMatch(
+      /native|js/,
+    );
+  });
+
+  it("--dry-run writes nothing; a bad config exits 1 and says what is wrong", async () => {
+    expect(await run(join(dir, "ta.yml"), "--out", join(dir, "dry"), "--dry-run", "--no-progress")).toBe(0);
+    expect(existsSync(join(dir, "dry"))).toBe(false);
+    writeFileSync(join(dir, "bad.yml"), "merge_method: tiez\nmodels:\n  - model: ft0\n");
+    expect(await run(join(dir, "bad.yml"), "--out", join(dir, "bad"), "--no-progress")).toBe(1);
+    expect(io.err.join("")).toMatch(/tiez/);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
+});
