@@ -20,7 +20,13 @@ export interface MergeAddon {
   /** out = a - b. */
   subtract(out: Float32Array, a: Float32Array, b: Float32Array): void;
   /** out[j] = base[j] + (sum_i w_i d_i[j]) * scale, in double. */
-  combine(out: Float32Array, base: Float32Array, deltas: Float32Array[], w: Float64Array, scale: number): void;
+  combine(
+    out: Float32Array,
+    base: Float32Array,
+    deltas: Float32Array[],
+    w: Float64Array,
+    scale: number,
+  ): void;
   /** TIES disjoint merge with a fused magnitude trim, float32 arithmetic (see csrc/merge.c). */
   consensus(
     out: Float32Array,
