@@ -3,17 +3,17 @@
  * built), and the native addon against the TypeScript loops, bitwise, on random tensors with the awkward values
  * (zeros of both signs, unchanged entries, ties at the threshold, 1 to 6 models, every flag combination).
  */
-import { decodeFloat32, encodeFloat32, type FloatCodec, registerFloatCodec } from "@m2rl/core/checkpoint";
+import { decodeFloat32, encodeFloat32, registerFloatCodec } from "@m2rl/core/checkpoint";
 import { loadMergeAddon } from "@m2rl/kernels-native/merge";
 import { describe, expect, it } from "vitest";
 import { kernelInfo, kernels } from "../src/methods/kernels.ts";
-import { jsKernels, type MergeKernels } from "../src/methods/kernels-js.ts";
+import { jsKernels } from "../src/methods/kernels-js.ts";
 
 const f = (xs: number[]) => Float32Array.from(xs);
 const w64 = (xs: number[]) => Float64Array.from(xs);
 
 const loaded = loadMergeAddon();
-const native = "addon" in loaded ? (loaded.addon as MergeKernels) : undefined;
+const native = "addon" in loaded ? loaded.addon : undefined;
 
 it("uses the native kernels when the addon is built, the TypeScript ones with M2RL_NATIVE=0", () => {
   if (process.env["M2RL_NATIVE"] === "0") {
@@ -191,7 +191,7 @@ describe.skipIf(!native)("native kernels = TypeScript kernels, bitwise", () => {
   });
 
   it("BF16 codec: decode and encode (round to nearest even, NaN, infinities, ties, subnormals)", () => {
-    const nk = native! as unknown as FloatCodec;
+    const nk = native!;
     const bits = new Uint32Array(1 << 16);
     let s = 12345;
     for (let i = 0; i < bits.length; i++) {

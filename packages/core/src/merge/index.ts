@@ -1,1 +1,2 @@
+export * from "./kernels.ts";
 export * from "./types.ts";

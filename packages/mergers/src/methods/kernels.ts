@@ -14,7 +14,7 @@ async function loadNative(): Promise<{ kernels?: MergeKernels; codec?: FloatCode
   try {
     const mod = await import("@m2rl/kernels-native/merge");
     const r = mod.loadMergeAddon();
-    return "addon" in r ? { kernels: r.addon as MergeKernels, codec: r.addon } : { why: r.error };
+    return "addon" in r ? { kernels: r.addon, codec: r.addon } : { why: r.error };
   } catch (err) {
     return { why: `@m2rl/kernels-native is not installed (${(err as Error).message.split("\n")[0]})` };
   }
