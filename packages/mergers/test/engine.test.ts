@@ -133,6 +133,8 @@ describe("merge engine end to end", () => {
       ["ties", "parameters: {density: 0.3, trim_scope: model}\n"],
       ["dare_linear", "parameters: {density: 0.5}\nseed: 7\n"],
       ["dare_ties", "parameters: {density: 0.5}\nseed: 7\n"],
+      ["sce", ""],
+      ["sce", "parameters: {select_topk: 0.3}\n"],
       ["della", "parameters: {density: 0.5, epsilon: 0.1}\nseed: 7\n"], // not chunkable: merged whole
     ];
     for (const [k, [method, extra]] of cases.entries()) {

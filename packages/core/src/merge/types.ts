@@ -79,7 +79,8 @@ export interface TensorMergeInput {
 export interface MergeGlobalStats<A = unknown, R = unknown> {
   /** Whether the pre-pass is needed under these (global) parameters. */
   enabled(params: ResolvedMergeParams): boolean;
-  passes: number;
+  /** Number of passes (or, from the tensor's / the merge's parameters, how many they need). */
+  passes: number | ((params: ResolvedMergeParams) => number);
   /** A fresh accumulator for `pass` (0-based), given the result of the previous pass (undefined at pass 0). */
   create(pass: number, previous: R | undefined, modelCount: number): A;
   accumulate(acc: A, input: TensorMergeInput, pass: number, previous: R | undefined): void;

@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { CheckpointWriter, numel, type TensorSpec } from "@m2rl/core/checkpoint";
 import { ConfigError } from "@m2rl/core/errors";
+import type { MergeGlobalStats, ResolvedMergeParams } from "@m2rl/core/merge";
 import { atomicDirectory, NodeFileStore } from "@m2rl/io-node";
 import { RANDOM_BLOCK } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
@@ -179,10 +180,11 @@ async function runPrepass(
 ): Promise<unknown> {
   const g = plan.method.globalStats!;
   const merged = units.filter((t) => t.kind === "merge");
-  const total = merged.reduce((s, t) => s + t.inputBytes, 0) * g.passes;
+  const passes = passCount(g, merged[0]?.params);
+  const total = merged.reduce((s, t) => s + t.inputBytes, 0) * passes;
   let done = 0;
   let previous: unknown;
-  for (let pass = 0; pass < g.passes; pass++) {
+  for (let pass = 0; pass < passes; pass++) {
     // contiguous batches of about 64 MB of input each, spread over the workers
     const batches: TensorPlan[][] = [];
     let cur: TensorPlan[] = [];
@@ -219,11 +221,17 @@ async function runPrepass(
   return previous;
 }
 
+/** How many passes a statistics protocol needs under these parameters. */
+function passCount(g: MergeGlobalStats, params: ResolvedMergeParams | undefined): number {
+  return typeof g.passes === "number" ? g.passes : params ? g.passes(params) : 0;
+}
+
 /** Runs the method's tensorStats over the chunks of one tensor (pass by pass, one chunk at a time). */
 async function runTensorStats(plan: MergePlan, ex: Executor, chunks: TensorPlan[]): Promise<unknown> {
   const g = plan.method.tensorStats!;
   let previous: unknown;
-  for (let pass = 0; pass < g.passes; pass++) {
+  const passes = passCount(g, chunks[0].params);
+  for (let pass = 0; pass < passes; pass++) {
     let acc = g.create(pass, previous, plan.modelPaths.length);
     for (const c of chunks) acc = g.combine(acc, await ex.accumulate([c], pass, previous, "tensor"));
     previous = g.finish(acc, pass, previous);

@@ -87,22 +87,35 @@ export function kthLargestAbs(x: Float32Array, k: number): number {
   if (k >= n) return 0;
   hist.fill(0);
   kernels.absHistogram(x, hist, -1);
+  const cut = radixCut(hist, k);
+  hist.fill(0);
+  kernels.absHistogram(x, hist, cut.hi);
+  return radixThreshold(hist, cut);
+}
+
+/**
+ * First radix-select step: from the histogram of the high 16 bits of |x| (kernels.absHistogram with hi < 0), the
+ * high half `hi` of the k-th largest magnitude and how many entries under it are still `need`ed.
+ */
+export function radixCut(histHi: Float64Array, k: number): { hi: number; need: number } {
   let cum = 0;
   let hi = 0x7fff;
   for (; hi >= 0; hi--) {
-    if (cum + hist[hi] >= k) break;
-    cum += hist[hi];
+    if (cum + histHi[hi] >= k) break;
+    cum += histHi[hi];
   }
-  const need = k - cum;
-  hist.fill(0);
-  kernels.absHistogram(x, hist, hi);
-  let cum2 = 0;
+  return { hi, need: k - cum };
+}
+
+/** Second step: from the histogram of the low halves under `hi`, the k-th largest magnitude itself. */
+export function radixThreshold(histLo: Float64Array, cut: { hi: number; need: number }): number {
+  let cum = 0;
   let lo = 0xffff;
   for (; lo >= 0; lo--) {
-    cum2 += hist[lo];
-    if (cum2 >= need) break;
+    cum += histLo[lo];
+    if (cum >= cut.need) break;
   }
-  return f32FromBits(((hi << 16) | lo) >>> 0);
+  return f32FromBits(((cut.hi << 16) | lo) >>> 0);
 }
 
 const f32s = new Float32Array(1);
