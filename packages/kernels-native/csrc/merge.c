@@ -205,6 +205,47 @@ static napi_value consensus(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- erase(out, base, deltas[], w): SCE's sign-consensus weighted mean, in double --------------------------------
+ * s = sum_i d_i; m_i = 1 where d_i has s's sign (s == 0: base kept); out = b + sum_i w_i d_i m_i / max(sum_i w_i m_i,
+ * 1e-6). Masks are multiplications (no branches), one out-of-line instance per model count. */
+INLINE void erase_m(float *restrict out, const float *restrict base, const float *const *ds, const double *w, size_t n,
+                    int M) {
+  const float *p[MAX_MODELS]; double wl[MAX_MODELS];
+  for (int i = 0; i < M; i++) { p[i] = ds[i]; wl[i] = w[i]; }
+  for (size_t j = 0; j < n; j++) {
+    double s = 0;
+    for (int i = 0; i < M; i++) s += (double)p[i][j];
+    double num = 0, den = 0;
+    for (int i = 0; i < M; i++) {
+      double d = p[i][j];
+      double k = (double)(((d > 0) & (s > 0)) | ((d < 0) & (s < 0)));
+      num += wl[i] * d * k;
+      den += wl[i] * k;
+    }
+    double b = base[j];
+    double r = b + num / (den > 1e-6 ? den : 1e-6);
+    out[j] = (float)(s == 0 ? b : r);
+  }
+}
+#define ERASE_FN(M)                                                                                              \
+  static __attribute__((noinline)) void erase_##M(float *restrict out, const float *restrict base,                \
+                                                 const float *const *ds, const double *w, size_t n, int m) {     \
+    erase_m(out, base, ds, w, n, M == 0 ? m : M);                                                               \
+  }
+ERASE_FN(0) ERASE_FN(1) ERASE_FN(2) ERASE_FN(3) ERASE_FN(4)
+static napi_value erase(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  const float *ds[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn; float *out, *base; double *w;
+  if (!f32_list(env, argv[2], ds, &m, &n)) FAIL("erase: deltas must be 1-64 Float32Arrays of one length");
+  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
+    FAIL("erase: out and base must be Float32Arrays of the deltas' length");
+  if (!f64(env, argv[3], &w, &wn) || wn != m) FAIL("erase: w must be a Float64Array with one weight per delta");
+  void (*const fns[5])(float *restrict, const float *restrict, const float *const *, const double *, size_t, int) = {
+    erase_0, erase_1, erase_2, erase_3, erase_4};
+  fns[m <= 4 ? m : 0](out, base, ds, w, n, (int)m);
+  return NULL;
+}
+
 /* ---- absHistogram(x, hist: Float64Array, hi) -------------------------------------------------------------------
  * Radix-select passes over the bit patterns of |x| (monotone in |x|): hi < 0 counts the high 16 bits
  * (hist has 32768 bins); hi >= 0 counts the low 16 bits of the entries whose high 16 bits equal hi (65536 bins). */
@@ -317,6 +358,7 @@ NAPI_MODULE_INIT() {
     {"subtract", 0, subtract, 0, 0, 0, napi_default, 0},
     {"combine", 0, combine, 0, 0, 0, napi_default, 0},
     {"consensus", 0, consensus, 0, 0, 0, napi_default, 0},
+    {"erase", 0, erase, 0, 0, 0, napi_default, 0},
     {"absHistogram", 0, abs_histogram, 0, 0, 0, napi_default, 0},
     {"trim", 0, trim, 0, 0, 0, napi_default, 0},
     {"updateStats", 0, update_stats, 0, 0, 0, napi_default, 0},

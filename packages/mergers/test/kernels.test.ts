@@ -68,6 +68,16 @@ for (const [label, k] of [
       expect(tie[0]).toBe(7);
     });
 
+    it("erase (SCE): sign of the plain sum, weighted mean of the agreeing deltas, a zero sum keeps the base", () => {
+      const out = new Float32Array(3);
+      // entry 0: sum 1 - 3 + 1 = -1 -> only -3 agrees: 0 + (0.5 * -3) / 0.5; entry 1: sum 0 -> base;
+      // entry 2: sum 2 + 2 - 1 = 3 -> (0.5*2 + 0.25*2) / 0.75
+      k.erase(out, f([0, 7, 1]), [f([1, 1, 2]), f([-3, -1, 2]), f([1, 0, -1])], w64([0.25, 0.5, 0.25]));
+      expect(out[0]).toBe(-3);
+      expect(out[1]).toBe(7);
+      expect(out[2]).toBe(Math.fround(1 + (0.25 * 2 + 0.5 * 2) / 0.75));
+    });
+
     it("absHistogram, trim and updateStats", () => {
       const x = f([1, -1, 2, 0.5, -3]);
       const hi = new Float64Array(32768);
@@ -145,6 +155,9 @@ describe.skipIf(!native)("native kernels = TypeScript kernels, bitwise", () => {
       }
       jsKernels.subtract(a, xs[0], base);
       nk.subtract(b, xs[0], base);
+      same(a, b);
+      jsKernels.erase(a, base, xs, w);
+      nk.erase(b, base, xs, w);
       same(a, b);
       const th = w64(
         Array.from({ length: m }, (_, i) => [0, 0.25, 0.1, Number.POSITIVE_INFINITY, 0.01, 1][i]),

@@ -53,4 +53,9 @@ export interface MergeKernels {
    * out[m + 1] = of those, entries where the changed models all moved one way.
    */
   updateStats(base: Float32Array, models: readonly Float32Array[], out: Float64Array): void;
+  /**
+   * SCE's erase step: s = sum_i d_i (double); entries with s == 0 keep the base; else, with m_i = 1 where d_i has
+   * s's sign, out = b + (sum_i w_i d_i m_i) / max(sum_i w_i m_i, 1e-6), in double, rounded once.
+   */
+  erase(out: Float32Array, base: Float32Array, deltas: readonly Float32Array[], w: Float64Array): void;
 }

@@ -93,6 +93,24 @@ export const jsKernels: MergeKernels = {
     }
   },
 
+  erase(out, base, deltas, w) {
+    const n = out.length;
+    const m = deltas.length;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < m; i++) s += deltas[i][j];
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < m; i++) {
+        const d = deltas[i][j];
+        const k = +((d > 0 && s > 0) || (d < 0 && s < 0));
+        num += w[i] * d * k;
+        den += w[i] * k;
+      }
+      out[j] = s === 0 ? base[j] : base[j] + num / Math.max(den, 1e-6);
+    }
+  },
+
   absHistogram(x, hist, hi) {
     const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
     const n = u.length;

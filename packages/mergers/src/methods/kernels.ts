@@ -38,6 +38,7 @@ function withFallback(native: MergeKernels): MergeKernels {
     combine: (o, b, ds, w, s) => (many(ds) ? jsKernels : native).combine(o, b, ds, w, s),
     consensus: (o, b, ds, w, t, c, n, l) =>
       (many(ds) ? jsKernels : native).consensus(o, b, ds, w, t, c, n, l),
+    erase: (o, b, ds, w) => (many(ds) ? jsKernels : native).erase(o, b, ds, w),
     absHistogram: (x, h, hi) => native.absHistogram(x, h, hi),
     trim: (x, t) => native.trim(x, t),
     updateStats: (b, ms, o) => (many(ms) ? jsKernels : native).updateStats(b, ms, o),

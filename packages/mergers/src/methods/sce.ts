@@ -198,27 +198,8 @@ export const sce: MergeMethod = {
       }
       stats = { weights: weightsOf(blockSquares(tv), n, N), threshold };
     }
-    const weights = stats.weights;
     const out = resultArray(input);
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < N; i++) s += tv[i][j];
-      if (s === 0) {
-        out[j] = base[j]; // no majority sign: everything erased
-        continue;
-      }
-      const pos = s > 0;
-      let num_ = 0;
-      let den = 0;
-      for (let i = 0; i < N; i++) {
-        const d = tv[i][j];
-        if (pos ? d > 0 : d < 0) {
-          num_ += weights[i] * d;
-          den += weights[i];
-        }
-      }
-      out[j] = base[j] + num_ / Math.max(den, 1e-6);
-    }
+    kernels.erase(out, base, tv, Float64Array.from(stats.weights));
     return out;
   },
 };
