@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { CheckpointError, ConfigError } from "@m2rl/core/errors";
 import { openCheckpoint } from "@m2rl/io-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { METHODS, mergeFromFile, parseMergeConfig, planMerge, ties, updateStats } from "../src/index.ts";
+import {
+  analyzeUpdates,
+  METHODS,
+  mergeFromFile,
+  parseMergeConfig,
+  planMerge,
+  ties,
+  updateStats,
+} from "../src/index.ts";
 import { makeFamily, tempDir, writeModel } from "./fixtures.ts";
 import { input } from "./helpers.ts";
 
@@ -157,6 +165,12 @@ describe("merge engine end to end", () => {
       expect((await bytes(`out_t${k}`)).equals(w), `${method} ${extra} chunked in workers`).toBe(true);
       expect(split.updates).toEqual(whole.updates);
       expect(threads.updates).toEqual(whole.updates);
+      if (method === "task_arithmetic") {
+        // `m2rl merge --analyze` reads the same counts before merging, chunked or not
+        const plan = await planMerge(parseMergeConfig(await readFile(cfg, "utf8"), cfg));
+        expect(await analyzeUpdates(plan, undefined, 65536)).toEqual(whole.updates);
+        expect(await analyzeUpdates(plan)).toEqual(whole.updates);
+      }
     }
     await expect(
       mergeFromFile(await yml(`merge_method: linear\n${models}`), {

@@ -417,6 +417,7 @@ export function summarizeUpdates(updates: readonly TensorUpdateStats[]): {
 export async function analyzeUpdates(
   plan: MergePlan,
   onProgress?: (p: MergeProgress) => void,
+  chunkElements = DEFAULT_CHUNK_ELEMENTS,
 ): Promise<MergeReport["updates"]> {
   const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, plan.config.seed);
   const out: MergeReport["updates"] = [];
@@ -425,7 +426,7 @@ export async function analyzeUpdates(
   let sum: Float64Array | undefined;
   try {
     // the counts are element-wise: every large tensor is read in chunks, whatever the method
-    for (const u of mergeUnits(plan, DEFAULT_CHUNK_ELEMENTS, true)) {
+    for (const u of mergeUnits(plan, chunkElements, true)) {
       if (u.kind === "merge" && u.base) {
         const inp = await ex.input(u);
         const c = updateCounts(inp.base!, inp.models);
