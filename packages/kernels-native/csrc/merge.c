@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_MODELS 64
@@ -74,6 +75,25 @@ static napi_value weighted_sum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The arguments (out, base, tensors[], w) that task arithmetic, combine, consensus and erase share, checked:
+ * 1-64 Float32Arrays of one length n, out and base of length n, one weight per tensor. Throws and returns 0 if not. */
+typedef struct { float *out, *base; const float *xs[MAX_MODELS]; uint32_t m; size_t n; double *w; } obw_t;
+static int parse_obw(napi_env env, napi_value *argv, obw_t *a, const char *fn) {
+  char msg[160]; size_t on, bn, wn;
+  a->n = SIZE_MAX;
+  if (!f32_list(env, argv[2], a->xs, &a->m, &a->n)) {
+    snprintf(msg, sizeof msg, "m2rl-merge: %s: the tensors must be 1-64 Float32Arrays of one length", fn);
+  } else if (!f32(env, argv[0], &a->out, &on) || on != a->n || !f32(env, argv[1], &a->base, &bn) || bn != a->n) {
+    snprintf(msg, sizeof msg, "m2rl-merge: %s: out and base must be Float32Arrays of the tensors' length", fn);
+  } else if (!f64(env, argv[3], &a->w, &wn) || wn != a->m) {
+    snprintf(msg, sizeof msg, "m2rl-merge: %s: w must be a Float64Array with one value per delta", fn);
+  } else {
+    return 1;
+  }
+  napi_throw_error(env, NULL, msg);
+  return 0;
+}
+
 /* ---- taskArithmetic(out, base, xs[], w, scale): out[j] = b + scale * sum_i w_i (x_i[j] - b), b = base[j] ------- */
 INLINE void ta_m(float *restrict out, const float *restrict base, const float *const *xs, const double *w, double scale,
                  size_t n, int M) {
@@ -85,11 +105,9 @@ INLINE void ta_m(float *restrict out, const float *restrict base, const float *c
 }
 static napi_value task_arithmetic(napi_env env, napi_callback_info info) {
   ARGS(5);
-  const float *xs[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn; float *out, *base; double *w;
-  if (!f32_list(env, argv[2], xs, &m, &n)) FAIL("taskArithmetic: xs must be 1-64 Float32Arrays of one length");
-  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
-    FAIL("taskArithmetic: out and base must be Float32Arrays of the inputs' length");
-  if (!f64(env, argv[3], &w, &wn) || wn != m) FAIL("taskArithmetic: w must be a Float64Array with one weight per input");
+  obw_t a;
+  if (!parse_obw(env, argv, &a, "taskArithmetic")) return NULL;
+  float *out = a.out, *base = a.base; const float **xs = a.xs; uint32_t m = a.m; size_t n = a.n; double *w = a.w;
   double scale = num(env, argv[4]);
   switch (m) {
     case 1: ta_m(out, base, xs, w, scale, n, 1); break;
@@ -123,11 +141,9 @@ INLINE void comb_m(float *restrict out, const float *restrict base, const float 
 }
 static napi_value combine(napi_env env, napi_callback_info info) {
   ARGS(5);
-  const float *ds[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn; float *out, *base; double *w;
-  if (!f32_list(env, argv[2], ds, &m, &n)) FAIL("combine: deltas must be 1-64 Float32Arrays of one length");
-  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
-    FAIL("combine: out and base must be Float32Arrays of the deltas' length");
-  if (!f64(env, argv[3], &w, &wn) || wn != m) FAIL("combine: w must be a Float64Array with one weight per delta");
+  obw_t a;
+  if (!parse_obw(env, argv, &a, "combine")) return NULL;
+  float *out = a.out, *base = a.base; const float **ds = a.xs; uint32_t m = a.m; size_t n = a.n; double *w = a.w;
   double scale = num(env, argv[4]);
   switch (m) {
     case 1: comb_m(out, base, ds, w, scale, n, 1); break;
@@ -191,12 +207,10 @@ static const cons_fn CONS_TABLE[2][2][5] = {
 
 static napi_value consensus(napi_env env, napi_callback_info info) {
   ARGS(8);
-  const float *ds[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn, tn; float *out, *base; double *w, *td;
-  if (!f32_list(env, argv[2], ds, &m, &n)) FAIL("consensus: deltas must be 1-64 Float32Arrays of one length");
-  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
-    FAIL("consensus: out and base must be Float32Arrays of the deltas' length");
-  if (!f64(env, argv[3], &w, &wn) || wn != m || !f64(env, argv[4], &td, &tn) || tn != m)
-    FAIL("consensus: w and thresholds must be Float64Arrays with one value per delta");
+  obw_t a; size_t tn; double *td;
+  if (!parse_obw(env, argv, &a, "consensus")) return NULL;
+  if (!f64(env, argv[4], &td, &tn) || tn != a.m) FAIL("consensus: thresholds must be a Float64Array with one value per delta");
+  float *out = a.out, *base = a.base; const float **ds = a.xs; uint32_t m = a.m; size_t n = a.n; double *w = a.w;
   float t[MAX_MODELS];
   for (uint32_t i = 0; i < m; i++) t[i] = (float)td[i]; /* thresholds are float32 magnitudes (or 0 / +inf) */
   int count = flag(env, argv[5]), normalize = flag(env, argv[6]);
@@ -235,14 +249,11 @@ INLINE void erase_m(float *restrict out, const float *restrict base, const float
 ERASE_FN(0) ERASE_FN(1) ERASE_FN(2) ERASE_FN(3) ERASE_FN(4)
 static napi_value erase(napi_env env, napi_callback_info info) {
   ARGS(4);
-  const float *ds[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, bn, wn; float *out, *base; double *w;
-  if (!f32_list(env, argv[2], ds, &m, &n)) FAIL("erase: deltas must be 1-64 Float32Arrays of one length");
-  if (!f32(env, argv[0], &out, &on) || on != n || !f32(env, argv[1], &base, &bn) || bn != n)
-    FAIL("erase: out and base must be Float32Arrays of the deltas' length");
-  if (!f64(env, argv[3], &w, &wn) || wn != m) FAIL("erase: w must be a Float64Array with one weight per delta");
+  obw_t a;
+  if (!parse_obw(env, argv, &a, "erase")) return NULL;
   void (*const fns[5])(float *restrict, const float *restrict, const float *const *, const double *, size_t, int) = {
     erase_0, erase_1, erase_2, erase_3, erase_4};
-  fns[m <= 4 ? m : 0](out, base, ds, w, n, (int)m);
+  fns[a.m <= 4 ? a.m : 0](a.out, a.base, a.xs, a.w, a.n, (int)a.m);
   return NULL;
 }
 
