@@ -23,6 +23,16 @@
 #define FAIL(msg) do { napi_throw_error(env, NULL, "m2rl-merge: " msg); return NULL; } while (0)
 #define ARGS(n) size_t argc = n; napi_value argv[n]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL)); if (argc < n) FAIL("too few arguments")
 #define INLINE static inline __attribute__((always_inline))
+/* Calls KERNEL(M) with M a compile-time constant for 1 to 4 models (so GCC can vectorise each instance), else with
+ * the runtime count. */
+#define FOR_MODEL_COUNT(m, KERNEL)              \
+  switch (m) {                                  \
+    case 1: KERNEL(1); break;                   \
+    case 2: KERNEL(2); break;                   \
+    case 3: KERNEL(3); break;                   \
+    case 4: KERNEL(4); break;                   \
+    default: KERNEL((int)(m));                  \
+  }
 
 static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **p, size_t *len) {
   napi_typedarray_type t; napi_value ab; size_t off;
@@ -56,22 +66,16 @@ INLINE void wsum_m(float *restrict out, const float *const *xs, const double *w,
     out[j] = (float)(s * scale);
   }
 }
-static void wsum_dispatch(float *out, const float **xs, const double *w, double scale, size_t n, uint32_t m) {
-  switch (m) {
-    case 1: wsum_m(out, xs, w, scale, n, 1); break;
-    case 2: wsum_m(out, xs, w, scale, n, 2); break;
-    case 3: wsum_m(out, xs, w, scale, n, 3); break;
-    case 4: wsum_m(out, xs, w, scale, n, 4); break;
-    default: wsum_m(out, xs, w, scale, n, (int)m);
-  }
-}
 static napi_value weighted_sum(napi_env env, napi_callback_info info) {
   ARGS(4);
   const float *xs[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX, on, wn; float *out; double *w;
   if (!f32_list(env, argv[1], xs, &m, &n)) FAIL("weightedSum: xs must be 1-64 Float32Arrays of one length");
   if (!f32(env, argv[0], &out, &on) || on != n) FAIL("weightedSum: out must be a Float32Array of the inputs' length");
   if (!f64(env, argv[2], &w, &wn) || wn != m) FAIL("weightedSum: w must be a Float64Array with one weight per input");
-  wsum_dispatch(out, xs, w, num(env, argv[3]), n, m);
+  double scale = num(env, argv[3]);
+#define WSUM(M) wsum_m(out, xs, w, scale, n, M)
+  FOR_MODEL_COUNT(m, WSUM)
+#undef WSUM
   return NULL;
 }
 
@@ -107,15 +111,10 @@ static napi_value task_arithmetic(napi_env env, napi_callback_info info) {
   ARGS(5);
   obw_t a;
   if (!parse_obw(env, argv, &a, "taskArithmetic")) return NULL;
-  float *out = a.out, *base = a.base; const float **xs = a.xs; uint32_t m = a.m; size_t n = a.n; double *w = a.w;
   double scale = num(env, argv[4]);
-  switch (m) {
-    case 1: ta_m(out, base, xs, w, scale, n, 1); break;
-    case 2: ta_m(out, base, xs, w, scale, n, 2); break;
-    case 3: ta_m(out, base, xs, w, scale, n, 3); break;
-    case 4: ta_m(out, base, xs, w, scale, n, 4); break;
-    default: ta_m(out, base, xs, w, scale, n, (int)m);
-  }
+#define TA(M) ta_m(a.out, a.base, a.xs, a.w, scale, a.n, M)
+  FOR_MODEL_COUNT(a.m, TA)
+#undef TA
   return NULL;
 }
 
@@ -143,14 +142,10 @@ static napi_value combine(napi_env env, napi_callback_info info) {
   ARGS(5);
   obw_t a;
   if (!parse_obw(env, argv, &a, "combine")) return NULL;
-  float *out = a.out, *base = a.base; const float **ds = a.xs; uint32_t m = a.m; size_t n = a.n; double *w = a.w;
   double scale = num(env, argv[4]);
-  switch (m) {
-    case 1: comb_m(out, base, ds, w, scale, n, 1); break;
-    case 2: comb_m(out, base, ds, w, scale, n, 2); break;
-    case 3: comb_m(out, base, ds, w, scale, n, 3); break;
-    default: comb_m(out, base, ds, w, scale, n, (int)m);
-  }
+#define COMB(M) comb_m(a.out, a.base, a.xs, a.w, scale, a.n, M)
+  FOR_MODEL_COUNT(a.m, COMB)
+#undef COMB
   return NULL;
 }
 
@@ -325,13 +320,9 @@ static napi_value update_stats(napi_env env, napi_callback_info info) {
   if (!f32_list(env, argv[1], ms, &m, &n)) FAIL("updateStats: models must be 1-64 Float32Arrays of one length");
   if (!f32(env, argv[0], &base, &bn) || bn != n) FAIL("updateStats: base must be a Float32Array of the models' length");
   if (!f64(env, argv[2], &out, &on) || on != m + 2) FAIL("updateStats: out must be a Float64Array of models + 2");
-  switch (m) {
-    case 1: stats_m(base, ms, out, n, 1); break;
-    case 2: stats_m(base, ms, out, n, 2); break;
-    case 3: stats_m(base, ms, out, n, 3); break;
-    case 4: stats_m(base, ms, out, n, 4); break;
-    default: stats_m(base, ms, out, n, (int)m);
-  }
+#define STATS(M) stats_m(base, ms, out, n, M)
+  FOR_MODEL_COUNT(m, STATS)
+#undef STATS
   return NULL;
 }
 
