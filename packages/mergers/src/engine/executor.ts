@@ -25,8 +25,7 @@ export interface MergeResult {
   pooled?: Float32Array;
 }
 
-/** Result buffers up to this many elements are reused (chunks are at most 2^21; a larger whole tensor is not kept). */
-const POOL_MAX_ELEMENTS = 1 << 21;
+/** Result buffers kept for reuse, at most. */
 const POOL_SIZE = 8;
 
 /**
@@ -69,29 +68,34 @@ export class TensorExecutor {
   private opening: Promise<void> | undefined;
 
   /**
-   * `poolResults`: hand methods a reusable output buffer (`input.out`) and return F32 results as views of it, to be
-   * given back with `release` (inline runs; a worker's results are transferred away instead).
+   * `poolMaxElements` > 0: results of up to that many elements get a reusable output buffer (`input.out`) and F32
+   * results leave as views of it, to be given back with `release` (inline runs: the chunk size, so a larger whole
+   * tensor's buffer is not kept; 0 in workers, whose results are transferred away instead).
    */
   constructor(
     private readonly method: MergeMethod,
     private readonly basePath: string | undefined,
     private readonly modelPaths: readonly string[],
     private readonly seed: number,
-    private readonly poolResults = false,
+    private readonly poolMaxElements = 0,
   ) {}
 
   private outPool: ArrayBuffer[] = [];
 
   private takeOut(n: number): Float32Array | undefined {
-    if (!this.poolResults || n > POOL_MAX_ELEMENTS || n === 0) return undefined;
+    if (n > this.poolMaxElements || n === 0) return undefined;
     const i = this.outPool.findIndex((b) => b.byteLength >= n * 4);
     const buf = i >= 0 ? this.outPool.splice(i, 1)[0] : new ArrayBuffer(n * 4);
     return new Float32Array(buf, 0, n);
   }
 
+  private giveBack(buf: ArrayBuffer): void {
+    if (this.outPool.length < POOL_SIZE) this.outPool.push(buf);
+  }
+
   /** Gives a result's pooled buffer back once its bytes are written. */
   release(r: MergeResult): void {
-    if (r.pooled && this.outPool.length < POOL_SIZE) this.outPool.push(r.pooled.buffer as ArrayBuffer);
+    if (r.pooled) this.giveBack(r.pooled.buffer as ArrayBuffer);
   }
 
   private open(): Promise<void> {
@@ -207,7 +211,7 @@ export class TensorExecutor {
       if (out) {
         // F32 output is a view of the pooled buffer until written; otherwise the buffer is free again now
         const pooled = bytes.buffer === out.buffer ? out : undefined;
-        if (!pooled) this.release({ id: plan.id, bytes, pooled: out });
+        if (!pooled) this.giveBack(out.buffer as ArrayBuffer);
         return { id: plan.id, bytes, counts, pooled };
       }
       // a worker transfers the whole ArrayBuffer: it must hold exactly these bytes

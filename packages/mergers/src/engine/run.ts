@@ -138,7 +138,7 @@ interface Executor {
   size: number;
 }
 
-function makeExecutor(plan: MergePlan, workers: number, measure: boolean): Executor {
+function makeExecutor(plan: MergePlan, workers: number, measure: boolean, chunkElements: number): Executor {
   const seed = plan.config.seed;
   if (workers > 0 && METHODS.get(plan.method.name) === plan.method) {
     const pool = new WorkerPool(workers, {
@@ -157,7 +157,8 @@ function makeExecutor(plan: MergePlan, workers: number, measure: boolean): Execu
       close: () => pool.close(),
     };
   }
-  const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, seed, true);
+  // inline: result buffers of up to one chunk are reused
+  const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, seed, chunkElements);
   return {
     size: 1,
     merge: (p, stats) => ex.merge(p, stats, measure),
@@ -172,20 +173,25 @@ export function defaultWorkers(): number {
   return kernelInfo.name === "native" ? 0 : Math.min(4, availableParallelism());
 }
 
-async function runPrepass(
-  plan: MergePlan,
+/**
+ * Runs a statistics protocol over `units` (the method's whole-model pre-pass, or its per-tensor statistics over
+ * one tensor's chunks): per pass, contiguous batches of about 64 MB of input spread over the workers, their
+ * accumulators combined in order.
+ */
+async function runStats(
+  g: MergeGlobalStats,
+  kind: StatsKind,
   units: readonly TensorPlan[],
   ex: Executor,
-  progress: (p: MergeProgress) => void,
+  modelCount: number,
+  onBytes: (done: number, total: number) => void = () => {},
 ): Promise<unknown> {
-  const g = plan.method.globalStats!;
   const merged = units.filter((t) => t.kind === "merge");
   const passes = passCount(g, merged[0]?.params);
   const total = merged.reduce((s, t) => s + t.inputBytes, 0) * passes;
   let done = 0;
   let previous: unknown;
   for (let pass = 0; pass < passes; pass++) {
-    // contiguous batches of about 64 MB of input each, spread over the workers
     const batches: TensorPlan[][] = [];
     let cur: TensorPlan[] = [];
     let bytes = 0;
@@ -201,21 +207,13 @@ async function runPrepass(
     if (cur.length) batches.push(cur);
     const accs = await Promise.all(
       batches.map(async (b) => {
-        const a = await ex.accumulate(b, pass, previous);
+        const a = await ex.accumulate(b, pass, previous, kind);
         done += b.reduce((s, t) => s + t.inputBytes, 0);
-        progress({
-          phase: "prepass",
-          tensorsDone: 0,
-          tensorsTotal: plan.tensors.length,
-          bytesDone: done,
-          bytesTotal: total,
-        });
+        onBytes(done, total);
         return a;
       }),
     );
-    const acc = accs.length
-      ? accs.reduce((a, b) => g.combine(a, b))
-      : g.create(pass, previous, plan.modelPaths.length);
+    const acc = accs.length ? accs.reduce((x, y) => g.combine(x, y)) : g.create(pass, previous, modelCount);
     previous = g.finish(acc, pass, previous);
   }
   return previous;
@@ -226,35 +224,34 @@ function passCount(g: MergeGlobalStats, params: ResolvedMergeParams | undefined)
   return typeof g.passes === "number" ? g.passes : params ? g.passes(params) : 0;
 }
 
-/** Runs the method's tensorStats over the chunks of one tensor (pass by pass, one chunk at a time). */
-async function runTensorStats(plan: MergePlan, ex: Executor, chunks: TensorPlan[]): Promise<unknown> {
-  const g = plan.method.tensorStats!;
-  let previous: unknown;
-  const passes = passCount(g, chunks[0].params);
-  for (let pass = 0; pass < passes; pass++) {
-    let acc = g.create(pass, previous, plan.modelPaths.length);
-    for (const c of chunks) acc = g.combine(acc, await ex.accumulate([c], pass, previous, "tensor"));
-    previous = g.finish(acc, pass, previous);
-  }
-  return previous;
-}
-
 /** Runs a planned merge into `options.outDir` atomically. */
 export async function runMerge(plan: MergePlan, options: RunOptions): Promise<MergeReport> {
   const t0 = performance.now();
   const measure = options.measure ?? true;
   const durable = options.durable ?? true;
   const workers = Math.max(0, options.workers ?? defaultWorkers());
+  const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   const progress = options.onProgress ?? (() => {});
   const updates: MergeReport["updates"] = [];
   let files: string[] = [];
   await atomicDirectory(
     options.outDir,
     async (tmp) => {
-      const ex = makeExecutor(plan, workers, measure);
+      const ex = makeExecutor(plan, workers, measure, chunkElements);
       try {
-        const units = mergeUnits(plan, options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS);
-        const stats = plan.globalStats ? await runPrepass(plan, units, ex, progress) : undefined;
+        const units = mergeUnits(plan, chunkElements);
+        const m = plan.modelPaths.length;
+        const stats = plan.globalStats
+          ? await runStats(plan.method.globalStats!, "global", units, ex, m, (bytesDone, bytesTotal) =>
+              progress({
+                phase: "prepass",
+                tensorsDone: 0,
+                tensorsTotal: plan.tensors.length,
+                bytesDone,
+                bytesTotal,
+              }),
+            )
+          : undefined;
         const store = new NodeFileStore(tmp, { durable });
         const specs: TensorSpec[] = plan.tensors.map((t) => ({
           name: t.name,
@@ -271,7 +268,7 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
           if (!u.range || !needsTensorStats) return stats;
           if (!tensorStats.has(u.id)) {
             const chunks = units.filter((c) => c.id === u.id);
-            tensorStats.set(u.id, await runTensorStats(plan, ex, chunks));
+            tensorStats.set(u.id, await runStats(plan.method.tensorStats!, "tensor", chunks, ex, m));
           }
           const s = tensorStats.get(u.id);
           if (lastOfTensor(u)) tensorStats.delete(u.id);

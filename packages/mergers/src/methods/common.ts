@@ -248,7 +248,7 @@ export function dellaMagpruneInPlace(
 }
 
 /**
- * Combines task vectors into `base + lambda * mixed` (a fresh array).
+ * Combines task vectors into `out[j] = base[j] + lambda * mixed[j]` (`out`: a fresh array unless given).
  * With consensus (TIES sign election, float32 arithmetic; see MergeKernels.consensus): per entry the majority sign
  * is the sign of the elected sum ("sum": sum of weighted deltas; "count": sum of their signs); only deltas with that
  * sign contribute; mixed = sum_i w_i d_i m_i / sum_i w_i m_i (normalize; a zero divisor counts as 1) or the

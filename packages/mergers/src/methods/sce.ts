@@ -102,7 +102,9 @@ interface SceAcc {
   n: number;
   N: number;
 }
-type ScePass = { cut: { hi: number; need: number } | "none" | "all" } | SceStats;
+/** After the first select pass: where the k-th largest variance lies, or that none / all entries are kept. */
+type SceCut = { cut: { hi: number; need: number } | "none" | "all" };
+type ScePass = SceCut | SceStats;
 
 const topkOf = (input: { params: TensorMergeInput["params"] }) => num(input.params.global, "select_topk");
 
@@ -125,7 +127,7 @@ export const sceTensorStats: MergeGlobalStats<SceAcc, ScePass> = {
         acc.nonzero += countNonzero(variance);
         kernels.absHistogram(variance, acc.hist!, -1);
       } else {
-        const cut = (prev as { cut: { hi: number; need: number } | "none" | "all" }).cut;
+        const cut = (prev as SceCut).cut;
         if (typeof cut === "object") kernels.absHistogram(variance, acc.hist!, cut.hi);
       }
       return;
@@ -135,8 +137,10 @@ export const sceTensorStats: MergeGlobalStats<SceAcc, ScePass> = {
     acc.blocks.push(...blockSquares(tv));
   },
   combine(a, b) {
-    a.mode ??= b.mode;
-    a.topk = b.mode ? b.topk : a.topk;
+    if (b.mode) {
+      a.mode = b.mode;
+      a.topk = b.topk;
+    }
     if (a.hist && b.hist) for (let j = 0; j < a.hist.length; j++) a.hist[j] += b.hist[j];
     a.nonzero += b.nonzero;
     a.blocks.push(...b.blocks);
@@ -152,7 +156,7 @@ export const sceTensorStats: MergeGlobalStats<SceAcc, ScePass> = {
       const k = selectK(acc.nonzero, acc.topk);
       return { cut: k <= 0 ? "none" : k >= acc.n ? "all" : radixCut(acc.hist!, k) };
     }
-    const cut = (prev as { cut: { hi: number; need: number } | "none" | "all" }).cut;
+    const cut = (prev as SceCut).cut;
     const threshold =
       cut === "none" ? Number.POSITIVE_INFINITY : cut === "all" ? 0 : radixThreshold(acc.hist!, cut);
     return { weights: [], threshold };

@@ -5,7 +5,7 @@
  * paper), with thresholds found exactly by a two-pass radix select over the bit patterns of |tau| (pre-pass).
  */
 import type { MergeGlobalStats } from "@m2rl/core/merge";
-import { num, taskVectors } from "./common.ts";
+import { num, radixCut, radixThreshold, taskVectors } from "./common.ts";
 import { gtaMethod } from "./gta.ts";
 import { kernels } from "./kernels.ts";
 
@@ -19,9 +19,6 @@ interface Cut {
   hi: number[];
   need: number[];
 }
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
 
 export const tiesGlobalStats: MergeGlobalStats<Pass0 | Float64Array[], Cut | number[]> = {
   enabled: (params) => params.global.trim_scope === "model",
@@ -86,14 +83,9 @@ export const tiesGlobalStats: MergeGlobalStats<Pass0 | Float64Array[], Cut | num
           cut.need.push(0);
           return;
         }
-        let cum = 0;
-        let hi = 0x7fff;
-        for (; hi > 0; hi--) {
-          if (cum + h[hi] >= k) break;
-          cum += h[hi];
-        }
-        cut.hi.push(hi);
-        cut.need.push(k - cum);
+        const c = radixCut(h, k);
+        cut.hi.push(c.hi);
+        cut.need.push(c.need);
       });
       return cut;
     }
@@ -101,14 +93,7 @@ export const tiesGlobalStats: MergeGlobalStats<Pass0 | Float64Array[], Cut | num
     return (acc as Float64Array[]).map((h, i) => {
       if (cut.hi[i] === -1) return 0;
       if (cut.hi[i] === -2) return Number.POSITIVE_INFINITY;
-      let cum = 0;
-      let lo = 0xffff;
-      for (; lo > 0; lo--) {
-        cum += h[lo];
-        if (cum >= cut.need[i]) break;
-      }
-      u32[0] = ((cut.hi[i] << 16) | lo) >>> 0;
-      return f32[0];
+      return radixThreshold(h, { hi: cut.hi[i], need: cut.need[i] });
     });
   },
 };
