@@ -13,9 +13,9 @@
  * base + 3 BF16 checkpoints shaped like Qwen2.5-0.5B's vocabulary matrices (embed_tokens and lm_head
  * [151936, 896], 272 MB each in BF16, 545 MB as float32; fine-tunes change 10% of the entries), where memory depends
  * on how the merger handles one huge tensor rather than on model size. Each method runs the reference first, then
- * ours in a child process (so peak RSS is the merger's own: process.resourceUsage().maxRSS covers its worker
- * threads too). Throughput for both = (bytes read + bytes written) / seconds, timed inside each program after its
- * imports. Prints one JSON object.
+ * ours in a child process, both after a `sync` and under /usr/bin/time (peak RSS of the process and its threads).
+ * Each program times itself after its imports and argument / config parsing; GB/s = (bytes read + written) / s as
+ * each counts them, ratio = reference seconds / our seconds. Prints one JSON object.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -36,7 +36,7 @@ async function child(): Promise<void> {
   // --child <config> <outDir> <workers>
   const i = process.argv.indexOf("--child");
   const [cfg, out, workers] = process.argv.slice(i + 1, i + 4);
-  const { parseMergeConfig, planMerge, runMerge, kernelInfo } = await import("@m2rl/mergers");
+  const { parseMergeConfig, planMerge, runMerge } = await import("@m2rl/mergers");
   // the config is parsed (and ajv compiles its schema: a fixed ~0.1 s on first use) before the clock starts, as the
   // reference parses its arguments before its clock; pre-flight (headers) and the merge are timed
   const config = parseMergeConfig(await readFile(cfg, "utf8"), cfg);
@@ -50,16 +50,14 @@ async function child(): Promise<void> {
     durable: !process.argv.includes("--no-fsync"),
   });
   const seconds = (performance.now() - t0) / 1000;
-  const rssMb = process.resourceUsage().maxRSS / 1024;
   console.log(
     JSON.stringify({
       seconds,
       bytes_read: r.inputBytes,
       bytes_written: r.outputBytes,
       gb_per_s: (r.inputBytes + r.outputBytes) / seconds / 1e9,
-      peak_rss_mb: rssMb,
       workers: r.workers,
-      kernels: kernelInfo.name,
+      kernels: r.kernels,
     }),
   );
 }
