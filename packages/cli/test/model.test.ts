@@ -14,14 +14,14 @@ const fixtures = new URL("../../core/test/golden/fixtures/", import.meta.url);
 const dir = (name: string) => fileURLToPath(new URL(`${name}/`, fixtures));
 
 const { out, err } = captureOutput();
+/** Runs `m2rl <args>` in-process; resolves to the exit code. */
+const m2rl = (...args: string[]) => main(["node", "m2rl", ...args]);
 
 describe("m2rl model logits", () => {
   it("prints the last-position logits of a golden checkpoint as JSON, matching the reference", async () => {
     const exp = JSON.parse(readFileSync(new URL("qwen2_mqa_untied/expected.json", fixtures), "utf8"));
     const seq: number[] = exp.sequences[0];
-    const code = await main([
-      "node",
-      "m2rl",
+    const code = await m2rl(
       "model",
       "logits",
       "--model",
@@ -29,7 +29,7 @@ describe("m2rl model logits", () => {
       "--ids",
       seq.join(","),
       "--json",
-    ]);
+    );
     expect(err.join("")).not.toMatch(/error/);
     expect(code).toBe(0);
     const r = JSON.parse(out.join(""));
@@ -45,9 +45,7 @@ describe("m2rl model logits", () => {
   });
 
   it("prints a readable top-k table", async () => {
-    const code = await main([
-      "node",
-      "m2rl",
+    const code = await m2rl(
       "model",
       "logits",
       "--model",
@@ -56,7 +54,7 @@ describe("m2rl model logits", () => {
       "1, 2,3",
       "--top",
       "3",
-    ]);
+    );
     expect(code).toBe(0);
     const lines = out.join("").trim().split("\n");
     expect(lines[0]).toMatch(/3 tokens, vocab 40, logits min/);
@@ -65,17 +63,11 @@ describe("m2rl model logits", () => {
   });
 
   it("fails with a clear message on a missing folder, bad ids, or ids outside the vocabulary", async () => {
-    expect(await main(["node", "m2rl", "model", "logits", "--model", "/nonexistent/m", "--ids", "1"])).toBe(
-      1,
-    );
+    expect(await m2rl("model", "logits", "--model", "/nonexistent/m", "--ids", "1")).toBe(1);
     expect(err.join("")).toMatch(/config\.json/);
-    expect(
-      await main(["node", "m2rl", "model", "logits", "--model", dir("qwen2_gqa_tied"), "--ids", "1,x"]),
-    ).toBe(1);
+    expect(await m2rl("model", "logits", "--model", dir("qwen2_gqa_tied"), "--ids", "1,x")).toBe(1);
     expect(err.join("")).toMatch(/--ids must be/);
-    expect(
-      await main(["node", "m2rl", "model", "logits", "--model", dir("qwen2_gqa_tied"), "--ids", "400"]),
-    ).toBe(1);
+    expect(await m2rl("model", "logits", "--model", dir("qwen2_gqa_tied"), "--ids", "400")).toBe(1);
     expect(err.join("")).toMatch(/token id 400 outside/);
     expect(() => parseIds("")).toThrow();
     expect(parseIds(" 4,5 ")).toEqual([4, 5]);
@@ -99,42 +91,16 @@ describe("m2rl model generate", () => {
         seed: 3,
       });
       policy.dispose();
-      const args = [
-        "node",
-        "m2rl",
-        "model",
-        "generate",
-        "--model",
-        dir,
-        "--prompt",
-        "2+2=",
-        "--temperature",
-        "1",
-      ];
-      args.push("--top-p", "0.9", "--max-new-tokens", "8", "--seed", "3", "--json");
-      expect(await main(args)).toBe(0);
+      const generate = (...args: string[]) => m2rl("model", "generate", "--model", dir, ...args);
+      const sampling = ["--temperature", "1", "--top-p", "0.9", "--max-new-tokens", "8", "--seed", "3"];
+      expect(await generate("--prompt", "2+2=", ...sampling, "--json")).toBe(0);
       const g = JSON.parse(out.join(""));
       expect(g.ids).toEqual(ref.ids);
       expect(g.text).toBe(ref.text);
       out.length = 0;
-      expect(
-        await main([
-          "node",
-          "m2rl",
-          "model",
-          "generate",
-          "--model",
-          dir,
-          "--prompt",
-          "x",
-          "--max-new-tokens",
-          "3",
-        ]),
-      ).toBe(0);
+      expect(await generate("--prompt", "x", "--max-new-tokens", "3")).toBe(0);
       expect(out.join("")).toMatch(/\[\d tokens?, finish: (length|eos)\]/);
-      expect(
-        await main(["node", "m2rl", "model", "generate", "--model", dir, "--prompt", "x", "--chat"]),
-      ).toBe(1);
+      expect(await generate("--prompt", "x", "--chat")).toBe(1);
       expect(err.join("")).toMatch(/chat template/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
