@@ -411,7 +411,8 @@ export function predictionResult(
       id: "4",
       claim:
         "KL to the base does not predict the performance change; closeness to the domain's expert (neighbourhood) does.",
-      holds: corr.neighbourhoodSpearman > Math.abs(corr.klToBaseSpearman),
+      verdict: corr.neighbourhoodSpearman > Math.abs(corr.klToBaseSpearman) ? "yes" : "no",
+      rule: "yes when ρ(score change, −KL(expert‖arm)) exceeds |ρ(score change, KL(arm‖base))|.",
       evidence: `Spearman ρ(score change, −KL(expert‖arm)) = ${fmt(corr.neighbourhoodSpearman)} vs ρ(score change, KL(arm‖base)) = ${fmt(corr.klToBaseSpearman)} over ${corr.points} arm × domain points.`,
     });
   }

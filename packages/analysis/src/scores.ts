@@ -277,11 +277,14 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
       findings.push({
         id: "2",
         claim: "Domains interfere little; reasoning domains (math, code, science) help each other.",
-        holds:
+        verdict:
           reasoningPairs.length === 0 && mixDrops.length === 0
-            ? null
+            ? "n/a"
             : (reasoningPairs.length === 0 || help >= 0.5) &&
-              (mixDrops.length === 0 || Math.min(...mixDrops) > -0.05),
+                (mixDrops.length === 0 || Math.min(...mixDrops) > -0.05)
+              ? "yes"
+              : "no",
+        rule: "yes when at least half of the reasoning expert → other reasoning domain transfers are positive and the mix loses at most 5 points to any expert on its domain.",
         evidence:
           [
             reasoningPairs.length

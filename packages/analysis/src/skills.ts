@@ -177,7 +177,8 @@ export const skillOverlap: Analysis<SkillOptions> = {
       findings.push({
         id: "5",
         claim: "Merged models inherit the experts' skills; the mixed model diverges more from them.",
-        holds: mean(mergedC.map((x) => x.c)) > mixC && mergedJ >= mixJ,
+        verdict: mean(mergedC.map((x) => x.c)) > mixC && mergedJ >= mixJ ? "yes" : "no",
+        rule: "yes when the merged arms' mean consistency exceeds the mix's and their solved-set Jaccard is at least the mix's (point estimates).",
         evidence: `consistency: ${mergedC.map((x) => `${x.arm} ${fmt(x.c)}`).join(", ")} vs ${mix.name} ${fmt(mixC)}; solved-set Jaccard with experts: merged ${fmt(mergedJ)} vs mix ${fmt(mixJ)}.`,
       });
     }

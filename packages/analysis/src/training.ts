@@ -250,7 +250,8 @@ export const training: Analysis = {
         findings.push({
           id: "1",
           claim: "Mix matches merge in average score at about a third of the compute.",
-          holds: mixAvg >= (best[1] as number) - 0.01 && ratio <= 0.5,
+          verdict: mixAvg >= (best[1] as number) - 0.01 && ratio <= 0.5 ? "yes" : "no",
+          rule: "yes when the mix average is within 1 point of the best merge and its cost is at most half of the separate runs'.",
           evidence: `${mix.arm} average ${fmt(mixAvg * 100, 2)} vs best merge ${best[0]} ${fmt((best[1] as number) * 100, 2)}; cost ratio ${pct(ratio)} (paper: 59.99 vs 59.41 at 33.2%).`,
         });
       }

@@ -87,7 +87,7 @@ describe("skill overlap", () => {
     ];
     const r = await skillOverlap.run({ arms: [], evalRows: rows, seed: 0 }, {}, new Map());
     const f = r.findings!.find((x) => x.id === "5")!;
-    expect(f.holds).toBe(true);
+    expect(f.verdict).toBe("yes");
     const data = r.data as { overlap: { arm: string; expert: string; jaccard: number }[] };
     // solved sets: merge {i1,i2}, single:math {i1} → J = 1/2; mix {i3} vs {i1} → 0
     expect(data.overlap.find((o) => o.arm === "merge:ties" && o.expert === "single:math")!.jaccard).toBe(0.5);

@@ -396,7 +396,8 @@ export function geometryResult(g: WeightGeometry, kinds: Map<string, string>): A
     findings.push({
       id: "3",
       claim: "Update footprints overlap well above chance; projected task-vector cosines are positive.",
-      holds: above.length === fp.length && positive.length === fp.length,
+      verdict: above.length === fp.length && positive.length === fp.length ? "yes" : "no",
+      rule: "yes when every pair's footprint Jaccard exceeds its random baseline and every projected cosine is positive.",
       evidence: `${fp.length} pairs: mean Jaccard ${fmt(mean(js))} vs random ${fmt(mean(rj))} (${above.length}/${fp.length} above chance); projected cosines ${fmt(Math.min(...pc))} to ${fmt(Math.max(...pc))} (${positive.length}/${fp.length} positive).`,
     });
   }

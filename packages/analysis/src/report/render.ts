@@ -2,7 +2,7 @@
  * The report: `report.md` (tables, findings, links to the chart SVGs), `report.html` (self-contained: inline CSS
  * and inline SVG charts, no script, no network) and `report.json` (every analysis's full result).
  */
-import type { AnalysisResult, Finding, ReportCell, ReportTable } from "@m2rl/core";
+import type { AnalysisResult, Finding, FindingStatistic, ReportCell, ReportTable } from "@m2rl/core";
 import type { AnalysisRun } from "../run.ts";
 import { prefixSvgIds, renderSvg } from "./vega.ts";
 
@@ -38,6 +38,14 @@ const SECTION_TITLES: Record<string, string> = {
 
 export function sectionTitle(name: string): string {
   return SECTION_TITLES[name] ?? name;
+}
+
+/** "name = value [lo, hi] (yes when above threshold)". */
+export function statisticText(st: FindingStatistic): string {
+  const f = (x: number) =>
+    Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
+  const ci = st.ci ? ` [95% CI ${f(st.ci[0])}, ${f(st.ci[1])}]` : "";
+  return `${st.name} = ${f(st.value)}${ci} (threshold: ${st.direction} ${f(st.threshold)})`;
 }
 
 /** Findings of every analysis, by id. */
@@ -108,8 +116,10 @@ function renderMarkdown(run: AnalysisRun, charts: RenderedChart[], meta: ReportM
   if (findings.length) {
     out.push("", "## Findings", "");
     for (const f of findings) {
-      const verdict = f.holds === null ? "n/a" : f.holds ? "**yes**" : "**no**";
+      const verdict = f.verdict === "n/a" ? "n/a" : `**${f.verdict}**`;
       out.push(`${f.id}. ${f.claim} — ${verdict}. ${f.evidence}`);
+      for (const st of f.statistics ?? []) out.push(`   - ${statisticText(st)}`);
+      out.push(`   - _rule:_ ${f.rule}`);
     }
   }
   for (const r of run.results) {
@@ -204,7 +214,8 @@ section h2{margin:0 0 14px;font-size:18px;font-weight:650}
 .findings li{display:grid;grid-template-columns:34px 64px 1fr;gap:10px;align-items:start;padding:8px 10px;border:1px solid var(--line);border-radius:8px}
 .fid{font-weight:700;color:var(--muted)}
 .badge{display:inline-block;text-align:center;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:700}
-.badge.yes{background:#e3f5ea;color:var(--pos)}.badge.no{background:#fbe7e5;color:var(--neg)}.badge.na{background:#eef0f3;color:var(--muted)}
+.badge.yes{background:#e3f5ea;color:var(--pos)}.badge.no{background:#fbe7e5;color:var(--neg)}.badge.na{background:#eef0f3;color:var(--muted)}.badge.inc{background:#fdf3dc;color:#8a6100}
+.findings .stat,.findings .rule{font-size:12px;color:var(--muted)}
 .claim{font-weight:600}.evidence{color:var(--muted);font-size:13px}
 figure{margin:0 0 18px}
 .ttitle{font-weight:650;margin:0 0 6px;font-size:14px}
@@ -241,8 +252,11 @@ function renderHtml(run: AnalysisRun, charts: RenderedChart[], meta: ReportMeta)
     sections.push(
       `<section id="findings"><h2>Findings</h2><ul class="findings">${findings
         .map((f) => {
-          const [cls, word] = f.holds === null ? ["na", "n/a"] : f.holds ? ["yes", "yes"] : ["no", "no"];
-          return `<li><span class="fid">${esc(f.id)}</span><span><span class="badge ${cls}">${word}</span></span><span><div class="claim">${esc(f.claim)}</div><div class="evidence">${esc(f.evidence)}</div></span></li>`;
+          const cls = f.verdict === "n/a" ? "na" : f.verdict === "inconclusive" ? "inc" : f.verdict;
+          const stats = (f.statistics ?? [])
+            .map((st) => `<div class="stat">${esc(statisticText(st))}</div>`)
+            .join("");
+          return `<li><span class="fid">${esc(f.id)}</span><span><span class="badge ${cls}">${f.verdict}</span></span><span><div class="claim">${esc(f.claim)}</div><div class="evidence">${esc(f.evidence)}</div>${stats}<div class="rule">rule: ${esc(f.rule)}</div></span></li>`;
         })
         .join("")}</ul></section>`,
     );

@@ -189,12 +189,33 @@ export interface ReportChart {
   caption?: string;
 }
 
-/** A yes/no answer to one of the paper's findings (PAPER.md "Findings a run's report should test"). */
+/**
+ * The answer to one of the paper's findings: `yes` / `no` when the statistic's 95% CI lies wholly on one side of
+ * the threshold, `inconclusive` when the CI crosses it, `n/a` when the run has not the data to answer (evidence
+ * says why).
+ */
+export type Verdict = "yes" | "no" | "inconclusive" | "n/a";
+
+/** The number that decided a verdict, with its 95% confidence interval. */
+export interface FindingStatistic {
+  /** What is measured, e.g. "mix − best merge, domain-average Avg@K (points)". */
+  name: string;
+  value: number;
+  /** 95% CI [lo, hi]; absent for a statistic without sampling uncertainty (the verdict is then yes / no). */
+  ci?: [number, number];
+  /** The verdict is `yes` when the statistic lies on `direction`'s side of this threshold. */
+  threshold: number;
+  direction: "above" | "below";
+}
+
 export interface Finding {
   id: string;
   claim: string;
-  /** null when the run has not the data to answer. */
-  holds: boolean | null;
+  verdict: Verdict;
+  /** The rule that decided the verdict, in words ("yes when the CI lower bound of … > 0, no when …"). */
+  rule: string;
+  /** The deciding statistics (all must agree for yes / no). */
+  statistics?: FindingStatistic[];
   evidence: string;
 }
 
