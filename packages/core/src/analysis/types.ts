@@ -68,6 +68,11 @@ export interface EvalRow {
   taskId: string;
   /** 0..K-1 for Avg@K / pass@k. */
   sampleIndex: number;
+  /**
+   * Experiment seed of the run that produced the row (runs with `seeds: [...]` repeat the arm graph per seed).
+   * Absent = one seed. Statistics resample tasks; a task's score averages its samples over every seed.
+   */
+  seed?: number;
   /** Verifier reward in [0, 1]. */
   reward: number;
   status: VerificationStatus;
