@@ -312,6 +312,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
               response: s.generation.text,
               extracted: s.verification.extracted,
               logprob: s.generation.logprobs.reduce((a, b) => a + b, 0),
+              seed: config.seed,
             });
             if (s.sampleIndex === 0) report(job.node.id, ++done, Number.NaN, "eval tasks");
           },
