@@ -1,6 +1,7 @@
 import { Rng } from "@m2rl/core";
 import { describe, expect, it } from "vitest";
-import { computeWeightGeometry, type GeometryAccumulator } from "../src/geometry/compute.ts";
+import { findingThree, geometryResult, type PairGeometry } from "../src/geometry/analysis.ts";
+import { bf16Differs, computeWeightGeometry, type GeometryAccumulator } from "../src/geometry/compute.ts";
 import { MemoryTensorSource } from "../src/tensors/memory-source.ts";
 
 function src(name: string, tensors: Record<string, [number[], number[] | Float32Array]>) {
@@ -78,12 +79,118 @@ describe("weight geometry", () => {
         { name: "a", weights: src("a", { w: [[8], base.map((x, i) => x + da[i])] }) },
         { name: "b", weights: src("b", { w: [[8], base.map((x, i) => x + db[i])] }) },
       ],
-      { chunkElements: 3, projection: false, subspace: false },
+      {
+        chunkElements: 3,
+        projection: false,
+        subspace: false,
+        footprint: { threshold: { kind: "relative", value: 1e-3 } },
+      },
     );
     expect(g.global.inFootprint).toEqual([4, 4]);
     expect(g.global.both[1]).toBe(3);
     expect(g.global.conflicts[1]).toBe(1);
     expect(g.global.changed).toEqual([5, 5]);
+  });
+
+  it("bf16 footprint (the default): updated = the bfloat16 value changed, ties rounded to even", async () => {
+    // bf16 keeps the top 16 bits of the float32 (8 significand bits): near 1 its step (ulp) is 2^-7.
+    // Hand rounding of each entry (round to nearest, ties to even) — f32 bits → bf16 bits:
+    //  i  base          arm a                         arm b
+    //  0  1 (3F80)      1+2^-9 → 3F80 (below ½ulp)    1+2^-6 (3F820000) → 3F82: updated
+    //  1  1             1+2^-8 → 3F80 (tie: 3F80 even, stays)   1+2^-8+2^-20 (3F808008) → 3F81 (over ½ulp): updated
+    //  2  1+2^-7 (3F81) 1+3·2^-8 (3F818000) → tie, 3F81 odd → 3F82: updated   1+3·2^-9 (3F80C000) → 3F81 = base: not
+    //  3  +0            −0 → 8000, equal to +0 as a value: not updated        1e-30 → non-zero bf16: updated
+    //  4  −1 (BF80)     −1−2^-6 → BF82: updated       −1−2^-6: updated (same sign as a: no conflict)
+    //  5  2 (4000)      2+2^-6 (40010000) → 4001: updated   2−2^-6 = 1+127/128 (3FFE0000) → 3FFE: updated (opposite sign)
+    //  6  1             1: not                        1: not
+    // masks: a = {2, 4, 5}; b = {0, 1, 3, 4, 5}; a∩b = {4, 5}; a∪b = {0..5}: Jaccard 2/6; one sign conflict (5).
+    const base = [1, 1, 1 + 2 ** -7, 0, -1, 2, 1];
+    const wa = [1 + 2 ** -9, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -0, -1 - 2 ** -6, 2 + 2 ** -6, 1];
+    const wb = [1 + 2 ** -6, 1 + 2 ** -8 + 2 ** -20, 1 + 3 * 2 ** -9, 1e-30, -1 - 2 ** -6, 2 - 2 ** -6, 1];
+    const run = (footprint?: { threshold: { kind: "relative"; value: number } }) =>
+      computeWeightGeometry(
+        { name: "base", weights: src("base", { w: [[7], base] }) },
+        [
+          { name: "single:a", weights: src("a", { w: [[7], wa] }) },
+          { name: "single:b", weights: src("b", { w: [[7], wb] }) },
+        ],
+        { chunkElements: 3, projection: { dims: 4 }, subspace: false, ...(footprint ? { footprint } : {}) },
+      );
+    const g = await run();
+    expect(g.footprint!.threshold).toEqual({ kind: "bf16" });
+    expect(g.global.inFootprint).toEqual([3, 5]);
+    expect(g.global.both[1]).toBe(2);
+    expect(g.global.conflicts[1]).toBe(1);
+    expect(g.tensors![0].acc.inFootprint).toEqual([3, 5]);
+    // float32 Δ ≠ 0 (−0 − 0 = −0 counts as no change): a moved 5 entries, b 6
+    expect(g.global.changed).toEqual([5, 6]);
+    const r = geometryResult(
+      g,
+      new Map([
+        ["single:a", "single"],
+        ["single:b", "single"],
+      ]),
+    );
+    const pair = (r.summary.pairs as PairGeometry[])[0];
+    expect(pair.jaccard).toBeCloseTo(2 / 6, 12);
+    expect(r.tables[0].caption).toContain("updated = bf16 value changed");
+    expect(r.tables[1].caption).toContain("updated = bf16 value changed");
+    // The relative rule 1e-3·max(|w|) counts the sub-bf16 moves of a (entries 0 and 1) as updates.
+    const rel = await run({ threshold: { kind: "relative", value: 1e-3 } });
+    expect(rel.global.inFootprint[0]).toBe(5);
+  });
+
+  it("bf16Differs: bit-level cases", () => {
+    const bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
+    expect(bf16Differs(bits(1), bits(1 + 2 ** -8))).toBe(false); // tie to even
+    expect(bf16Differs(bits(1 + 2 ** -7), bits(1 + 3 * 2 ** -8))).toBe(true); // tie from odd rounds up
+    expect(bf16Differs(bits(0), bits(-0))).toBe(false);
+    expect(bf16Differs(bits(1), bits(1 + 2 ** -7))).toBe(true);
+    expect(bf16Differs(0x3f800000, 0x3f807fff)).toBe(false); // just below ½ ulp
+    expect(bf16Differs(0x3f800000, 0x3f808001)).toBe(true); // just above ½ ulp
+  });
+
+  it("finding 3: yes when every pair beats its random Jaccard and every projected cosine is positive", () => {
+    const p = (a: string, b: string, j: number, rj: number, pc: number): PairGeometry => ({
+      a,
+      b,
+      cosine: 0.1,
+      jaccard: j,
+      randomJaccard: rj,
+      projectedCosine: pc,
+    });
+    const arms = ["x", "y", "z"].map((arm) => ({
+      arm,
+      norm: 1,
+      rms: 1,
+      changed: 1,
+      footprintDensity: 0.1,
+      projectedNorm: 1,
+    }));
+    const g = {
+      footprint: { threshold: { kind: "bf16" as const } },
+      projection: { dims: 4, kind: "gaussian" as const, seed: 0, vectors: [] },
+    };
+    const yes = findingThree([p("x", "y", 0.2, 0.05, 0.3), p("x", "z", 0.1, 0.05, 0.01)], arms, g)!;
+    expect(yes.verdict).toBe("yes");
+    expect(yes.statistics!.map((s) => [s.value, s.threshold, s.direction, s.ci])).toEqual([
+      [0.05, 0, "above", undefined],
+      [0.01, 0, "above", undefined],
+    ]);
+    expect(yes.evidence).toContain("updated = bf16 value changed");
+    // one pair at chance → no (min excess 0 is not above 0)
+    expect(findingThree([p("x", "y", 0.2, 0.05, 0.3), p("x", "z", 0.05, 0.05, 0.2)], arms, g)!.verdict).toBe(
+      "no",
+    );
+    // one negative projected cosine → no
+    expect(findingThree([p("x", "y", 0.2, 0.05, -0.3)], arms, g)!.verdict).toBe("no");
+    // projection off → n/a
+    expect(findingThree([p("x", "y", 0.2, 0.05, 0.3)], arms, { footprint: g.footprint })!.verdict).toBe(
+      "n/a",
+    );
+    // dense footprints are flagged in the evidence
+    const dense = arms.map((a) => ({ ...a, footprintDensity: 0.99 }));
+    expect(findingThree([p("x", "y", 0.99, 0.98, 0.3)], dense, g)!.evidence).toMatch(/nearly every weight/);
   });
 
   it("top-p% footprint keeps the largest entries of each arm over the whole model", async () => {

@@ -50,7 +50,9 @@ export const GEOMETRY_OPTIONS_SCHEMA = {
           additionalProperties: false,
           properties: {
             threshold: {
+              default: { kind: "bf16" },
               oneOf: [
+                { type: "object", properties: { kind: { const: "bf16" } }, required: ["kind"] },
                 {
                   type: "object",
                   properties: { kind: { const: "relative" }, value: { type: "number", exclusiveMinimum: 0 } },
@@ -178,18 +180,20 @@ export interface ArmGeometry {
   projectedNorm: number | null;
 }
 
-function thresholdText(g: WeightGeometry): string {
+function thresholdText(g: Pick<WeightGeometry, "footprint">): string {
   const t = g.footprint?.threshold;
   if (!t) return "none";
   switch (t.kind) {
+    case "bf16":
+      return "updated = bf16 value changed (bf16(w_arm) ≠ bf16(w_base), round to nearest even)";
     case "relative":
-      return `|Δ| > ${t.value}·max(|w_arm|, |w_base|)`;
+      return `updated = |Δ| > ${t.value}·max(|w_arm|, |w_base|)`;
     case "absolute":
-      return `|Δ| > ${t.value}`;
+      return `updated = |Δ| > ${t.value}`;
     case "top":
-      return `top ${(t.fraction * 100).toFixed(2)}% of |Δ| per arm`;
+      return `updated = top ${(t.fraction * 100).toFixed(2)}% of |Δ| per arm`;
     case "nonzero":
-      return "Δ ≠ 0";
+      return "updated = Δ ≠ 0 (float32)";
   }
 }
 
@@ -221,6 +225,75 @@ export const weightGeometry: Analysis<GeometryOptions> = {
     return geometryResult(g, new Map(arms.map((a) => [a.name, a.kind])));
   },
 };
+
+/**
+ * Finding 3 over `pairs` (the single-domain experts' pairs when there are two or more): yes when every pair's
+ * footprint Jaccard exceeds the Jaccard of two independent random masks of the same densities and every projected
+ * cosine is positive. Deterministic (no sampling), so the statistics carry no CI: min over pairs of (Jaccard −
+ * random Jaccard) and min projected cosine, both against 0. n/a when footprints or the projection are off.
+ */
+export function findingThree(
+  pairs: readonly PairGeometry[],
+  arms: readonly ArmGeometry[],
+  g: Pick<WeightGeometry, "footprint" | "projection">,
+): Finding | undefined {
+  if (!pairs.length) return undefined;
+  const claim = "Update footprints overlap well above chance; projected task-vector cosines are positive.";
+  const rule =
+    "yes when every pair's footprint Jaccard exceeds its random-mask baseline pq/(p+q−pq) (p, q: the two densities) and every projected cosine is positive, i.e. min(Jaccard − baseline) > 0 and min projected cosine > 0; no otherwise; n/a without footprints or projection.";
+  const excess = pairs
+    .filter((p) => p.jaccard != null && p.randomJaccard != null)
+    .map((p) => p.jaccard! - p.randomJaccard!);
+  const pc = pairs.map((p) => p.projectedCosine).filter((x): x is number => x != null);
+  if (!g.footprint || !g.projection || excess.length < pairs.length || pc.length < pairs.length) {
+    const missing = [
+      !g.footprint ? "footprints are off (footprint: false)" : "",
+      !g.projection ? "the random projection is off (projection: false)" : "",
+      g.footprint && excess.length < pairs.length ? "some pairs have no Jaccard" : "",
+      g.projection && pc.length < pairs.length
+        ? "some pairs have no projected cosine (a zero task vector)"
+        : "",
+    ].filter(Boolean);
+    return { id: "3", claim, verdict: "n/a", rule, evidence: `${missing.join("; ")}.` };
+  }
+  const minExcess = Math.min(...excess);
+  const minCos = Math.min(...pc);
+  const above = excess.filter((x) => x > 0).length;
+  const positive = pc.filter((x) => x > 0).length;
+  const js = pairs.map((p) => p.jaccard!);
+  const rj = pairs.map((p) => p.randomJaccard!);
+  const inPairs = new Set(pairs.flatMap((p) => [p.a, p.b]));
+  const dens = arms
+    .filter((a) => inPairs.has(a.arm))
+    .map((a) => a.footprintDensity)
+    .filter((x): x is number => x != null);
+  const dense = dens.length > 0 && Math.min(...dens) > 0.95;
+  return {
+    id: "3",
+    claim,
+    verdict: minExcess > 0 && minCos > 0 ? "yes" : "no",
+    rule,
+    statistics: [
+      {
+        name: "min over pairs of footprint Jaccard − random baseline",
+        value: minExcess,
+        threshold: 0,
+        direction: "above",
+      },
+      {
+        name: "min over pairs of projected task-vector cosine",
+        value: minCos,
+        threshold: 0,
+        direction: "above",
+      },
+    ],
+    evidence:
+      `${pairs.length} pairs (${thresholdText(g)}): mean Jaccard ${fmt(mean(js))} vs random ${fmt(mean(rj))}, mean excess ${fmt(mean(excess), 4)} (${above}/${pairs.length} above chance); projected cosines ${fmt(minCos)} to ${fmt(Math.max(...pc))} (${positive}/${pairs.length} positive).` +
+      (dense
+        ? ` Footprint densities ${pct(Math.min(...dens), 1)}–${pct(Math.max(...dens), 1)}: nearly every weight counts as updated, so the overlap says little.`
+        : ""),
+  };
+}
 
 export function geometryResult(g: WeightGeometry, kinds: Map<string, string>): AnalysisResult {
   const { pairs, arms } = summarizeGeometry(g);
@@ -273,7 +346,7 @@ export function geometryResult(g: WeightGeometry, kinds: Map<string, string>): A
         fmt(p.subspaceOverlap),
         p.meanPrincipalAngleDeg == null ? null : `${p.meanPrincipalAngleDeg.toFixed(1)}°`,
       ]),
-      caption: `${g.projection ? `Projected cosine: after a seeded ${g.projection.kind} random projection to k=${g.projection.dims} dimensions (seed ${g.projection.seed}). ` : ""}Random Jaccard: two independent random masks of the same densities, pq/(p+q−pq). Sign conflicts: share of the footprints' overlap where the updates have opposite signs (0.5 for unrelated signs). Subspace overlap: mean cos² of the principal angles between the top-r left singular subspaces of each matrix's update, averaged over matrices (r/m for random subspaces); mean angle: mean principal angle.`,
+      caption: `${g.footprint ? `Footprints: ${thresholdText(g)}. ` : ""}${g.projection ? `Projected cosine: after a seeded ${g.projection.kind} random projection to k=${g.projection.dims} dimensions (seed ${g.projection.seed}). ` : ""}Random Jaccard: two independent random masks of the same densities, pq/(p+q−pq). Sign conflicts: share of the footprints' overlap where the updates have opposite signs (0.5 for unrelated signs). Subspace overlap: mean cos² of the principal angles between the top-r left singular subspaces of each matrix's update, averaged over matrices (r/m for random subspaces); mean angle: mean principal angle.`,
     },
   ];
 
@@ -384,23 +457,8 @@ export function geometryResult(g: WeightGeometry, kinds: Map<string, string>): A
   }
 
   const findings: Finding[] = [];
-  const fp = focusPairs(pairs, kinds).filter((p) => p.jaccard != null || p.projectedCosine != null);
-  if (fp.length) {
-    const above = fp.filter(
-      (p) => p.jaccard != null && p.randomJaccard != null && p.jaccard > p.randomJaccard,
-    );
-    const positive = fp.filter((p) => (p.projectedCosine ?? Number.NaN) > 0);
-    const js = fp.map((p) => p.jaccard).filter((x): x is number => x != null);
-    const rj = fp.map((p) => p.randomJaccard).filter((x): x is number => x != null);
-    const pc = fp.map((p) => p.projectedCosine).filter((x): x is number => x != null);
-    findings.push({
-      id: "3",
-      claim: "Update footprints overlap well above chance; projected task-vector cosines are positive.",
-      verdict: above.length === fp.length && positive.length === fp.length ? "yes" : "no",
-      rule: "yes when every pair's footprint Jaccard exceeds its random baseline and every projected cosine is positive.",
-      evidence: `${fp.length} pairs: mean Jaccard ${fmt(mean(js))} vs random ${fmt(mean(rj))} (${above.length}/${fp.length} above chance); projected cosines ${fmt(Math.min(...pc))} to ${fmt(Math.max(...pc))} (${positive.length}/${fp.length} positive).`,
-    });
-  }
+  const f3 = findingThree(focusPairs(pairs, kinds), arms, g);
+  if (f3) findings.push(f3);
   return {
     analysis: "weight-geometry",
     summary: {

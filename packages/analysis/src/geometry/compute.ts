@@ -1,11 +1,12 @@
 /**
  * Weight geometry of task vectors τ_a = θ_a − θ_base, streamed tensor by tensor and chunk by chunk: per arm pair,
  * the Gram matrix (norms and cosines; global, per layer, per module type), a seeded random projection, update
- * footprints (masks of |τ| above a threshold: density, Jaccard / overlap coefficient, sign conflicts), and the
+ * footprints (masks of the entries an arm updated — by default those whose bfloat16 value changed — with density,
+ * Jaccard / overlap coefficient and sign conflicts), and the
  * principal angles between the per-matrix top-r left singular subspaces. Peak memory: a few chunks per arm plus
  * the thin matrices of one weight matrix's randomized SVD; never a whole tensor of a large model, never a model.
  */
-import { ConfigError, Rng, type TensorSource } from "@m2rl/core";
+import { ConfigError, f32BitsToBf16Bits, Rng, type TensorSource } from "@m2rl/core";
 import {
   type Dense,
   dense,
@@ -21,7 +22,15 @@ import { layerIndex, type ModuleType, moduleType } from "../tensors/names.ts";
 
 /** When a task-vector entry counts as "updated". */
 export type FootprintThreshold =
-  /** |Δ| > value · max(|w_arm|, |w_base|) (PAPER.md: value 1e-3). */
+  /**
+   * bf16(w_arm) ≠ bf16(w_base), bf16 = the float32 rounded to its top 16 bits, nearest even (core's
+   * f32BitsToBf16Bits; +0 and −0 count as equal). The default: RL checkpoints are bf16, where a step below half a
+   * bf16 ulp leaves the weight bit-identical, so their footprints are sparse; a float32 run moves every weight, and
+   * this reads its footprint at the resolution a bf16 checkpoint would have. On weights that are bf16 already it
+   * is Δ ≠ 0.
+   */
+  | { kind: "bf16" }
+  /** |Δ| > value · max(|w_arm|, |w_base|) (the paper's relative rule uses value 1e-3). */
   | { kind: "relative"; value: number }
   /** |Δ| > value. */
   | { kind: "absolute"; value: number }
@@ -138,6 +147,18 @@ export interface WeightGeometry {
 
 const DEFAULT_CHUNK = 1 << 20;
 
+/** The footprint definition when the options name none: the bf16 value changed. */
+export const DEFAULT_FOOTPRINT: FootprintThreshold = { kind: "bf16" };
+
+/** True when `x` and `y` round to different bfloat16 values (±0 equal). `x`, `y`: float32 bit patterns. */
+export function bf16Differs(x: number, y: number): boolean {
+  const bx = f32BitsToBf16Bits(x);
+  const by = f32BitsToBf16Bits(y);
+  return bx !== by && ((bx | by) & 0x7fff) !== 0;
+}
+
+const u32View = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+
 /** Computes the weight geometry of `arms` against `base`. */
 export async function computeWeightGeometry(
   base: { name: string; weights: TensorSource },
@@ -159,9 +180,7 @@ export async function computeWeightGeometry(
   const parameters = tensors.reduce((s, t) => s + t.numel, 0);
 
   const threshold: FootprintThreshold | undefined =
-    options.footprint === false
-      ? undefined
-      : (options.footprint?.threshold ?? { kind: "relative", value: 1e-3 });
+    options.footprint === false ? undefined : (options.footprint?.threshold ?? DEFAULT_FOOTPRINT);
 
   // Pass 0 (top-p% footprints only): per-arm magnitude histograms give each arm's global threshold.
   let topThresholds: number[] | undefined;
@@ -347,7 +366,16 @@ export function accumulateChunk(
     const da = deltas[a];
     const bit = 1 << a;
     let count = 0;
-    if (threshold.kind === "relative") {
+    if (threshold.kind === "bf16") {
+      const wa = u32View(arms[a]);
+      const wb = u32View(base);
+      for (let e = 0; e < n; e++) {
+        if (wa[e] !== wb[e] && bf16Differs(wa[e], wb[e])) {
+          mask[e] |= bit;
+          count++;
+        }
+      }
+    } else if (threshold.kind === "relative") {
       const wa = arms[a];
       const r = threshold.value;
       for (let e = 0; e < n; e++) {
