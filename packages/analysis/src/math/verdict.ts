@@ -1,0 +1,64 @@
+/**
+ * Verdicts of findings from confidence intervals. A statistic answers `yes` when its 95% CI lies wholly on the
+ * `direction` side of the threshold, `no` when it lies wholly on the other side, and `inconclusive` when the CI
+ * contains the threshold (a bound equal to the threshold counts as containing it). A statistic without sampling
+ * uncertainty (no CI) is compared by value, the threshold itself counting as yes ("at most" / "at least"). A
+ * finding is `yes` only when all its statistics say yes, `no` when any says no, else inconclusive.
+ */
+import type { FindingStatistic, Verdict } from "@m2rl/core";
+
+/** above: yes if lo > t, no if hi < t; below: yes if hi < t, no if lo > t; else inconclusive. No CI: by value. */
+export function verdictFromCi(stat: FindingStatistic): Verdict {
+  const t = stat.threshold;
+  if (Number.isNaN(t)) return "n/a";
+  if (!stat.ci) {
+    if (Number.isNaN(stat.value)) return "n/a";
+    return (stat.direction === "above" ? stat.value >= t : stat.value <= t) ? "yes" : "no";
+  }
+  const [lo, hi] = stat.ci;
+  if (Number.isNaN(lo) || Number.isNaN(hi)) return "n/a";
+  if (stat.direction === "above") return lo > t ? "yes" : hi < t ? "no" : "inconclusive";
+  return hi < t ? "yes" : lo > t ? "no" : "inconclusive";
+}
+
+/** n/a if none or all n/a; no if any no; yes if all yes; else inconclusive (a mix of yes with inconclusive or n/a). */
+export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
+  if (verdicts.every((v) => v === "n/a")) return "n/a";
+  if (verdicts.includes("no")) return "no";
+  if (verdicts.every((v) => v === "yes")) return "yes";
+  return "inconclusive";
+}
+
+/** The verdict of a finding decided by all of `stats` (combineVerdicts of each statistic's verdict). */
+export function verdictOf(stats: readonly FindingStatistic[]): Verdict {
+  return combineVerdicts(stats.map(verdictFromCi));
+}
+
+/** A threshold in words: integers plain, others with up to 3 significant digits; "−" as the minus sign. */
+function num(x: number): string {
+  const s = Number.isInteger(x) ? String(Math.abs(x)) : String(Number(Math.abs(x).toPrecision(3)));
+  return x < 0 ? `−${s}` : s;
+}
+
+/**
+ * The rule sentence of a finding decided by `stats`, e.g. "yes when the 95% CI of A lies wholly above 0 and B ≤
+ * 0.5; no when the 95% CI of A lies wholly below 0 or B > 0.5; inconclusive otherwise (a CI contains its threshold)."
+ */
+export function ruleFromStatistics(stats: readonly FindingStatistic[]): string {
+  if (stats.length === 0) return "n/a: no statistic decides this finding.";
+  const yes: string[] = [];
+  const no: string[] = [];
+  for (const s of stats) {
+    const t = num(s.threshold);
+    const up = s.direction === "above";
+    if (s.ci) {
+      yes.push(`the 95% CI of ${s.name} lies wholly ${up ? "above" : "below"} ${t}`);
+      no.push(`the 95% CI of ${s.name} lies wholly ${up ? "below" : "above"} ${t}`);
+    } else {
+      yes.push(`${s.name} ${up ? "≥" : "≤"} ${t}`);
+      no.push(`${s.name} ${up ? "<" : ">"} ${t}`);
+    }
+  }
+  const anyCi = stats.some((s) => s.ci);
+  return `yes when ${yes.join(" and ")}; no when ${no.join(" or ")}${anyCi ? "; inconclusive otherwise (a CI contains its threshold)" : ""}.`;
+}
