@@ -6,7 +6,14 @@ import { PluginHost } from "../plugin/host.ts";
 import { builtinSchedulersPlugin } from "../schedulers/builtin.ts";
 import { DEFAULT_MIXING_SCHEDULER } from "../schedulers/weighted.ts";
 import { DEFAULT_TRAINER_CONFIG, PAPER_TRAINER_PRESETS } from "../trainer/config.ts";
-import { ExperimentConfigError, formatProblem, loadExperiment, validateExperiment } from "./load.ts";
+import {
+  ExperimentConfigError,
+  experimentSeeds,
+  formatProblem,
+  loadExperiment,
+  validateExperiment,
+  withSeeds,
+} from "./load.ts";
 
 const toyDomain = (name: string): DomainFactory => ({
   name,
@@ -231,7 +238,7 @@ colour: blue
     const e = err as ExperimentConfigError;
     expect(e.problems.map(formatProblem)).toEqual([
       `exp.yaml:2:7  seed  must be integer (got string "seven")`,
-      "exp.yaml:8:1  colour  unknown key 'colour'; known keys: $schema, name, description, seed, output, plugins, policy, domains, arms, trainer, evaluation, analysis",
+      "exp.yaml:8:1  colour  unknown key 'colour'; known keys: $schema, name, description, seed, seeds, output, plugins, policy, domains, arms, trainer, evaluation, analysis",
     ]);
     expect(e.message).toContain("exp.yaml: 2 problems:");
     expect(e.file).toBe("exp.yaml");
@@ -344,5 +351,49 @@ evaluation: { samples: 2, passAtK: [1, 4] }
     const v = validateExperiment(GOOD.replace("seed: 7", "seed: 13"), "exp.yaml", h);
     expect(v.config).toBeUndefined();
     expect(v.problems.map(formatProblem)).toEqual(["exp.yaml:2:7  seed  [policy-guard] unlucky seed"]);
+  });
+});
+
+describe("seeds", () => {
+  it("seeds: [a, b, c] loads seed = a and the list; experimentSeeds returns it", () => {
+    const c = loadExperiment(GOOD.replace("seed: 7", "seeds: [3, 1, 2]"), "exp.yaml", host());
+    expect(c.seed).toBe(3);
+    expect(c.seeds).toEqual([3, 1, 2]);
+    expect(experimentSeeds(c)).toEqual([3, 1, 2]);
+  });
+
+  it("one seed loads exactly as `seed: s` (no `seeds` key); no seed at all is seed 0", () => {
+    const one = loadExperiment(GOOD.replace("seed: 7", "seeds: [7]"), "exp.yaml", host());
+    expect(one).toEqual(loadExperiment(GOOD, "exp.yaml", host()));
+    expect("seeds" in one).toBe(false);
+    expect(experimentSeeds(one)).toEqual([7]);
+    expect(experimentSeeds(loadExperiment(GOOD.replace("seed: 7\n", ""), "exp.yaml", host()))).toEqual([0]);
+  });
+
+  it("refuses `seed` and `seeds` together, at the seeds key", () => {
+    const text = GOOD.replace("seed: 7", "seed: 7\nseeds: [0, 1]");
+    expect(shown(text)).toEqual([
+      "3:1 seeds give either 'seed' or 'seeds', not both ('seeds: [s]' is 'seed: s')",
+    ]);
+    expect(validateExperiment(text, "exp.yaml", host()).config).toBeUndefined();
+  });
+
+  it("refuses an empty list, duplicates, negative and non-integer seeds", () => {
+    const bad = (seeds: string) => shown(GOOD.replace("seed: 7", `seeds: ${seeds}`));
+    expect(bad("[]")).toEqual(["2:8 seeds must NOT have fewer than 1 items"]);
+    expect(bad("[1, 2, 1]")).toEqual([
+      "2:8 seeds must NOT have duplicate items (items ## 2 and 0 are identical)",
+    ]);
+    expect(bad("[0, -1]")).toEqual(["2:12 seeds[1] must be >= 0"]);
+    expect(bad("[0, 1.5]")).toEqual(["2:12 seeds[1] must be integer (got number 1.5)"]);
+    expect(bad("3")).toEqual(["2:8 seeds must be array (got number 3)"]);
+  });
+
+  it("withSeeds sets seed to the first and keeps the list only when there are several", () => {
+    const c = loadExperiment(GOOD, "exp.yaml", host());
+    expect(withSeeds(c, [4, 5])).toMatchObject({ seed: 4, seeds: [4, 5] });
+    const one = withSeeds(withSeeds(c, [4, 5]), [7]);
+    expect(one).toEqual(c);
+    expect(() => withSeeds(c, [])).toThrow(ConfigError);
   });
 });

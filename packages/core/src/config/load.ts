@@ -16,6 +16,33 @@ import type {
 } from "./types.ts";
 import { type ConfigProblem, type ParsedYaml, parseYaml } from "./yaml.ts";
 
+// `seeds:` on the typed experiment. Declared next to the loader that fills it (types.ts belongs to the config
+// types as a whole; this one field is read by the run command and `experimentSeeds`).
+declare module "./types.ts" {
+  interface ExperimentConfig {
+    /**
+     * The seeds to repeat the experiment with, when the file (or `m2rl run --seeds`) gives two or more; `seed` is
+     * then the first of them. Absent with one seed: `seeds: [s]` loads exactly as `seed: s`.
+     */
+    seeds?: number[];
+  }
+}
+
+/** The seeds an experiment runs with: `seeds` when it has several, else `[seed]`. */
+export function experimentSeeds(config: Pick<ExperimentConfig, "seed" | "seeds">): number[] {
+  return config.seeds && config.seeds.length > 1 ? [...config.seeds] : [config.seed];
+}
+
+/**
+ * The experiment with these seeds (non-empty, distinct): `seed` becomes the first, `seeds` is kept only when there
+ * are several, so that one seed gives the same object (and hashes) as a file with `seed: <s>`.
+ */
+export function withSeeds(config: ExperimentConfig, seeds: readonly number[]): ExperimentConfig {
+  if (seeds.length === 0) throw new ConfigError("an experiment needs at least one seed");
+  const { seeds: _old, ...rest } = config;
+  return seeds.length > 1 ? { ...rest, seed: seeds[0], seeds: [...seeds] } : { ...rest, seed: seeds[0] };
+}
+
 /** Every problem of an experiment file, thrown at once by `loadExperiment`. */
 export class ExperimentConfigError extends ConfigError {
   readonly problems: readonly ConfigProblem[];
@@ -82,7 +109,15 @@ export function validateExperiment(
   if (!isObj(raw))
     return done([{ path: [], message: "an experiment file must be a YAML mapping (key: value)" }]);
 
+  // Before the schema fills in `seed`'s default.
+  const bothSeeds = raw.seed !== undefined && raw.seeds !== undefined;
   const problems: Problem[] = validateWithSchema(undefined, experimentSchema, raw);
+  if (bothSeeds)
+    problems.push({
+      path: ["seeds"],
+      at: "key",
+      message: "give either 'seed' or 'seeds', not both ('seeds: [s]' is 'seed: s')",
+    });
   const checker = new Checker(host, raw, problems);
   checker.policy();
   checker.domains();
@@ -491,9 +526,11 @@ function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
     };
   });
 
+  const seeds = Array.isArray(raw.seeds) ? (raw.seeds as number[]) : undefined;
   const config: ExperimentConfig = {
     name: String(raw.name),
-    seed: typeof raw.seed === "number" ? raw.seed : 0,
+    seed: seeds ? seeds[0] : typeof raw.seed === "number" ? raw.seed : 0,
+    ...(seeds && seeds.length > 1 ? { seeds: [...seeds] } : {}),
     output: typeof raw.output === "string" ? raw.output : `runs/${String(raw.name)}`,
     plugins: strings(raw.plugins) ?? [],
     policy,

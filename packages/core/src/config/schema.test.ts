@@ -21,6 +21,21 @@ describe("experiment schema", () => {
     expect(doc.evaluation).toEqual({ samples: 1, passAtK: [1], temperature: 0, topP: 1 });
   });
 
+  it("seeds: a non-empty list of distinct integers >= 0", () => {
+    const doc = (seeds: unknown) => ({
+      name: "m",
+      policy: { builtin: "tiny" },
+      domains: { a: {} },
+      arms: {},
+      seeds,
+    });
+    const errors = (seeds: unknown) =>
+      validateWithSchema(undefined, experimentSchema, doc(seeds)).filter((p) => p.path[0] === "seeds").length;
+    expect(errors([0, 1, 2])).toBe(0);
+    expect(errors([5])).toBe(0);
+    for (const bad of [[], [1, 1], [-1], [0.5], ["0"], 0]) expect(errors(bad)).toBeGreaterThan(0);
+  });
+
   it("a mix arm's scheduler defaults to the trainer's default scheduler (proportional, the paper's mixture)", () => {
     const doc = {
       name: "m",

@@ -1,5 +1,5 @@
 /**
- * The JSON Schema of an experiment file (DESIGN.md §1). Published as packages/core/schema/experiment.schema.json
+ * The JSON Schema of an experiment file. Published as packages/core/schema/experiment.schema.json
  * (`npm run schema -w @m2rl/core` rewrites it; a test checks that it is current) so that editors can complete and
  * check experiment files. Plugin-owned blocks (`domains.*.options`, `arms.mix.options`, `arms.merge:*.parameters`,
  * `analysis[].options`) and the open sections (`trainer`, `policy.sft`, `policy.model`) are plain objects here:
@@ -94,7 +94,23 @@ export const experimentSchema: JSONSchema = {
       description: "Experiment name (used for the output folder).",
     },
     description: { type: "string" },
-    seed: { type: "integer", minimum: 0, maximum: 4294967295, default: 0, description: "Seed of every RNG." },
+    seed: {
+      type: "integer",
+      minimum: 0,
+      maximum: 4294967295,
+      default: 0,
+      description: "Seed of every RNG. Give either `seed` or `seeds`, not both.",
+    },
+    seeds: {
+      type: "array",
+      items: { type: "integer", minimum: 0, maximum: 4294967295 },
+      minItems: 1,
+      uniqueItems: true,
+      description:
+        "Repeat the experiment with each of these seeds (instead of `seed`): the arm graph runs once per seed, " +
+        "in runs/<name>/seed-<s>/, and one report aggregates the eval rows of every seed. One seed is the same as " +
+        "`seed: <s>`. `m2rl run --seeds 0,1,2` overrides it.",
+    },
     output: { type: "string", minLength: 1, description: "Output folder; default: runs/<name>." },
     plugins: {
       type: "array",
