@@ -3,12 +3,38 @@
  * of items with at least one correct sample), deltas against the base and against the domain's single-task
  * expert, verification status counts and a table of sample responses. Layout as in the paper: rows = domains'
  * eval sets, columns = base, SFT, each single RL, each merge, MOPD, mix.
+ *
+ * Uncertainty: every score and every Δ carries a 95% percentile CI from a bootstrap over eval tasks (B = 2000,
+ * seeded by the context's seed). A task's score is the mean reward over its samples (of every seed); Δs are paired
+ * (both arms on the same drawn tasks); the domain average (each domain weighs the same) resamples each domain's
+ * tasks independently. All statistics of a domain draw from the stream `scores/<domain>`, so the score and Δ CIs of
+ * one domain are computed on the same drawn tasks.
  */
-import type { Analysis, AnalysisContext, EvalRow, Finding, ReportTable } from "@m2rl/core";
+import type { Analysis, AnalysisContext, EvalRow, Finding, FindingStatistic, ReportTable } from "@m2rl/core";
 import { VERIFICATION_STATUSES } from "@m2rl/core";
-import { expertOf, orderArms, parseArmName, referenceArm } from "./arms.ts";
+import { type ArmRef, expertOf, orderArms, parseArmName, referenceArm } from "./arms.ts";
 import { finiteOrNull, fmt, signed } from "./format.ts";
+import {
+  BOOTSTRAP_LEVEL,
+  BOOTSTRAP_RESAMPLES,
+  type BootstrapCi,
+  type BootstrapOptions,
+  bootstrapReplicates,
+  DrawCache,
+  pairedBootstrap,
+  pairedValues,
+  percentileInterval,
+  rowsBySeed,
+  type Spread,
+  type Stratum,
+  spread,
+  stratifiedBootstrap,
+  type TaskScoreIndex,
+  type TaskScores,
+  taskScoreIndex,
+} from "./math/bootstrap.ts";
 import { mean } from "./math/stats.ts";
+import { ciStatistic, ruleFromStatistics, verdictOf } from "./math/verdict.ts";
 import { groupedBars, stackedBars } from "./report/charts.ts";
 
 export interface ScoreCell {
@@ -20,6 +46,8 @@ export interface ScoreCell {
   passAtK: number;
   items: number;
   samples: number;
+  /** 95% CI of the mean task score (bootstrap over tasks; filled by `scoreTableWithCi`). */
+  avgCi?: [number, number];
 }
 
 export interface ScoreTable {
@@ -27,6 +55,54 @@ export interface ScoreTable {
   domains: string[];
   reference?: string;
   cells: ScoreCell[];
+  /** Domain averages with their stratified CIs (filled by `scoreTableWithCi`). */
+  averages?: ScoreAverage[];
+  /** Paired Δs with CIs, per domain and for the domain average (filled by `scoreTableWithCi`). */
+  deltas?: ScoreDelta[];
+  /** Per-seed point estimates and their spread, when the rows come from more than one seed. */
+  perSeed?: SeedScores[];
+  /** How the CIs were computed. */
+  bootstrap?: { resamples: number; level: number; seed: number; label: string };
+}
+
+/** The domain-average row's label in `ScoreDelta.domain` and in the tables. */
+export const AVERAGE = "average";
+
+/** Mean over domains of the arm's per-domain mean task score (each domain weighs the same), fractions in [0, 1]. */
+export interface ScoreAverage {
+  arm: string;
+  value: number;
+  lo: number;
+  hi: number;
+  /** Tasks over all domains. */
+  n: number;
+}
+
+/** A paired Δ (arm − vs), fractions (×100 for points), with its 95% CI over tasks. */
+export interface ScoreDelta {
+  arm: string;
+  /** An eval domain, or `AVERAGE` for the mean over domains (stratified bootstrap). */
+  domain: string;
+  /** The arm compared with: the reference, or the domain's expert ("expert" on the average row vs experts). */
+  vs: string;
+  against: "reference" | "expert";
+  value: number;
+  lo: number;
+  hi: number;
+  /** Tasks both arms have (over all domains on the average row). */
+  n: number;
+}
+
+/** One arm's point estimates computed on each seed's rows alone: values per seed, mean, sample SD, min, max. */
+export interface SeedScores {
+  arm: string;
+  seeds: (number | null)[];
+  /** Domain-average Avg@K per seed. */
+  average: Spread & { values: number[] };
+  /** Domain-average Δ vs the reference per seed. */
+  averageDelta?: Spread & { values: number[] };
+  /** A single-domain expert's Δ vs the reference on its own domain, per seed. */
+  ownDomainDelta?: Spread & { values: number[] };
 }
 
 /** Avg@K and pass@K per arm × domain. */
@@ -64,6 +140,11 @@ export function scoreTable(rows: readonly EvalRow[], ctx?: Pick<AnalysisContext,
     [...new Set(rows.map((r) => r.arm))].map((n) => parseArmName(n)),
     domains,
   ).map((a) => a.name);
+  // cells in table order (arms, then domains), whatever the order of the rows
+  cells.sort(
+    (a, b) =>
+      arms.indexOf(a.arm) - arms.indexOf(b.arm) || domains.indexOf(a.domain) - domains.indexOf(b.domain),
+  );
   return { arms, domains, reference: referenceArm(arms, ctx?.base), cells };
 }
 
@@ -76,12 +157,151 @@ export function armAverage(t: ScoreTable, arm: string): number {
   return mean(t.domains.map((d) => cellOf(t, arm, d)?.avg ?? Number.NaN).filter((x) => !Number.isNaN(x)));
 }
 
-const pts = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? null : fmt(x * 100, 2));
+const pts = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? null : fmt(x * 100, 1));
+
+/** Bootstrap options of the scores statistics: label "scores", so a domain d draws from the stream "scores/d". */
+export function scoreBootstrap(seed: number, cache: DrawCache = new DrawCache()): BootstrapOptions {
+  return { seed, label: "scores", cache };
+}
+
+/** Mean task score of `arm` on `domain`, or the paired Δ arm − `vs`, with its CI (stream `<label>/<domain>`). */
+export function domainStatistic(
+  idx: TaskScoreIndex,
+  arm: string,
+  domain: string,
+  vs: string | undefined,
+  options: BootstrapOptions,
+): BootstrapCi {
+  const x: TaskScores = idx.get(arm)?.get(domain) ?? new Map();
+  const y: TaskScores | undefined = vs === undefined ? undefined : (idx.get(vs)?.get(domain) ?? new Map());
+  return pairedBootstrap(x, y, { ...options, label: `${options.label ?? "bootstrap"}/${domain}` });
+}
+
+/**
+ * Mean over domains of `arm`'s mean task score, or of its paired Δ vs `vs` (an arm, or an arm per domain), each
+ * domain weighing the same; stratified bootstrap (domain d draws from `<label>/d`). Domains where either arm has
+ * no rows, or `vs(d)` is undefined, are left out.
+ */
+export function averageStatistic(
+  idx: TaskScoreIndex,
+  arm: string,
+  domains: readonly string[],
+  vs: string | ((domain: string) => string | undefined) | undefined,
+  options: BootstrapOptions,
+): BootstrapCi {
+  const strata: Stratum[] = [];
+  for (const d of domains) {
+    const x = idx.get(arm)?.get(d);
+    if (!x) continue;
+    if (vs === undefined) {
+      strata.push({ name: d, x });
+      continue;
+    }
+    const v = typeof vs === "string" ? vs : vs(d);
+    const y = v === undefined ? undefined : idx.get(v)?.get(d);
+    if (y) strata.push({ name: d, x, y });
+  }
+  return stratifiedBootstrap(strata, options);
+}
+
+/**
+ * `scoreTable` plus uncertainty: each cell's CI (`avgCi`), the domain averages with stratified CIs, the paired Δs
+ * vs the reference and vs each domain's expert with CIs (per domain and averaged), and per-seed spreads when the
+ * rows carry more than one `seed`. Deterministic for a given `seed`.
+ */
+export function scoreTableWithCi(
+  rows: readonly EvalRow[],
+  ctx: Pick<AnalysisContext, "base"> & { seed?: number } = {},
+  cache: DrawCache = new DrawCache(),
+): ScoreTable {
+  const t = scoreTable(rows, ctx);
+  const seed = ctx.seed ?? 0;
+  const o = scoreBootstrap(seed, cache);
+  const idx = taskScoreIndex(rows);
+  for (const c of t.cells) {
+    const ci = domainStatistic(idx, c.arm, c.domain, undefined, o);
+    c.avgCi = [ci.lo, ci.hi];
+  }
+  t.averages = t.arms.map((a) => ({ arm: a, ...averageStatistic(idx, a, t.domains, undefined, o) }));
+  const deltas: ScoreDelta[] = [];
+  const ref = t.reference;
+  if (ref) {
+    for (const a of t.arms) {
+      for (const d of t.domains) {
+        if (!idx.get(a)?.has(d) || !idx.get(ref)?.has(d)) continue;
+        deltas.push({
+          arm: a,
+          domain: d,
+          vs: ref,
+          against: "reference",
+          ...domainStatistic(idx, a, d, ref, o),
+        });
+      }
+      const avg = averageStatistic(idx, a, t.domains, ref, o);
+      if (avg.n) deltas.push({ arm: a, domain: AVERAGE, vs: ref, against: "reference", ...avg });
+    }
+  }
+  const armRefs = t.arms.map(parseArmName);
+  const expertName = (d: string) => expertOf(armRefs, d)?.name;
+  for (const a of t.arms) {
+    for (const d of t.domains) {
+      const e = expertName(d);
+      if (!e || !idx.get(a)?.has(d) || !idx.get(e)?.has(d)) continue;
+      deltas.push({ arm: a, domain: d, vs: e, against: "expert", ...domainStatistic(idx, a, d, e, o) });
+    }
+    const avg = averageStatistic(idx, a, t.domains, expertName, o);
+    if (avg.n) deltas.push({ arm: a, domain: AVERAGE, vs: "expert", against: "expert", ...avg });
+  }
+  t.deltas = deltas;
+  const bySeed = rowsBySeed(rows);
+  if (bySeed.size > 1) t.perSeed = seedScores(t, [...bySeed.values()], ctx);
+  t.bootstrap = { resamples: BOOTSTRAP_RESAMPLES, level: BOOTSTRAP_LEVEL, seed, label: o.label ?? "scores" };
+  return t;
+}
+
+/** Point estimates on each seed's rows alone (no bootstrap): domain average, its Δ vs the reference, own-domain Δ. */
+function seedScores(t: ScoreTable, groups: EvalRow[][], ctx: Pick<AnalysisContext, "base">): SeedScores[] {
+  const seeds = groups.map((g) => (typeof g[0]?.seed === "number" ? g[0].seed : null));
+  const tables = groups.map((g) => scoreTable(g, ctx));
+  const ref = t.reference;
+  const withValues = (values: number[]) => ({ ...spread(values), values });
+  return t.arms.map((a) => {
+    const own = parseArmName(a);
+    const out: SeedScores = { arm: a, seeds, average: withValues(tables.map((s) => armAverage(s, a))) };
+    if (ref && a !== ref) {
+      out.averageDelta = withValues(tables.map((s) => armAverage(s, a) - armAverage(s, ref)));
+      if (own.kind === "single" && own.domain) {
+        const d = own.domain;
+        out.ownDomainDelta = withValues(
+          tables.map((s) => (cellOf(s, a, d)?.avg ?? Number.NaN) - (cellOf(s, ref, d)?.avg ?? Number.NaN)),
+        );
+      }
+    }
+    return out;
+  });
+}
+
+/** "45.3 [40.1, 50.2]" (points, 1 decimal); Δs signed: "+3.2 [−1.0, +7.5]"; null without tasks. */
+export function ciText(
+  ci: { value: number; lo: number; hi: number; n: number } | undefined,
+  sign = false,
+): string | null {
+  if (!ci || ci.n === 0 || Number.isNaN(ci.value)) return null;
+  const f = (x: number) => (sign ? signed(x * 100, 1) : fmt(x * 100, 1));
+  return `${f(ci.value)} [${f(ci.lo)}, ${f(ci.hi)}]`;
+}
+
+/** "mean ± SD" of a per-seed spread, in points (1 decimal), signed for Δs; the mean alone with one seed. */
+function spreadText(s: Spread | undefined, sign = false): string | null {
+  if (!s || s.n === 0) return null;
+  const m = sign ? signed(s.mean * 100, 1) : fmt(s.mean * 100, 1);
+  return Number.isNaN(s.sd) ? m : `${m} ± ${fmt(s.sd * 100, 1)}`;
+}
 
 export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: number }> = {
   name: "scores",
   description:
-    "Arms × domains: Avg@K, pass@K, deltas vs base and vs each domain's single-task expert; status counts; sample responses.",
+    "Arms × domains: Avg@K with bootstrap CIs, pass@K, paired deltas vs base and vs each domain's single-task expert; status counts; sample responses.",
   optionsSchema: {
     type: "object",
     additionalProperties: false,
@@ -93,40 +313,36 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
   applicable: (ctx) => (ctx.evalRows?.length ? true : "needs eval rows"),
   async run(ctx, options) {
     const rows = ctx.evalRows ?? [];
-    const t = scoreTable(rows, ctx);
+    const cache = new DrawCache();
+    const t = scoreTableWithCi(rows, ctx, cache);
+    const o = scoreBootstrap(ctx.seed, cache);
+    const idx = taskScoreIndex(rows);
     const armRefs = t.arms.map(parseArmName);
     const ref = t.reference;
-    const avgRow = (label: string, value: (arm: string) => number | null) => [
-      label,
-      ...t.arms.map((a) => fmt(value(a), 2)),
-    ];
+    const deltas = t.deltas ?? [];
+    const deltaOf = (arm: string, domain: string, against: ScoreDelta["against"]) =>
+      deltas.find((x) => x.arm === arm && x.domain === domain && x.against === against);
+    const averageOf = (arm: string) => t.averages?.find((x) => x.arm === arm);
+    const ciNote = `95% CI in brackets: percentile bootstrap over eval tasks (B = ${BOOTSTRAP_RESAMPLES}, seed ${ctx.seed})`;
     const tables: ReportTable[] = [];
     tables.push({
       title: "Avg@K (%) — rows: eval sets, columns: arms",
       columns: ["domain", ...t.arms],
       rows: [
-        ...t.domains.map((d) => [d, ...t.arms.map((a) => pts(cellOf(t, a, d)?.avg))]),
-        avgRow("average", (a) => armAverage(t, a) * 100),
+        ...t.domains.map((d) => [d, ...t.arms.map((a) => ciText(domainStatistic(idx, a, d, undefined, o)))]),
+        [AVERAGE, ...t.arms.map((a) => ciText(averageOf(a)))],
       ],
-      caption: `Mean reward over all samples of every eval item. Bold in the HTML: best arm per domain.`,
+      caption: `Mean over eval tasks of each task's mean reward over its samples (Avg@K when every task has K samples). ${ciNote}; the average weighs domains equally and resamples each domain's tasks independently.`,
     });
     if (ref) {
       tables.push({
         title: `Δ vs ${ref} (points)`,
         columns: ["domain", ...t.arms],
-        rows: [
-          ...t.domains.map((d) => {
-            const r = cellOf(t, ref, d)?.avg;
-            return [
-              d,
-              ...t.arms.map((a) => {
-                const c = cellOf(t, a, d)?.avg;
-                return c === undefined || r === undefined ? null : signed((c - r) * 100);
-              }),
-            ];
-          }),
-          ["average", ...t.arms.map((a) => signed((armAverage(t, a) - armAverage(t, ref)) * 100))],
-        ],
+        rows: [...t.domains, AVERAGE].map((d) => [
+          d,
+          ...t.arms.map((a) => ciText(deltaOf(a, d, "reference"), true)),
+        ]),
+        caption: `Paired: both arms on the same eval tasks. ${ciNote}.`,
       });
     }
     const experts = t.domains.map((d) => expertOf(armRefs, d));
@@ -134,18 +350,28 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
       tables.push({
         title: "Δ vs the domain's single-task expert (points)",
         columns: ["domain", "expert", ...t.arms],
-        rows: t.domains.map((d, i) => {
-          const e = experts[i];
-          const r = e ? cellOf(t, e.name, d)?.avg : undefined;
-          return [
+        rows: [
+          ...t.domains.map((d, i) => [
             d,
-            e?.name ?? null,
-            ...t.arms.map((a) => {
-              const c = cellOf(t, a, d)?.avg;
-              return c === undefined || r === undefined ? null : signed((c - r) * 100);
-            }),
-          ];
-        }),
+            experts[i]?.name ?? null,
+            ...t.arms.map((a) => ciText(deltaOf(a, d, "expert"), true)),
+          ]),
+          [AVERAGE, "each domain's", ...t.arms.map((a) => ciText(deltaOf(a, AVERAGE, "expert"), true))],
+        ],
+        caption: `Paired: both arms on the same eval tasks; the average is over the domains that have an expert. ${ciNote}.`,
+      });
+    }
+    if (t.perSeed) {
+      const seeds = t.perSeed[0]?.seeds ?? [];
+      tables.push({
+        title: `Per seed: mean ± SD over ${seeds.length} seeds (points)`,
+        columns: ["arm", "average Avg@K", ...(ref ? [`average Δ vs ${ref}`, `own-domain Δ vs ${ref}`] : [])],
+        rows: t.perSeed.map((p) => [
+          p.arm,
+          spreadText(p.average),
+          ...(ref ? [spreadText(p.averageDelta, true), spreadText(p.ownDomainDelta, true)] : []),
+        ]),
+        caption: `Each seed's rows scored alone (seeds ${seeds.map((s) => s ?? "none").join(", ")}); SD = sample SD across seeds. Own-domain Δ: a single-task expert on its own domain. The CIs above pool the seeds: a task's score averages its samples over every seed.`,
       });
     }
     tables.push({
@@ -248,65 +474,17 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
     const findings: Finding[] = [];
     // Finding 2: interference and transfer between domains, from the single-task experts.
     const singles = armRefs.filter((a) => a.kind === "single");
-    if (ref && singles.length >= 2) {
-      const reasoning = new Set(["math", "code", "science"]);
-      const cross: { from: string; to: string; delta: number }[] = [];
-      for (const s of singles) {
-        for (const d of t.domains) {
-          if (d === s.domain) continue;
-          const c = cellOf(t, s.name, d)?.avg;
-          const r = cellOf(t, ref, d)?.avg;
-          if (c !== undefined && r !== undefined) cross.push({ from: s.domain!, to: d, delta: c - r });
-        }
-      }
-      const reasoningPairs = cross.filter((x) => reasoning.has(x.from) && reasoning.has(x.to));
-      const mix = armRefs.find((a) => a.kind === "mix");
-      const mixDrops = mix
-        ? t.domains
-            .map((d) => {
-              const e = expertOf(armRefs, d);
-              const c = cellOf(t, mix.name, d)?.avg;
-              const r = e ? cellOf(t, e.name, d)?.avg : undefined;
-              return c !== undefined && r !== undefined ? c - r : Number.NaN;
-            })
-            .filter((x) => !Number.isNaN(x))
-        : [];
-      const help = reasoningPairs.length
-        ? reasoningPairs.filter((x) => x.delta > 0).length / reasoningPairs.length
-        : Number.NaN;
-      findings.push({
-        id: "2",
-        claim: "Domains interfere little; reasoning domains (math, code, science) help each other.",
-        verdict:
-          reasoningPairs.length === 0 && mixDrops.length === 0
-            ? "n/a"
-            : (reasoningPairs.length === 0 || help >= 0.5) &&
-                (mixDrops.length === 0 || Math.min(...mixDrops) > -0.05)
-              ? "yes"
-              : "no",
-        rule: "yes when at least half of the reasoning expert → other reasoning domain transfers are positive and the mix loses at most 5 points to any expert on its domain.",
-        evidence:
-          [
-            reasoningPairs.length
-              ? `${reasoningPairs.filter((x) => x.delta > 0).length}/${reasoningPairs.length} reasoning expert→other-reasoning-domain transfers are positive (mean ${signed(mean(reasoningPairs.map((x) => x.delta)) * 100)} pts)`
-              : "no pair of reasoning-domain experts",
-            cross.length
-              ? `all cross-domain transfers: mean ${signed(mean(cross.map((x) => x.delta)) * 100)} pts`
-              : "",
-            mixDrops.length
-              ? `mix vs expert on the expert's domain: worst ${signed(Math.min(...mixDrops) * 100)} pts (interference threshold −5)`
-              : "",
-          ]
-            .filter(Boolean)
-            .join("; ") + ".",
-      });
-    }
+    if (ref && singles.length >= 2) findings.push(findingTwo(t, idx, armRefs, ref, o));
 
     return {
       analysis: "scores",
       summary: {
         reference: ref,
-        averages: Object.fromEntries(t.arms.map((a) => [a, finiteOrNull(armAverage(t, a))])),
+        averages: Object.fromEntries((t.averages ?? []).map((a) => [a.arm, finiteOrNull(a.value)])),
+        averageCi: Object.fromEntries(
+          (t.averages ?? []).map((a) => [a.arm, [finiteOrNull(a.lo), finiteOrNull(a.hi)]]),
+        ),
+        bootstrap: t.bootstrap,
       },
       tables,
       charts,
@@ -315,6 +493,115 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
     };
   },
 };
+
+const REASONING = new Set(["math", "code", "science"]);
+
+/**
+ * Finding 2 (domains interfere little; reasoning domains help each other), decided by two statistics in points:
+ * the mean Δ vs the reference of the reasoning experts on the other reasoning domains (all such pairs together;
+ * a domain's pairs averaged per task and weighted by their number; tasks resampled per domain, jointly for the
+ * pairs) vs 0, and the mix's worst Δ vs a domain's expert (min over domains, recomputed in every replicate) vs −5.
+ */
+function findingTwo(
+  t: ScoreTable,
+  idx: TaskScoreIndex,
+  armRefs: readonly ArmRef[],
+  ref: string,
+  o: BootstrapOptions,
+): Finding {
+  const singles = armRefs.filter((a) => a.kind === "single");
+  const cross: { from: string; to: string; delta: BootstrapCi }[] = [];
+  for (const s of singles) {
+    for (const d of t.domains) {
+      if (d === s.domain || !idx.get(s.name)?.has(d) || !idx.get(ref)?.has(d)) continue;
+      cross.push({ from: s.domain!, to: d, delta: domainStatistic(idx, s.name, d, ref, o) });
+    }
+  }
+  const reasoningPairs = cross.filter((x) => REASONING.has(x.from) && REASONING.has(x.to));
+  const statistics: FindingStatistic[] = [];
+  const points = (name: string, ci: BootstrapCi, threshold: number) =>
+    ciStatistic(name, ci, threshold, "above", 100);
+
+  // transfer: per target domain, the per-task mean over its pairs' experts (tasks all of them and ref have)
+  const strata: Stratum[] = [];
+  for (const d of t.domains) {
+    const y = idx.get(ref)?.get(d);
+    if (!REASONING.has(d) || !y) continue;
+    const arms = singles
+      .filter((s) => s.domain !== d && REASONING.has(s.domain!))
+      .map((s) => idx.get(s.name)?.get(d))
+      .filter((x): x is Map<string, number> => x !== undefined);
+    if (!arms.length) continue;
+    const x = new Map<string, number>();
+    for (const task of arms[0].keys()) {
+      if (arms.every((a) => a.has(task))) x.set(task, mean(arms.map((a) => a.get(task)!)));
+    }
+    strata.push({ name: d, x, y, weight: arms.length });
+  }
+  const transfer = strata.length ? stratifiedBootstrap(strata, o) : undefined;
+  if (transfer?.n)
+    statistics.push(
+      points(`mean Δ vs ${ref} of reasoning experts on the other reasoning domains (points)`, transfer, 0),
+    );
+
+  // interference: the mix's worst domain vs that domain's expert
+  const mix = armRefs.find((a) => a.kind === "mix");
+  const drops: { domain: string; values: Float64Array }[] = [];
+  if (mix) {
+    for (const d of t.domains) {
+      const e = expertOf(armRefs, d);
+      const x = idx.get(mix.name)?.get(d);
+      const y = e ? idx.get(e.name)?.get(d) : undefined;
+      if (!x || !y) continue;
+      const { values } = pairedValues(x, y);
+      if (values.length) drops.push({ domain: d, values });
+    }
+  }
+  if (mix && drops.length) {
+    const meanOf = (v: Float64Array, draw?: Int32Array) => {
+      let s = 0;
+      for (let i = 0; i < v.length; i++) s += v[draw ? draw[i] : i];
+      return s / v.length;
+    };
+    // worst = min_d mean_t (mix_dt − expert_dt), recomputed on every replicate's drawn tasks
+    const reps = bootstrapReplicates(
+      drops.map((x) => ({ name: x.domain, size: x.values.length })),
+      (draws) => Math.min(...draws.map((dr, k) => meanOf(drops[k].values, dr))),
+      o,
+    );
+    const [lo, hi] = percentileInterval(reps, o.level);
+    const worst: BootstrapCi = {
+      value: Math.min(...drops.map((x) => meanOf(x.values))),
+      lo,
+      hi,
+      n: drops.reduce((a, x) => a + x.values.length, 0),
+    };
+    statistics.push(points(`${mix.name} − the domain's expert, worst domain (points)`, worst, -5));
+  }
+
+  const positive = reasoningPairs.filter((x) => x.delta.value > 0).length;
+  const evidence = [
+    reasoningPairs.length
+      ? `${positive}/${reasoningPairs.length} reasoning expert → other-reasoning-domain transfers are positive: ${reasoningPairs.map((p) => `${p.from}→${p.to} ${ciText(p.delta, true)}`).join(", ")}`
+      : "no pair of reasoning-domain experts",
+    cross.length
+      ? `all cross-domain transfers: mean ${signed(mean(cross.map((x) => x.delta.value)) * 100, 1)} pts`
+      : "",
+    mix && drops.length
+      ? `${mix.name} vs expert on the expert's domain: ${drops.map((x) => `${x.domain} ${signed(mean([...x.values]) * 100, 1)}`).join(", ")} pts`
+      : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+  return {
+    id: "2",
+    claim: "Domains interfere little; reasoning domains (math, code, science) help each other.",
+    verdict: verdictOf(statistics),
+    rule: ruleFromStatistics(statistics),
+    statistics,
+    evidence: `${evidence}.`,
+  };
+}
 
 function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;

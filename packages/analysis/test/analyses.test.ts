@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseArmName } from "../src/arms.ts";
 import { cellInfo, judgeAccuracy } from "../src/information.ts";
 import { divergenceOnSamples, nextTokenModel, runPrediction } from "../src/prediction.ts";
-import { cellOf, scoreTable } from "../src/scores.ts";
+import { AVERAGE, cellOf, type ScoreTable, scores, scoreTable, scoreTableWithCi } from "../src/scores.ts";
 import { consistency, gains, itemAccuracy, skillOverlap } from "../src/skills.ts";
 import { costOf, estimateFlops, mixVsMerge } from "../src/training.ts";
 import { bigramPolicy, randomTable } from "./fixtures.ts";
@@ -47,6 +47,153 @@ describe("scores", () => {
     );
     // single arms follow the eval domains' order (only math here), then the rest by name
     expect(t.arms).toEqual(["sft", "single:math", "single:code", "merge:ties", "mopd", "mix"]);
+  });
+});
+
+/** One row per task t0..t(n−1) of `arm` on `domain` with the given rewards. */
+const taskRows = (arm: string, domain: string, rewards: readonly number[], extra: Partial<EvalRow> = {}) =>
+  rewards.map((r, i) => row(arm, domain, `t${i}`, r, extra));
+const ramp = (n: number) => Array.from({ length: n }, (_, i) => (i % 5) / 10); // 0 … 0.4
+
+describe("scores with confidence intervals", () => {
+  it("Y = X + c gives paired Δ CIs [c, c]; the average is stratified over domains; cells carry avgCi", async () => {
+    const base = ramp(10);
+    const rows = [
+      ...taskRows("sft", "math", base),
+      ...taskRows("sft", "code", base),
+      ...taskRows(
+        "mix",
+        "math",
+        base.map((x) => x + 0.5),
+      ),
+      ...taskRows(
+        "mix",
+        "code",
+        base.map((x) => x + 0.1),
+      ),
+    ];
+    const t = scoreTableWithCi(rows, { seed: 1 });
+    const d = (domain: string) => t.deltas!.find((x) => x.arm === "mix" && x.domain === domain)!;
+    expect(d("math")).toMatchObject({ vs: "sft", against: "reference", n: 10 });
+    for (const [domain, c] of [
+      ["math", 0.5],
+      ["code", 0.1],
+      [AVERAGE, 0.3],
+    ] as const) {
+      expect(d(domain).value).toBeCloseTo(c, 12);
+      expect(d(domain).lo).toBeCloseTo(c, 12);
+      expect(d(domain).hi).toBeCloseTo(c, 12);
+    }
+    const cell = cellOf(t, "sft", "math")!;
+    expect(cell.avg).toBeCloseTo(0.2, 12);
+    expect(cell.avgCi![0]).toBeLessThan(0.2);
+    expect(cell.avgCi![1]).toBeGreaterThan(0.2);
+    expect(t.averages!.find((a) => a.arm === "mix")!.value).toBeCloseTo((0.7 + 0.3) / 2, 12);
+    expect(t.bootstrap).toEqual({ resamples: 2000, level: 0.95, seed: 1, label: "scores" });
+    expect(t.perSeed).toBeUndefined();
+    // the analysis: same numbers, cells "score [lo, hi]" in points with 1 decimal, deterministic
+    const r = await scores.run({ arms: [], evalRows: rows, seed: 1 }, {}, new Map());
+    const again = await scores.run({ arms: [], evalRows: [...rows].reverse(), seed: 1 }, {}, new Map());
+    const ci = (x: unknown) => {
+      const d = x as ScoreTable;
+      return [d.deltas, d.averages, d.cells.map((c) => c.avgCi)];
+    };
+    expect(ci(again.data)).toEqual(ci(r.data));
+    const avgTable = r.tables.find((x) => x.title.startsWith("Avg@K"))!;
+    expect(avgTable.rows.find((x) => x[0] === "math")![1]).toMatch(/^20\.0 \[\d+\.\d, \d+\.\d\]$/);
+    const deltaTable = r.tables.find((x) => x.title === "Δ vs sft (points)")!;
+    expect(deltaTable.rows.find((x) => x[0] === AVERAGE)![2]).toBe("+30.0 [+30.0, +30.0]");
+    expect((r.summary.averageCi as Record<string, number[]>).mix).toHaveLength(2);
+  });
+
+  const findingTwoRows = (transfer: (x: number, i: number) => number, mixDrop: number) => {
+    const base = ramp(20);
+    return [
+      ...taskRows("sft", "math", base),
+      ...taskRows("sft", "code", base),
+      ...taskRows(
+        "single:math",
+        "math",
+        base.map((x) => x + 0.4),
+      ),
+      ...taskRows(
+        "single:code",
+        "code",
+        base.map((x) => x + 0.4),
+      ),
+      ...taskRows("single:math", "code", base.map(transfer)),
+      ...taskRows("single:code", "math", base.map(transfer)),
+      ...taskRows(
+        "mix",
+        "math",
+        base.map((x) => x + 0.4 - mixDrop),
+      ),
+      ...taskRows(
+        "mix",
+        "code",
+        base.map((x) => x + 0.4 - mixDrop),
+      ),
+    ];
+  };
+  const findingTwo = async (rows: EvalRow[]) =>
+    (await scores.run({ arms: [], evalRows: rows, seed: 3 }, {}, new Map())).findings!.find(
+      (f) => f.id === "2",
+    )!;
+
+  it("finding 2: yes when transfers are surely positive and the mix surely loses < 5 points", async () => {
+    const f = await findingTwo(findingTwoRows((x) => x + 0.1, 0.01));
+    expect(f.verdict).toBe("yes");
+    expect(f.statistics).toEqual([
+      expect.objectContaining({ value: 10, ci: [10, 10], threshold: 0, direction: "above" }),
+      expect.objectContaining({ value: -1, ci: [-1, -1], threshold: -5, direction: "above" }),
+    ]);
+    expect(f.rule).toMatch(/^yes when the 95% CI of .* lies wholly above 0 and .* above −5; no when/);
+  });
+
+  it("finding 2: no when the mix loses surely more than 5 points to an expert", async () => {
+    const f = await findingTwo(findingTwoRows((x) => x + 0.1, 0.2));
+    expect(f.verdict).toBe("no");
+    expect(f.statistics![1].ci).toEqual([-20, -20]);
+  });
+
+  it("finding 2: inconclusive when the transfer CI straddles 0", async () => {
+    // Δ alternates +0.3 / −0.3 over the tasks: mean 0, the CI crosses 0
+    const f = await findingTwo(findingTwoRows((x, i) => x + (i % 2 ? 0.3 : -0.3), 0.01));
+    const [transfer] = f.statistics!;
+    expect(transfer.value).toBeCloseTo(0, 9);
+    expect(transfer.ci![0]).toBeLessThan(0);
+    expect(transfer.ci![1]).toBeGreaterThan(0);
+    expect(f.verdict).toBe("inconclusive");
+  });
+
+  it("per-seed table: mean ± SD across seeds of each expert's own-domain Δ and of the average", async () => {
+    const base = ramp(10);
+    const rows = [1, 2].flatMap((seed) => [
+      ...taskRows("sft", "math", base, { seed }),
+      ...taskRows(
+        "single:math",
+        "math",
+        base.map((x) => x + 0.2 * seed),
+        { seed },
+      ),
+    ]);
+    const t = scoreTableWithCi(rows, { seed: 0 });
+    const p = t.perSeed!.find((x) => x.arm === "single:math")!;
+    expect(p.seeds).toEqual([1, 2]);
+    expect(p.ownDomainDelta!.values.map((v) => Number(v.toFixed(12)))).toEqual([0.2, 0.4]);
+    expect(p.ownDomainDelta!.mean).toBeCloseTo(0.3, 12);
+    expect(p.ownDomainDelta!.sd).toBeCloseTo(Math.SQRT2 * 0.1, 12);
+    // the pooled Δ averages each task over both seeds: +0.3
+    expect(t.deltas!.find((d) => d.arm === "single:math" && d.domain === "math")!.value).toBeCloseTo(0.3, 12);
+    const r = await scores.run({ arms: [], evalRows: rows, seed: 0 }, {}, new Map());
+    const table = r.tables.find((x) => x.title.startsWith("Per seed"))!;
+    expect(table.title).toBe("Per seed: mean ± SD over 2 seeds (points)");
+    expect(table.rows.find((x) => x[0] === "single:math")).toEqual([
+      "single:math",
+      "50.0 ± 14.1",
+      "+30.0 ± 14.1",
+      "+30.0 ± 14.1",
+    ]);
   });
 });
 

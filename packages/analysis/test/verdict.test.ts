@@ -1,6 +1,12 @@
 import type { FindingStatistic } from "@m2rl/core";
 import { describe, expect, it } from "vitest";
-import { combineVerdicts, ruleFromStatistics, verdictFromCi, verdictOf } from "../src/math/verdict.ts";
+import {
+  ciStatistic,
+  combineVerdicts,
+  ruleFromStatistics,
+  verdictFromCi,
+  verdictOf,
+} from "../src/math/verdict.ts";
 
 const stat = (
   ci: [number, number] | undefined,
@@ -72,5 +78,14 @@ describe("verdicts from confidence intervals", () => {
     expect(ruleFromStatistics([stat(undefined, 0.5, "below", 0.3)])).toBe(
       "yes when Δ ≤ 0.5; no when Δ > 0.5.",
     );
+  });
+});
+
+describe("ciStatistic", () => {
+  it("scales and removes floating-point residue at the bounds", () => {
+    const s = ciStatistic("Δ (points)", { value: 0.0599, lo: -1.73e-19, hi: 0.125 }, 0, "above", 100);
+    expect(s).toEqual({ name: "Δ (points)", value: 5.99, ci: [0, 12.5], threshold: 0, direction: "above" });
+    expect(Object.is(s.ci![0], -0)).toBe(false);
+    expect(verdictFromCi(s)).toBe("inconclusive");
   });
 });

@@ -34,6 +34,21 @@ export function verdictOf(stats: readonly FindingStatistic[]): Verdict {
   return combineVerdicts(stats.map(verdictFromCi));
 }
 
+/**
+ * A statistic from a point estimate and its CI, scaled (e.g. ×100 for points) and rounded to 1e-9 so that
+ * floating-point residue (a bound of −1.7e-17 for an exact 0) neither shows in the report nor decides a verdict.
+ */
+export function ciStatistic(
+  name: string,
+  ci: { value: number; lo: number; hi: number },
+  threshold: number,
+  direction: "above" | "below",
+  scale = 1,
+): FindingStatistic {
+  const r = (x: number) => Math.round(x * scale * 1e9) / 1e9 + 0; // + 0 turns −0 into 0
+  return { name, value: r(ci.value), ci: [r(ci.lo), r(ci.hi)], threshold, direction };
+}
+
 /** A threshold in words: integers plain, others with up to 3 significant digits; "−" as the minus sign. */
 function num(x: number): string {
   const s = Number.isInteger(x) ? String(Math.abs(x)) : String(Number(Math.abs(x).toPrecision(3)));
