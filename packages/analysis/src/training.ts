@@ -7,11 +7,22 @@
  * parameters; so FLOPs ≈ 2N·(tokens generated + tokens scored) + 6N·tokens trained (attention's quadratic term
  * ignored).
  */
-import type { Analysis, ArmCost, Finding, MetricsRow, ReportTable } from "@m2rl/core";
+import type {
+  Analysis,
+  ArmCost,
+  EvalRow,
+  Finding,
+  FindingStatistic,
+  MetricsRow,
+  ReportTable,
+} from "@m2rl/core";
 import { VERIFICATION_STATUSES } from "@m2rl/core";
 import { orderArms, parseArmName } from "./arms.ts";
-import { finiteOrNull, fmt, pct } from "./format.ts";
+import { finiteOrNull, pct } from "./format.ts";
+import { taskScoreIndex } from "./math/bootstrap.ts";
+import { ciStatistic, ruleFromStatistics, verdictOf } from "./math/verdict.ts";
 import { lines } from "./report/charts.ts";
+import { averageStatistic, ciText, scoreBootstrap } from "./scores.ts";
 
 export interface CostRow {
   arm: string;
@@ -126,7 +137,7 @@ export const training: Analysis = {
   name: "training",
   description:
     "Training curves from metrics.jsonl, tokens / FLOPs / wall time per arm, and the cost of mix vs separate + merge.",
-  after: ["scores", "weight-geometry"],
+  after: ["weight-geometry"],
   optionsSchema: { type: "object", additionalProperties: false, properties: {} },
   applicable: (ctx) =>
     (ctx.metrics && Object.keys(ctx.metrics).length) || ctx.costs?.length
@@ -237,25 +248,8 @@ export const training: Analysis = {
     }
 
     const findings: Finding[] = [];
-    const sc = previous.get("scores")?.summary as { averages?: Record<string, number | null> } | undefined;
     const mix = costs.find((c) => c.kind === "mix");
-    if (mix && sc?.averages && ratios.length) {
-      const merges = Object.entries(sc.averages).filter(
-        ([a, v]) => v !== null && ["merge", "mopd"].includes(parseArmName(a).kind),
-      );
-      const mixAvg = sc.averages[mix.arm];
-      const best = merges.length ? merges.reduce((x, y) => ((y[1] ?? -1) > (x[1] ?? -1) ? y : x)) : undefined;
-      const ratio = ratios.map((r) => r.flopsRatio ?? r.wallRatio).find((x) => x !== null) ?? null;
-      if (mixAvg != null && best && ratio !== null) {
-        findings.push({
-          id: "1",
-          claim: "Mix matches merge in average score at about a third of the compute.",
-          verdict: mixAvg >= (best[1] as number) - 0.01 && ratio <= 0.5 ? "yes" : "no",
-          rule: "yes when the mix average is within 1 point of the best merge and its cost is at most half of the separate runs'.",
-          evidence: `${mix.arm} average ${fmt(mixAvg * 100, 2)} vs best merge ${best[0]} ${fmt((best[1] as number) * 100, 2)}; cost ratio ${pct(ratio)} (paper: 59.99 vs 59.41 at 33.2%).`,
-        });
-      }
-    }
+    if (mix && ratios.length) findings.push(findingOne(mix.arm, ratios, ctx.evalRows ?? [], ctx.seed));
     return {
       analysis: "training",
       summary: { costs, mixVsMerge: ratios },
@@ -271,6 +265,82 @@ export const training: Analysis = {
     };
   },
 };
+
+/**
+ * Finding 1, decided by two statistics: the paired Δ (mix − best merge) of the domain-average Avg@K in points, with
+ * its stratified bootstrap CI over eval tasks (the same draws as the scores analysis), vs −1 ("matches" = not more
+ * than 1 point worse); and the compute ratio mix / (experts + that merge), FLOPs else wall time, vs 0.5 (no CI).
+ * The best merge (merge or MOPD arm) is the one with the highest domain-average point estimate.
+ */
+export function findingOne(
+  mix: string,
+  ratios: readonly MixVsMerge[],
+  rows: readonly EvalRow[],
+  seed: number,
+): Finding {
+  const idx = taskScoreIndex(rows);
+  const domains = [...new Set(rows.map((r) => r.domain))].sort();
+  const o = scoreBootstrap(seed);
+  const merges = [...idx.keys()]
+    .filter((a) => ["merge", "mopd"].includes(parseArmName(a).kind))
+    .sort()
+    .map((arm) => ({ arm, avg: averageStatistic(idx, arm, domains, undefined, o) }))
+    .filter((m) => m.avg.n > 0);
+  const best = merges.reduce<(typeof merges)[number] | undefined>(
+    (x, y) => (x === undefined || y.avg.value > x.avg.value ? y : x),
+    undefined,
+  );
+  const own = best ? ratios.find((r) => r.merge === best.arm) : undefined;
+  const pick = (r: MixVsMerge | undefined) =>
+    r?.flopsRatio != null
+      ? { value: r.flopsRatio, unit: "FLOPs" }
+      : r?.wallRatio != null
+        ? { value: r.wallRatio, unit: "wall time" }
+        : undefined;
+  const ratioOf = pick(own) ? own : ratios.find((r) => pick(r) !== undefined);
+  const ratio = pick(ratioOf);
+  const mixAvg = idx.has(mix) ? averageStatistic(idx, mix, domains, undefined, o) : undefined;
+  const statistics: FindingStatistic[] = [];
+  const evidence: string[] = [];
+  if (best && mixAvg?.n) {
+    const delta = averageStatistic(idx, mix, domains, best.arm, o);
+    statistics.push(
+      ciStatistic(
+        `${mix} − ${best.arm} (best merge), domain-average Avg@K (points)`,
+        delta,
+        -1,
+        "above",
+        100,
+      ),
+    );
+    evidence.push(
+      `${mix} average ${ciText(mixAvg)} vs best merge ${best.arm} ${ciText(best.avg)}; paired Δ ${ciText(delta, true)} pts over ${delta.n} tasks`,
+    );
+  } else {
+    evidence.push(best ? `no eval rows of ${mix}` : "no eval rows of a merge or MOPD arm");
+  }
+  if (ratio) {
+    statistics.push({
+      name: `${ratio.unit} ratio ${mix} / (experts + ${ratioOf?.merge})`,
+      value: ratio.value,
+      threshold: 0.5,
+      direction: "below",
+    });
+    evidence.push(`cost ratio ${pct(ratio.value)} (${ratio.unit})`);
+  } else evidence.push("no FLOPs or wall-time ratio");
+  // both statistics are needed: without one of them the finding cannot be answered
+  const complete = statistics.length === 2;
+  return {
+    id: "1",
+    claim: "Mix matches merge in average score at about a third of the compute.",
+    verdict: complete ? verdictOf(statistics) : "n/a",
+    rule: complete
+      ? ruleFromStatistics(statistics)
+      : "needs the domain-average Avg@K of the mix and of a merge (eval rows) and a FLOPs or wall-time ratio.",
+    statistics,
+    evidence: `${evidence.join("; ")} (paper: 59.99 vs 59.41 at 33.2%).`,
+  };
+}
 
 function formatSeconds(s: number): string {
   if (s < 120) return `${s.toFixed(1)} s`;

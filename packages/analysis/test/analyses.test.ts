@@ -5,7 +5,7 @@ import { cellInfo, judgeAccuracy } from "../src/information.ts";
 import { divergenceOnSamples, nextTokenModel, runPrediction } from "../src/prediction.ts";
 import { AVERAGE, cellOf, type ScoreTable, scores, scoreTable, scoreTableWithCi } from "../src/scores.ts";
 import { consistency, gains, itemAccuracy, skillOverlap } from "../src/skills.ts";
-import { costOf, estimateFlops, mixVsMerge } from "../src/training.ts";
+import { costOf, estimateFlops, mixVsMerge, training } from "../src/training.ts";
 import { bigramPolicy, randomTable } from "./fixtures.ts";
 
 const row = (
@@ -322,6 +322,82 @@ describe("training efficiency", () => {
     expect(r).toHaveLength(1);
     expect(r[0].wallRatio).toBe(0.5);
     expect(r[0].flopsRatio).toBe(0.5);
+  });
+});
+
+describe("finding 1 (mix matches merge at a fraction of the compute)", () => {
+  const costs = [
+    { arm: "single:math", wallSeconds: 10 },
+    { arm: "single:code", wallSeconds: 10 },
+    { arm: "merge:ties", wallSeconds: 0, builtFrom: ["single:math", "single:code"] },
+    { arm: "mix", wallSeconds: 6 },
+  ];
+  const base = ramp(20);
+  const run = async (mixVsMerge: (x: number, i: number) => number, evalRows = true) => {
+    const rows = ["math", "code"].flatMap((d) => [
+      ...taskRows(
+        "merge:ties",
+        d,
+        base.map((x) => x + 0.3),
+      ),
+      ...taskRows(
+        "merge:task_arithmetic",
+        d,
+        base.map((x) => x + 0.1),
+      ),
+      ...taskRows(
+        "mix",
+        d,
+        base.map((x, i) => x + 0.3 + mixVsMerge(x, i)),
+      ),
+    ]);
+    const r = await training.run(
+      { arms: [], costs, evalRows: evalRows ? rows : undefined, seed: 2 },
+      {},
+      new Map(),
+    );
+    return r.findings!.find((f) => f.id === "1")!;
+  };
+
+  it("yes: Δ vs the best merge surely above −1 point, and the cost ratio ≤ 0.5", async () => {
+    const f = await run(() => -0.005);
+    expect(f.statistics).toEqual([
+      {
+        name: "mix − merge:ties (best merge), domain-average Avg@K (points)",
+        value: -0.5,
+        ci: [-0.5, -0.5],
+        threshold: -1,
+        direction: "above",
+      },
+      {
+        name: "wall time ratio mix / (experts + merge:ties)",
+        value: 0.3,
+        threshold: 0.5,
+        direction: "below",
+      },
+    ]);
+    expect(f.verdict).toBe("yes");
+  });
+
+  it("no: the mix surely more than 1 point worse", async () => {
+    const f = await run(() => -0.02);
+    expect(f.statistics![0].ci).toEqual([-2, -2]);
+    expect(f.verdict).toBe("no");
+  });
+
+  it("inconclusive: the CI of the Δ contains −1", async () => {
+    const f = await run((_, i) => -0.01 + (i % 2 ? 0.2 : -0.2));
+    const [d] = f.statistics!;
+    expect(d.value).toBeCloseTo(-1, 9);
+    expect(d.ci![0]).toBeLessThan(-1);
+    expect(d.ci![1]).toBeGreaterThan(-1);
+    expect(f.verdict).toBe("inconclusive");
+  });
+
+  it("n/a without eval rows", async () => {
+    const f = await run(() => 0, false);
+    expect(f.verdict).toBe("n/a");
+    expect(f.evidence).toMatch(/no eval rows/);
   });
 });
 
