@@ -2,18 +2,46 @@
  * Prediction behaviour: how arms' next-token distributions differ on each domain's eval prompts.
  *
  * For a sampler arm s and a target arm t on domain d: s samples completions of d's prompts (seeded); on every
- * completion position both policies' full next-token distributions are computed (teacher forcing) and averaged
- * over all positions: KL(s‖t), KL(t‖s), JS(s, t), entropies. The "policy neighbourhood" test (PAPER.md): for
- * every arm m and domain d with an expert e_d, closeness = KL(π_{e_d} ‖ π_m) on e_d's samples, distance to base =
- * KL(π_m ‖ π_base) on m's samples; correlations of the score change (m vs base on d) with −closeness and with the
- * distance to base, Pearson and Spearman. Also the entropy profile along the response (10 relative-position bins).
+ * completion position both policies' full next-token distributions are computed (teacher forcing). Per cell:
+ * token-level means over all positions of KL(s‖t), KL(t‖s), JS(s, t) and the entropies, and the Monte-Carlo
+ * estimates of KL(s‖t) from the sampled tokens (log p_s(y|x) − log p_t(y|x) per sequence; mean per sequence and
+ * per token).
+ *
+ * Finding 4, the policy neighbourhood: B is a neighbour of A when KL(π_single:B ‖ π_mix) on single:B's samples of
+ * A's prompts ≤ factor × KL(π_single:A ‖ π_mix) on single:A's samples of A's prompts (see neighbourhood.ts); its
+ * verdict checks that relation against the merges of two experts. Kept alongside: for every arm m and domain d with
+ * an expert e_d, closeness = KL(π_{e_d} ‖ π_m) on e_d's samples, distance to base = KL(π_m ‖ π_base) on m's
+ * samples, and the correlations (Pearson, Spearman) of the score change (m vs base on d) with −closeness and with
+ * the distance to base. Also the entropy profile along the response (10 relative-position bins).
  */
-import type { Analysis, AnalysisContext, ArmInput, Finding, Policy, SequencePair } from "@m2rl/core";
+import type {
+  Analysis,
+  AnalysisContext,
+  ArmInput,
+  Finding,
+  Policy,
+  ReportChart,
+  ReportTable,
+  SequencePair,
+} from "@m2rl/core";
 import { Rng } from "@m2rl/core";
 import { expertOf, orderArms } from "./arms.ts";
 import { finiteOrNull, fmt } from "./format.ts";
-import { positionDivergence } from "./math/divergence.ts";
+import { positionDivergence, sequenceLogRatios } from "./math/divergence.ts";
 import { mean, pearson, spearman } from "./math/stats.ts";
+import {
+  asymmetryCases,
+  ESTIMATE_TEXT,
+  findingFour,
+  mergeDomainsOf,
+  NEIGHBOURHOOD_DEFAULTS,
+  NEIGHBOURHOOD_OPTIONS_SCHEMA,
+  type NeighbourCell,
+  type NeighbourhoodEstimate,
+  type NeighbourhoodOptions,
+  neighbourhoodMatrix,
+  neighboursOf,
+} from "./neighbourhood.ts";
 import { heatmap, lines, scatter } from "./report/charts.ts";
 import { cellOf, scoreTable } from "./scores.ts";
 
@@ -72,6 +100,14 @@ export interface DivergenceCell {
   entropyTarget: number;
   tokens: number;
   meanResponseLength: number;
+  /** Sampled sequences (with at least one completion token). */
+  sequences?: number;
+  /** Monte-Carlo KL(s‖t): mean over sequences of log p_s(y|x) − log p_t(y|x). */
+  klMcSequence?: number;
+  /** Monte-Carlo KL(s‖t) per token: Σ over sequences of that log ratio / Σ tokens. */
+  klMcToken?: number;
+  /** Sequence KL(s‖t) as the mean over sequences of Σ_t KL(s(·|y<t) ‖ t(·|y<t)) (exact per position). */
+  klSequenceExact?: number;
 }
 
 export interface PredictionOptions {
@@ -82,6 +118,8 @@ export interface PredictionOptions {
   /** Divergences between every ordered pair of arms (default: only the pairs the neighbourhood test needs, plus expert × mix). */
   allPairs?: boolean;
   batch?: number;
+  /** Finding 4's neighbourhood rule: factor (1.5), KL estimate (`sequence`), bootstrap size, merge domains. */
+  neighbourhood?: NeighbourhoodOptions;
 }
 
 interface Samples {
@@ -90,8 +128,15 @@ interface Samples {
   logits: Float32Array[][];
 }
 
-/** Token-level divergence statistics of `sampler`'s samples against a target's logits. */
-export function divergenceOnSamples(samplerLogits: Float32Array[][], targetLogits: Float32Array[][]) {
+/**
+ * Divergence statistics of `sampler`'s samples against a target's logits: token-level means over positions and,
+ * with the sampled `completionIds`, the Monte-Carlo KL estimates from the sampled tokens.
+ */
+export function divergenceOnSamples(
+  samplerLogits: Float32Array[][],
+  targetLogits: Float32Array[][],
+  completionIds?: readonly (readonly number[])[],
+): Omit<DivergenceCell, "sampler" | "target" | "domain" | "meanResponseLength"> {
   let kl1 = 0;
   let kl2 = 0;
   let js = 0;
@@ -110,7 +155,7 @@ export function divergenceOnSamples(samplerLogits: Float32Array[][], targetLogit
     }
   }
   const m = (x: number) => (n ? x / n : Number.NaN);
-  return {
+  const out = {
     klSamplerTarget: m(kl1),
     klTargetSampler: m(kl2),
     js: m(js),
@@ -118,6 +163,21 @@ export function divergenceOnSamples(samplerLogits: Float32Array[][], targetLogit
     entropyTarget: m(h2),
     tokens: n,
   };
+  if (!completionIds) return out;
+  const ratios = sequenceLogRatios(samplerLogits, targetLogits, completionIds);
+  const seqs = samplerLogits.length;
+  return {
+    ...out,
+    sequences: seqs,
+    klMcSequence: seqs ? mean(ratios) : Number.NaN,
+    klMcToken: n ? ratios.reduce((a, b) => a + b, 0) / n : Number.NaN,
+    klSequenceExact: seqs ? kl1 / seqs : Number.NaN,
+  };
+}
+
+/** The KL estimate a neighbourhood option names, from a cell. */
+export function cellKl(c: DivergenceCell, estimate: NeighbourhoodEstimate): number | undefined {
+  return estimate === "sequence" ? c.klMcSequence : estimate === "token" ? c.klMcToken : c.klSequenceExact;
 }
 
 /** Mean entropy per relative-position bin (position t of a length-T response falls in bin ⌊bins·t/T⌋). */
@@ -149,6 +209,7 @@ export const prediction: Analysis<PredictionOptions> = {
       temperature: { type: "number", exclusiveMinimum: 0, default: 1 },
       allPairs: { type: "boolean", default: false },
       batch: { type: "integer", minimum: 1, default: 32 },
+      neighbourhood: NEIGHBOURHOOD_OPTIONS_SCHEMA,
     },
   },
   applicable(ctx) {
@@ -222,7 +283,11 @@ export async function runPrediction(ctx: AnalysisContext, options: PredictionOpt
             sampler: s,
             target: t,
             domain: d,
-            ...divergenceOnSamples(samples.logits, tl),
+            ...divergenceOnSamples(
+              samples.logits,
+              tl,
+              seqs.map((q) => q.completionIds),
+            ),
             meanResponseLength: mean(seqs.map((q) => q.completionIds.length)),
           });
         }
@@ -231,21 +296,29 @@ export async function runPrediction(ctx: AnalysisContext, options: PredictionOpt
   } finally {
     for (const p of policies.values()) p.dispose();
   }
-  return predictionResult(ctx, cells, profiles, base.name);
+  const result = predictionResult(ctx, cells, profiles, base.name, options);
+  if ((options.temperature ?? 1) !== 1)
+    result.notes.push(
+      `samples were drawn at temperature ${options.temperature}: the Monte-Carlo KLs assume samples from the policy itself (temperature 1), so the neighbourhood reads biased estimates`,
+    );
+  return result;
 }
 
 /** Neighbourhood correlations and the report pieces, from divergence cells (pure; tested with hand cells). */
 export function predictionResult(
-  ctx: Pick<AnalysisContext, "arms" | "evalRows" | "base">,
+  ctx: Pick<AnalysisContext, "arms" | "evalRows" | "base" | "costs"> & { seed?: number },
   cells: DivergenceCell[],
   profiles: { arm: string; domain: string; profile: (number | null)[] }[],
   baseName: string,
+  options: Pick<PredictionOptions, "neighbourhood"> = {},
 ) {
   const arms = orderArms(ctx.arms);
   const domains = [...new Set(cells.map((c) => c.domain))].sort();
   const find = (s: string, t: string, d: string) =>
     cells.find((c) => c.sampler === s && c.target === t && c.domain === d);
   const st = ctx.evalRows?.length ? scoreTable(ctx.evalRows, ctx) : undefined;
+  const mixName = arms.find((a) => a.kind === "mix")?.name;
+  const singles = arms.filter((a) => a.kind === "single" && a.domain !== undefined);
   const ref = st?.reference ?? baseName;
 
   // Neighbourhood points: (arm m, domain d).
@@ -291,7 +364,7 @@ export function predictionResult(
     ),
   };
 
-  const tables = [
+  const tables: ReportTable[] = [
     {
       title: "Token-level divergences on the sampler's completions",
       columns: [
@@ -342,11 +415,9 @@ export function predictionResult(
         ],
       ],
       caption: `Each point: an arm on a domain that has a single-task expert. Score change: Avg@K − ${ref}'s Avg@K.`,
-    } as (typeof tables)[number]);
+    });
   }
-  const charts = [];
-  const mixName = arms.find((a) => a.kind === "mix")?.name;
-  const singles = arms.filter((a) => a.kind === "single");
+  const charts: ReportChart[] = [];
   if (mixName && singles.length) {
     charts.push({
       title: "KL(expert ‖ mix) per domain's prompts",
@@ -405,23 +476,135 @@ export function predictionResult(
       ),
     });
   }
-  const findings: Finding[] = [];
-  if (corr.neighbourhoodSpearman !== null && corr.klToBaseSpearman !== null) {
-    findings.push({
-      id: "4",
-      claim:
-        "KL to the base does not predict the performance change; closeness to the domain's expert (neighbourhood) does.",
-      verdict: corr.neighbourhoodSpearman > Math.abs(corr.klToBaseSpearman) ? "yes" : "no",
-      rule: "yes when ρ(score change, −KL(expert‖arm)) exceeds |ρ(score change, KL(arm‖base))|.",
-      evidence: `Spearman ρ(score change, −KL(expert‖arm)) = ${fmt(corr.neighbourhoodSpearman)} vs ρ(score change, KL(arm‖base)) = ${fmt(corr.klToBaseSpearman)} over ${corr.points} arm × domain points.`,
+  // Finding 4: the neighbourhood matrix over the experts, and the two-expert merges it should predict.
+  const nb = { ...NEIGHBOURHOOD_DEFAULTS, ...options.neighbourhood };
+  const expertDomains = singles.map((e) => e.domain!).filter((d) => d !== undefined);
+  const matrix: NeighbourCell[] = mixName
+    ? neighbourhoodMatrix(
+        expertDomains.filter((d) => domains.includes(d)),
+        expertDomains,
+        (a, b) => {
+          const c = find(expertOf(arms, b)!.name, mixName, a);
+          return c ? cellKl(c, nb.estimate) : undefined;
+        },
+        nb.factor,
+      )
+    : [];
+  const merges = mergeDomainsOf(arms, ctx.costs, nb.mergeDomains);
+  const unknownMerges = arms.filter((a) => a.kind === "merge" && !merges.has(a.name)).map((a) => a.name);
+  const cases = asymmetryCases(merges, matrix, ctx.evalRows ?? [], {
+    samples: nb.bootstrapSamples,
+    seed: ctx.seed ?? 0,
+    expertName: (d) => expertOf(arms, d)?.name ?? `single:${d}`,
+  });
+  const finding4 = findingFour({
+    cases,
+    merges,
+    unknownMerges,
+    hasMix: mixName !== undefined,
+    factor: nb.factor,
+    estimate: nb.estimate,
+    correlations: corr,
+  });
+  const neighbours = Object.fromEntries(neighboursOf(matrix));
+  if (matrix.length) {
+    const rowsA = [...new Set(matrix.map((c) => c.promptDomain))];
+    tables.push({
+      title: "Policy neighbourhood (finding 4)",
+      columns: [
+        "prompts of A",
+        "KL_AA (own expert)",
+        `threshold (${nb.factor} × KL_AA)`,
+        ...expertDomains.map((b) => `KL_AB, B = ${b}`),
+        "neighbours of A",
+      ],
+      rows: rowsA.map((a) => {
+        const row = matrix.filter((c) => c.promptDomain === a);
+        return [
+          a,
+          fmt(row[0].reference, 4),
+          fmt(row[0].threshold, 4),
+          ...expertDomains.map((b) => {
+            const c = row.find((x) => x.expertDomain === b)!;
+            return c.kl === null ? null : `${fmt(c.kl, 4)}${c.neighbour && b !== a ? " ✓" : ""}`;
+          }),
+          (neighbours[a] ?? []).join(", ") || "none",
+        ];
+      }),
+      caption: `KL_AB = KL(π_single:B ‖ π_${mixName}) on single:B's samples of A's prompts (${ESTIMATE_TEXT[nb.estimate]}; nats). B is a neighbour of A (✓) when KL_AB ≤ ${nb.factor} × KL_AA (estimates below 0 read as 0). Not symmetric: each row is measured on A's prompts against A's own expert.`,
     });
   }
+  if (cases.length) {
+    tables.push({
+      title: "Two-expert merges vs the neighbourhood (finding 4)",
+      columns: [
+        "merge",
+        "domain A",
+        "partner B",
+        "Δ vs expert A (pts)",
+        "95% CI",
+        "tasks",
+        "B neighbour of A",
+        "predicted",
+        "right",
+      ],
+      rows: cases.map((c) => [
+        c.merge,
+        c.domain,
+        c.partner,
+        c.delta === null ? null : fmt(c.delta * 100, 1),
+        c.ci ? `[${fmt(c.ci[0] * 100, 1)}, ${fmt(c.ci[1] * 100, 1)}]` : null,
+        c.tasks,
+        c.neighbour,
+        c.predicted,
+        c.agrees,
+      ]),
+      caption: `Δ = mean over tasks of (merge − expert A) mean reward on A's eval tasks, paired by task; 95% CI: percentile bootstrap over tasks (${nb.bootstrapSamples} resamples, seeded). Predicted: B a neighbour of A ⇒ the merge does not hurt A (Δ ≥ 0); otherwise it hurts (Δ < 0).`,
+    });
+  }
+  if (mixName && matrix.length) {
+    charts.push({
+      title: "Policy neighbourhood: KL_AB / threshold",
+      spec: heatmap(
+        `KL(π_single:B ‖ π_${mixName}) / (${nb.factor} × KL_AA); ≤ 1 = neighbour`,
+        matrix.map((c) => ({
+          row: c.promptDomain,
+          col: c.expertDomain,
+          value:
+            c.kl === null || c.threshold === null || c.threshold === 0
+              ? null
+              : finiteOrNull(Math.max(c.kl, 0) / c.threshold),
+        })),
+        { format: ".2f" },
+      ),
+      caption: "Rows: prompt domain A; columns: expert domain B. A cell ≤ 1 means B is a neighbour of A.",
+    });
+  }
+
   return {
     analysis: "prediction",
-    summary: corr,
+    summary: {
+      ...corr,
+      neighbourhood: {
+        factor: nb.factor,
+        estimate: nb.estimate,
+        neighbours,
+        twoExpertMergeCases: cases.length,
+        verdict: finding4.verdict,
+      },
+    },
     tables,
     charts,
-    findings,
-    data: { cells, neighbourhood: points, correlations: corr, entropyProfiles: profiles },
+    findings: [finding4] as Finding[],
+    notes: [] as string[],
+    data: {
+      cells,
+      neighbourhood: points,
+      correlations: corr,
+      entropyProfiles: profiles,
+      neighbourhoodMatrix: matrix,
+      twoExpertMerges: Object.fromEntries(merges),
+      mergeCases: cases,
+    },
   };
 }

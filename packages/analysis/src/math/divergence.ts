@@ -74,3 +74,33 @@ export function positionDivergence(p: ArrayLike<number>, q: ArrayLike<number>): 
     entropyQ: entropyFromLogProbs(lq),
   };
 }
+
+/** log p(token) under the categorical distribution given by `logits` (log-softmax at one index, float64). */
+export function logProbAt(logits: ArrayLike<number>, token: number): number {
+  if (!(token >= 0 && token < logits.length))
+    throw new RangeError(`logProbAt: token ${token} outside the vocabulary (${logits.length})`);
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > m) m = logits[i];
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += Math.exp(logits[i] - m);
+  return logits[token] - m - Math.log(s);
+}
+
+/**
+ * Monte-Carlo KL(p‖q) from sequences y sampled from p: log p(y|x) − log q(y|x) per sequence (the sum over its
+ * tokens of log p(y_t | x, y_<t) − log q(y_t | x, y_<t)). Its mean over samples estimates the sequence-level
+ * KL(p‖q) without bias (single samples can be negative); the sum over all sequences divided by their total token
+ * count is the per-token version.
+ */
+export function sequenceLogRatios(
+  pLogits: readonly (readonly ArrayLike<number>[])[],
+  qLogits: readonly (readonly ArrayLike<number>[])[],
+  tokens: readonly (readonly number[])[],
+): number[] {
+  return tokens.map((ids, i) => {
+    let s = 0;
+    for (let t = 0; t < ids.length; t++)
+      s += logProbAt(pLogits[i][t], ids[t]) - logProbAt(qLogits[i][t], ids[t]);
+    return s;
+  });
+}
