@@ -2,10 +2,10 @@
  * Runs a plan arm by arm in dependency order, skipping arms whose record matches the hash of their inputs, so a
  * re-run after a crash or Ctrl-C continues where it stopped and a finished experiment does no work.
  */
-import type { ExperimentConfig } from "@m2rl/core";
+import { type ExperimentConfig, experimentSeeds, withSeeds } from "@m2rl/core";
 import { hashOf } from "./hash.ts";
 import { dependents, type Plan, type PlanNode } from "./plan.ts";
-import type { ArmRecord, RunStore } from "./store.ts";
+import { type ArmRecord, RunStore, seedRunDir } from "./store.ts";
 
 /** What producing an arm (training, merging, or nothing for `base`) reports. */
 export interface ArmOutput {
@@ -136,4 +136,58 @@ export async function runPlan(
     options.events?.armFinished?.(node, record);
   }
   return plan.nodes.map((n) => records.get(n.id)!);
+}
+
+/** One seed's run of the arm graph. */
+export interface SeedRun {
+  seed: number;
+  /** The experiment as this seed runs it: `seed` set, no `seeds` (the experiment itself when it has one seed). */
+  config: ExperimentConfig;
+  store: RunStore;
+  /** Its arms' records, in plan order. */
+  records: ArmRecord[];
+  /** Arms produced by this call (not taken from the cache). */
+  produced: number;
+}
+
+export interface SeedRunOptions extends RunOptions {
+  /** Called before a seed's arms run (to write its config.yaml / run.json, print a header). */
+  seedStarted?(
+    run: Omit<SeedRun, "records" | "produced">,
+    index: number,
+    total: number,
+  ): Promise<void> | void;
+}
+
+/**
+ * Runs the plan once per seed of the experiment (`experimentSeeds`), one seed after the other, each with
+ * `config.seed` = that seed, its own executors and its own folder (`seedRunDir`: the output folder itself with one
+ * seed), so that every seed's arms are cached and resumable exactly as a single run's. With one seed this is
+ * `runPlan(plan, config, new RunStore(outDir), ...)`: same folder, same config object, same hashes.
+ */
+export async function runSeeds(
+  plan: Plan,
+  config: ExperimentConfig,
+  outDir: string,
+  executorsFor: (config: ExperimentConfig) => ArmExecutors,
+  options: SeedRunOptions = {},
+): Promise<SeedRun[]> {
+  const seeds = experimentSeeds(config);
+  const runs: SeedRun[] = [];
+  for (const [i, seed] of seeds.entries()) {
+    const seedConfig = seeds.length > 1 ? withSeeds(config, [seed]) : config;
+    const store = new RunStore(seedRunDir(outDir, seed, seeds));
+    await options.seedStarted?.({ seed, config: seedConfig, store }, i + 1, seeds.length);
+    let produced = 0;
+    const events: RunEvents = {
+      ...options.events,
+      armFinished: (node, record) => {
+        produced++;
+        options.events?.armFinished?.(node, record);
+      },
+    };
+    const records = await runPlan(plan, seedConfig, store, executorsFor(seedConfig), { ...options, events });
+    runs.push({ seed, config: seedConfig, store, records, produced });
+  }
+  return runs;
 }

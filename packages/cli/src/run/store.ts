@@ -2,10 +2,19 @@
  * The run folder: `runs/<name>/` holds the resolved config, one folder per arm and the report. An arm is finished
  * when its `arm.json` exists with the hash of its inputs; it is written last and atomically (temp + rename), so a
  * crash at any point leaves either a finished arm or one that will be redone (its trainer resumes from `work/`).
+ *
+ * With several seeds (`seeds:` / `--seeds`) each seed's run has that layout in `runs/<name>/seed-<s>/` (its own
+ * config.yaml, run.json, arms/ and report), and `runs/<name>/` holds the experiment's config.yaml, run.json and
+ * the report over every seed. One seed is the single-run layout above.
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { armFolder } from "./plan.ts";
+
+/** Folder of one seed's run: the output folder itself when `seeds` has one seed, else `<outDir>/seed-<s>`. */
+export function seedRunDir(outDir: string, seed: number, seeds: readonly number[]): string {
+  return seeds.length > 1 ? join(outDir, `seed-${seed}`) : outDir;
+}
 
 /** What a finished arm records about itself. */
 export interface ArmRecord {
