@@ -3,7 +3,15 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import "@m2rl/kernels-native/register";
-import { formatProblem, initBackend, M2rlError, parseConfig } from "@m2rl/core";
+import {
+  type ExperimentConfig,
+  experimentSeeds,
+  formatProblem,
+  initBackend,
+  M2rlError,
+  parseConfig,
+  withSeeds,
+} from "@m2rl/core";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { setExitCode } from "../main.ts";
@@ -15,8 +23,8 @@ import { createExecutors } from "../run/executors.ts";
 import { hashOf } from "../run/hash.ts";
 import { planExperiment } from "../run/plan.ts";
 import { writeRunReport } from "../run/report.ts";
-import { runPlan } from "../run/runner.ts";
-import { RunStore } from "../run/store.ts";
+import { runSeeds } from "../run/runner.ts";
+import { RunStore, seedRunDir } from "../run/store.ts";
 
 export const PRESETS = ["smoke", "default", "paper"] as const;
 
@@ -27,8 +35,28 @@ export function presetFile(preset: string): string {
   return resolve(here, "..", "..", "experiments", `${preset}.yaml`);
 }
 
+/** Largest seed (seeds are 32-bit unsigned, as in the experiment schema). */
+const MAX_SEED = 4294967295;
+
+/**
+ * The seeds of `--seeds 0,1,2`: distinct integers in [0, 2^32 - 1], comma-separated (spaces allowed); a message
+ * instead when the list is not that.
+ */
+export function parseSeeds(text: string): number[] | string {
+  const seeds: number[] = [];
+  for (const item of text.split(",").map((s) => s.trim())) {
+    if (!/^\d+$/.test(item) || Number(item) > MAX_SEED)
+      return `--seeds: '${item}' is not a seed (an integer from 0 to ${MAX_SEED}); give a comma-separated list such as 0,1,2`;
+    const seed = Number(item);
+    if (seeds.includes(seed)) return `--seeds: seed ${seed} is given twice; the seeds must be distinct`;
+    seeds.push(seed);
+  }
+  return seeds;
+}
+
 interface RunOptions {
   preset?: string;
+  seeds?: string;
   force?: string[];
   dryRun?: boolean;
   out?: string;
@@ -47,6 +75,10 @@ export function register(program: Command): void {
     .option(
       "--model <dir>",
       "model folder for --preset paper (a Hugging Face-style folder, e.g. Qwen2.5-0.5B)",
+    )
+    .option(
+      "--seeds <list>",
+      "comma-separated seeds, e.g. 0,1,2: run every arm once per seed (in <out>/seed-<s>/) and report over all of them; overrides the file's seed / seeds",
     )
     .option("--force <arm...>", "redo these arms (and every arm that depends on them)")
     .option("--dry-run", "print the plan (arms, dependencies, cached or not, estimated cost) and exit")
@@ -76,6 +108,11 @@ async function runExperiment(
   display: RunDisplay,
 ): Promise<number> {
   const preset = opts.preset ?? "default";
+  const seedsOption = opts.seeds === undefined ? undefined : parseSeeds(opts.seeds);
+  if (typeof seedsOption === "string") {
+    display.line(seedsOption);
+    return 2;
+  }
   if (!file && !PRESETS.includes(preset as (typeof PRESETS)[number])) {
     display.line(`unknown preset '${preset}' (known: ${PRESETS.join(", ")})`);
     return 2;
@@ -91,15 +128,17 @@ async function runExperiment(
   for (const note of loaded.notes) display.line(`warning: ${note}`);
   for (const p of loaded.problems) display.line(formatProblem(p));
   if (!loaded.config) return 2;
-  let config = loaded.config;
+  let config: ExperimentConfig = loaded.config;
   if (opts.model)
     config = { ...config, policy: { source: "path", path: resolve(opts.model), sft: config.policy.sft } };
+  if (seedsOption) config = withSeeds(config, seedsOption);
+  const seeds = experimentSeeds(config);
   const plan = planExperiment(config);
   // Outputs: relative to the experiment file's folder for a file, to the working directory for a preset.
   const outDir = resolve(opts.out ?? (file ? join(loaded.baseDir, config.output) : config.output));
-  const store = new RunStore(outDir);
 
   if (opts.dryRun) {
+    const stores = seeds.map((s) => new RunStore(seedRunDir(outDir, s, seeds)));
     const modelConfig =
       config.policy.source === "path"
         ? parseConfig(
@@ -107,14 +146,19 @@ async function runExperiment(
           )
         : builtinModelConfig(config.policy.model);
     const params = parameterCount(modelConfig);
+    const perSeed =
+      seeds.length > 1 ? ` × ${seeds.length} seeds (${seeds.join(", ")}, each in seed-<s>/)` : "";
     display.line(
-      `plan for '${config.name}' → ${relative(process.cwd(), outDir) || "."}  (policy: ${(params / 1e6).toFixed(2)}M parameters)`,
+      `plan for '${config.name}' → ${relative(process.cwd(), outDir) || "."}  (policy: ${(params / 1e6).toFixed(2)}M parameters)${perSeed}`,
     );
     let total = 0;
     let mixFlops = 0;
     let separateFlops = 0;
     for (const [i, node] of plan.nodes.entries()) {
-      const state = (await store.readRecord(node.id)) ? "cached" : "to run";
+      let cached = 0;
+      for (const store of stores) if (await store.readRecord(node.id)) cached++;
+      const state =
+        cached === stores.length ? "cached" : cached === 0 ? "to run" : `${cached}/${stores.length} cached`;
       const c = estimateArmCost(node.arm, config, params);
       total += c.flops;
       if (node.arm.kind === "mix") mixFlops += c.flops;
@@ -124,24 +168,33 @@ async function runExperiment(
         : "";
       const deps = node.deps.length ? `  ← ${node.deps.join(", ")}` : "";
       display.line(
-        `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(24)} ${state.padEnd(7)} ${describe(node.arm, config)}${cost}${deps}`,
+        `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(24)} ${state.padEnd(seeds.length > 1 ? 10 : 7)} ${describe(node.arm, config)}${cost}${deps}`,
       );
     }
     const ratio =
       mixFlops && separateFlops
         ? `; mix / separate single runs = ${((100 * mixFlops) / separateFlops).toFixed(1)}% (paper: 33.2% of GPU hours)`
         : "";
-    display.line(`estimated training compute: ${formatFlops(total)}${ratio}`);
+    const compute =
+      seeds.length > 1
+        ? `${formatFlops(total * seeds.length)} (${seeds.length} seeds × ${formatFlops(total)}; costs per arm above are per seed)`
+        : formatFlops(total);
+    display.line(`estimated training compute: ${compute}${ratio}`);
     return 0;
   }
 
   const backend = await initBackend({ log: (l) => display.line(l) });
   await mkdir(outDir, { recursive: true });
-  await store.writeFileAtomic(join(outDir, "config.yaml"), stringify(config));
-  await store.writeFileAtomic(
-    join(outDir, "run.json"),
-    `${JSON.stringify({ name: config.name, seed: config.seed, configHash: hashOf(config), backend, node: process.version, startedAt: new Date().toISOString() }, null, 2)}\n`,
-  );
+  const writeRunFiles = async (dir: string, c: ExperimentConfig) => {
+    const store = new RunStore(dir);
+    await store.writeFileAtomic(join(dir, "config.yaml"), stringify(c));
+    const seedsField = c.seeds ? { seeds: c.seeds } : {};
+    await store.writeFileAtomic(
+      join(dir, "run.json"),
+      `${JSON.stringify({ name: c.name, seed: c.seed, ...seedsField, configHash: hashOf(c), backend, node: process.version, startedAt: new Date().toISOString() }, null, 2)}\n`,
+    );
+  };
+  await writeRunFiles(outDir, config);
 
   const domains = await createDomains(config, loaded.host, loaded.baseDir);
   const abort = new AbortController();
@@ -150,24 +203,29 @@ async function runExperiment(
     abort.abort(new Error("interrupted"));
   };
   process.once("SIGINT", onSigint);
-  let did = 0;
+  const here = (path: string) => relative(process.cwd(), path);
   try {
-    const executors = createExecutors({
-      config,
-      host: loaded.host,
-      baseDir: loaded.baseDir,
-      domains,
-      progress: (arm, done, total, unit) => display.progress(arm, "", done, total, unit),
-      log: (l) => display.line(l),
-    });
-    const records = await runPlan(plan, config, store, executors, {
+    const executorsFor = (c: ExperimentConfig) =>
+      createExecutors({
+        config: c,
+        host: loaded.host,
+        baseDir: loaded.baseDir,
+        domains,
+        progress: (arm, done, total, unit) => display.progress(arm, "", done, total, unit),
+        log: (l) => display.line(l),
+      });
+    const runs = await runSeeds(plan, config, outDir, executorsFor, {
       force: opts.force,
       signal: abort.signal,
+      seedStarted: async (run, i, n) => {
+        if (n === 1) return;
+        display.line(`▶ seed ${run.seed} (${i}/${n}) → ${here(run.store.dir)}`);
+        await writeRunFiles(run.store.dir, run.config);
+      },
       events: {
         armSkipped: (node) => display.line(`✓ ${node.id} (cached)`),
         armStarted: (node, i, n) => display.line(`▶ [${i}/${n}] ${node.id}`),
         armFinished: (node, rec) => {
-          did++;
           const scores = Object.entries(rec.scores)
             .map(([d, s]) => `${d} ${(100 * s).toFixed(1)}`)
             .join(", ");
@@ -177,21 +235,26 @@ async function runExperiment(
         },
       },
     });
+    const log = (l: string) => display.line(`  ${l}`);
     const reportMd = join(outDir, "report.md");
-    if (did > 0 || !existsSync(reportMd)) {
-      display.line("▶ analyses and report");
-      await writeRunReport({
-        config,
-        plan,
-        store,
-        records,
-        host: loaded.host,
-        log: (l) => display.line(`  ${l}`),
-      });
-    } else display.line("nothing to do: every arm is cached");
-    display.line(
-      `report: ${relative(process.cwd(), reportMd)} and ${relative(process.cwd(), join(outDir, "report.html"))}`,
-    );
+    let wrote = false;
+    // Several seeds: each seed's own report in its folder (its checkpoints, metrics, costs), then the pooled one.
+    if (runs.length > 1)
+      for (const run of runs)
+        if (run.produced > 0 || !existsSync(join(run.store.dir, "report.md"))) {
+          display.line(`▶ analyses and report of seed ${run.seed}`);
+          await writeRunReport({ config: run.config, plan, runs: [run], host: loaded.host, log });
+          wrote = true;
+        }
+    if (runs.some((r) => r.produced > 0) || !existsSync(reportMd)) {
+      display.line(
+        runs.length > 1 ? `▶ analyses and report over seeds ${seeds.join(", ")}` : "▶ analyses and report",
+      );
+      await writeRunReport({ config, plan, runs, dir: outDir, host: loaded.host, log });
+      wrote = true;
+    }
+    if (!wrote) display.line("nothing to do: every arm is cached");
+    display.line(`report: ${here(reportMd)} and ${here(join(outDir, "report.html"))}`);
     return 0;
   } finally {
     process.removeListener("SIGINT", onSigint);

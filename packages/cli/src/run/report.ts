@@ -1,9 +1,14 @@
 /**
  * After the arms: gathers what the analyses read (checkpoints, eval rows, metrics, costs) from the run folder, runs
  * the experiment's analyses (all registered ones by default) and writes report.md / report.html / report.json.
+ *
+ * With several seeds the analyses get the eval rows of every seed, each with `row.seed` set to its run's seed (arm
+ * names unchanged), and everything else from the first seed's run only: its checkpoints (weight geometry,
+ * prediction), its metrics.jsonl (training curves) and its arm costs (cost table, mix vs merge), so that nothing is
+ * counted once per seed. The report's header says so, and every analysis that read one of those gets a note.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { parseArmName, renderReport, runAnalyses, writeReport } from "@m2rl/analysis";
 import type {
   Analysis,
@@ -19,13 +24,16 @@ import type {
 import { loadPolicy } from "@m2rl/core";
 import { NodeFileStore, openCheckpoint } from "@m2rl/io-node";
 import type { Plan } from "./plan.ts";
-import type { ArmRecord, RunStore } from "./store.ts";
+import type { SeedRun } from "./runner.ts";
 
 export interface ReportInput {
+  /** The experiment (with several seeds: `seed` is the first, `seeds` all of them). */
   config: ExperimentConfig;
   plan: Plan;
-  store: RunStore;
-  records: readonly ArmRecord[];
+  /** One finished run per seed, in seed order; the first one's checkpoints, metrics and costs are the ones read. */
+  runs: readonly Pick<SeedRun, "seed" | "store" | "records">[];
+  /** Folder of the report files; default: the first run's folder (the output folder when there is one seed). */
+  dir?: string;
   host: PluginHost;
   log?: (line: string) => void;
 }
@@ -34,14 +42,23 @@ export interface ReportInput {
 const PROMPTS_PER_DOMAIN = 8;
 
 export async function writeRunReport(input: ReportInput): Promise<string[]> {
-  const { config, plan, store, records } = input;
+  const { config, plan, runs } = input;
+  if (runs.length === 0) throw new Error("writeRunReport: no run to report on");
+  const first = runs[0];
+  const { store, records } = first;
+  const pooled = runs.length > 1;
+  const dir = input.dir ?? store.dir;
+
   const evalRows: EvalRow[] = [];
+  for (const run of runs)
+    for (const r of run.records) {
+      const ev = JSON.parse(await readFile(join(run.store.armDir(r.id), "eval.json"), "utf8")) as {
+        rows: EvalRow[];
+      };
+      evalRows.push(...(pooled ? ev.rows.map((row) => ({ ...row, seed: run.seed })) : ev.rows));
+    }
   const metrics: Record<string, MetricsRow[]> = {};
   for (const r of records) {
-    const ev = JSON.parse(await readFile(join(store.armDir(r.id), "eval.json"), "utf8")) as {
-      rows: EvalRow[];
-    };
-    evalRows.push(...ev.rows);
     const text = await readFile(join(store.armDir(r.id), "metrics.jsonl"), "utf8").catch(() => "");
     const rows = text
       .split("\n")
@@ -50,15 +67,35 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     if (rows.length) metrics[r.id] = rows;
   }
 
+  // With several seeds: which of the first seed's inputs the running analysis read (for its note).
+  const reads = new Set<string>();
+  const watch = <T extends object>(obj: T, key: keyof T & string, what: string): T => {
+    if (!pooled) return obj;
+    let value = obj[key];
+    Object.defineProperty(obj, key, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        if (value !== undefined) reads.add(what);
+        return value;
+      },
+      set: (v: T[typeof key]) => {
+        value = v;
+      },
+    });
+    return obj;
+  };
+
   const armInput = async (id: string): Promise<ArmInput> => {
     const ref = parseArmName(id);
     const dir = store.checkpointDir(id);
-    return {
+    const arm: ArmInput = {
       ...ref,
       name: id,
       weights: await openCheckpoint(dir),
       loadPolicy: () => loadPolicy(new NodeFileStore(dir), { trainable: false }),
     };
+    return watch(watch(arm, "weights", "checkpoints"), "loadPolicy", "checkpoints");
   };
   const base = await armInput(plan.start);
   const arms: ArmInput[] = [];
@@ -92,6 +129,7 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
   const seen = new Map<string, number>();
   for (const row of evalRows) {
     if (row.arm !== plan.start || row.sampleIndex !== 0 || typeof row.prompt !== "string") continue;
+    if (pooled && row.seed !== first.seed) continue;
     const n = seen.get(row.domain) ?? 0;
     if (n >= PROMPTS_PER_DOMAIN) continue;
     seen.set(row.domain, n + 1);
@@ -108,23 +146,51 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     seed: config.seed,
     log: input.log,
   };
-  const available = input.host.registry.analyses.entries() as unknown as Analysis[];
+  watch(watch(ctx, "metrics", "training metrics"), "costs", "arm costs");
+  const seedList = runs.map((r) => r.seed).join(", ");
+  const firstOnly = (analysis: Analysis): Analysis => {
+    const wrapped = Object.create(analysis) as Analysis;
+    Object.defineProperty(wrapped, "run", {
+      value: async (...args: Parameters<Analysis["run"]>) => {
+        reads.clear();
+        const result = await analysis.run(...args);
+        if (reads.size)
+          result.notes = [
+            ...(result.notes ?? []),
+            `${[...reads].join(", ")}: seed ${first.seed}'s run only (the first of seeds ${seedList}); eval rows: every seed`,
+          ];
+        return result;
+      },
+    });
+    return wrapped;
+  };
+  const registered = input.host.registry.analyses.entries() as unknown as Analysis[];
+  const available = pooled ? registered.map(firstOnly) : registered;
   const selection = config.analysis.length
     ? config.analysis.map((a) => ({ name: a.name, options: a.options }))
     : undefined;
   const run = await runAnalyses(ctx, available, selection);
   for (const s of run.skipped) input.log?.(`skipped ${s.analysis}: ${s.reason}`);
   for (const f of run.failed) input.log?.(`FAILED ${f.analysis}: ${f.error}`);
+  const seedFacts: [string, string][] = pooled
+    ? [
+        ["seeds", `${seedList} (the eval rows of every seed pooled, each row with its seed)`],
+        [
+          "checkpoints, metrics, costs",
+          `seed ${first.seed}'s run only (${relative(dir, store.dir) || "."}/): weight geometry, prediction, training curves and costs are not averaged over seeds`,
+        ],
+      ]
+    : [["seed", String(config.seed)]];
   const rendered = await renderReport(run, {
     title: `M2RL — ${config.name}`,
     facts: [
       ["experiment", config.name],
-      ["seed", String(config.seed)],
+      ...seedFacts,
       ["start point", plan.start],
       ["arms", plan.nodes.map((n) => n.id).join(", ")],
     ],
   });
-  return writeReport(store.dir, rendered);
+  return writeReport(dir, rendered);
 }
 
 async function countParameters(dir: string): Promise<number> {
