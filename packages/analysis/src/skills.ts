@@ -1,14 +1,23 @@
 /**
- * Skill overlap (PAPER.md): per eval item i, accuracy acc_m(i) = mean reward over the item's samples; gain
+ * Skill overlap: per eval item i, accuracy acc_m(i) = mean reward over the item's samples; gain
  * g_m(i) = max(acc_m(i) − acc_ref(i), 0); union gain g_∪(i) = max over the single-domain experts; consistency of
  * arm m on a domain = cosine(g_∪, g_m) over that domain's items. Solved set of m = items with acc_m(i) ≥ τ (default
  * 0.5); overlap of solved sets = Jaccard, between each multi-domain arm (mix, merges, MOPD) and each expert.
+ * Finding 5 bootstraps the consistency difference (merged arms − mix) over eval items, resampled within each domain.
  */
 import type { Analysis, EvalRow, Finding } from "@m2rl/core";
 import { orderArms, parseArmName, referenceArm } from "./arms.ts";
 import { finiteOrNull, fmt } from "./format.ts";
+import {
+  type BootstrapCi,
+  bootstrapReplicates,
+  percentileInterval,
+  taskScoreIndex,
+} from "./math/bootstrap.ts";
 import { cosine, jaccardFromCounts, mean } from "./math/stats.ts";
+import { ciStatistic, ruleFromStatistics, verdictOf } from "./math/verdict.ts";
 import { heatmap } from "./report/charts.ts";
+import { scoreBootstrap } from "./scores.ts";
 
 export interface SkillOptions {
   /** acc_m(i) ≥ this → item solved (default 0.5). */
@@ -18,24 +27,9 @@ export interface SkillOptions {
 /** acc[arm][domain][taskId] = mean reward. */
 export type ItemAccuracy = Map<string, Map<string, Map<string, number>>>;
 
+/** acc[arm][domain][taskId] = Σ rewards / number of rows of that task (every sample of every seed). */
 export function itemAccuracy(rows: readonly EvalRow[]): ItemAccuracy {
-  const sums = new Map<string, [number, number]>();
-  for (const r of rows) {
-    const k = `${r.arm}\u0000${r.domain}\u0000${r.taskId}`;
-    const s = sums.get(k) ?? [0, 0];
-    s[0] += r.reward;
-    s[1]++;
-    sums.set(k, s);
-  }
-  const out: ItemAccuracy = new Map();
-  for (const [k, [s, n]] of sums) {
-    const [arm, domain, task] = k.split("\u0000");
-    if (!out.has(arm)) out.set(arm, new Map());
-    const byDomain = out.get(arm)!;
-    if (!byDomain.has(domain)) byDomain.set(domain, new Map());
-    byDomain.get(domain)!.set(task, s / n);
-  }
-  return out;
+  return taskScoreIndex(rows);
 }
 
 /** Gain vector of `arm` over `ref` on a domain's items (in `items` order): max(acc − acc_ref, 0). */
@@ -58,6 +52,60 @@ export function consistency(union: readonly number[], g: readonly number[]): num
   if (zu && zg) return 1;
   if (zu || zg) return 0;
   return cosine(union, g);
+}
+
+/**
+ * consistency on a resample: cos(g_∪, g_m) with item j counted once per draw, Σ u_j g_j / √(Σ u_j² Σ g_j²) over the
+ * drawn items; 1 when both drawn vectors are zero, 0 when one is (as `consistency`).
+ */
+function drawnConsistency(u: Float64Array, g: Float64Array, draw: Int32Array): number {
+  let ug = 0;
+  let uu = 0;
+  let gg = 0;
+  for (let k = 0; k < draw.length; k++) {
+    const j = draw[k];
+    ug += u[j] * g[j];
+    uu += u[j] * u[j];
+    gg += g[j] * g[j];
+  }
+  if (uu === 0 && gg === 0) return 1;
+  if (uu === 0 || gg === 0) return 0;
+  return ug / Math.sqrt(uu * gg);
+}
+
+/** Per domain: the items, the union gain and the gains of some arms, in item order. */
+export interface DomainGains {
+  domain: string;
+  union: Float64Array;
+  gains: Map<string, Float64Array>;
+}
+
+/**
+ * Bootstrap of D = mean over `merged` of C(m) − C(mix), C(m) = mean over domains of cos(g_∪, g_m): each domain's
+ * items drawn with replacement (stream `<label>/<domain>`), every cosine recomputed on the drawn items.
+ */
+export function consistencyDifference(
+  domains: readonly DomainGains[],
+  merged: readonly string[],
+  mix: string,
+  seed: number,
+): BootstrapCi {
+  const kept = domains.filter((d) => d.union.length > 0);
+  if (kept.length === 0 || merged.length === 0)
+    return { value: Number.NaN, lo: Number.NaN, hi: Number.NaN, n: 0 };
+  const diff = (draws: readonly Int32Array[]) => {
+    const c = (arm: string) =>
+      mean(kept.map((d, k) => drawnConsistency(d.union, d.gains.get(arm)!, draws[k])));
+    return mean(merged.map(c)) - c(mix);
+  };
+  const all = kept.map((d) => Int32Array.from(d.union, (_, i) => i));
+  const reps = bootstrapReplicates(
+    kept.map((d) => ({ name: d.domain, size: d.union.length })),
+    diff,
+    scoreBootstrap(seed),
+  );
+  const [lo, hi] = percentileInterval(reps);
+  return { value: diff(all), lo, hi, n: kept.reduce((a, d) => a + d.union.length, 0) };
 }
 
 export const skillOverlap: Analysis<SkillOptions> = {
@@ -174,12 +222,33 @@ export const skillOverlap: Analysis<SkillOptions> = {
       const mergedC = merged.map((m) => ({ arm: m.name, c: meanCons(m.name) }));
       const mixJ = mean(overlap.filter((o) => o.arm === mix.name).map((o) => o.jaccard));
       const mergedJ = mean(overlap.filter((o) => merged.some((m) => m.name === o.arm)).map((o) => o.jaccard));
+      const byDomain: DomainGains[] = domains.map((d) => {
+        const it = items.get(d)!;
+        const eg = experts.map((e) => gains(acc, e.name, ref, d, it));
+        return {
+          domain: d,
+          union: Float64Array.from(it, (_, i) => Math.max(0, ...eg.map((g) => g[i]))),
+          gains: new Map(
+            [mix, ...merged].map((m) => [m.name, Float64Array.from(gains(acc, m.name, ref, d, it))]),
+          ),
+        };
+      });
+      const diff = consistencyDifference(
+        byDomain,
+        merged.map((m) => m.name),
+        mix.name,
+        ctx.seed,
+      );
+      const statistics = diff.n
+        ? [ciStatistic(`merged arms' mean consistency − ${mix.name}'s`, diff, 0, "above")]
+        : [];
       findings.push({
         id: "5",
         claim: "Merged models inherit the experts' skills; the mixed model diverges more from them.",
-        verdict: mean(mergedC.map((x) => x.c)) > mixC && mergedJ >= mixJ ? "yes" : "no",
-        rule: "yes when the merged arms' mean consistency exceeds the mix's and their solved-set Jaccard is at least the mix's (point estimates).",
-        evidence: `consistency: ${mergedC.map((x) => `${x.arm} ${fmt(x.c)}`).join(", ")} vs ${mix.name} ${fmt(mixC)}; solved-set Jaccard with experts: merged ${fmt(mergedJ)} vs mix ${fmt(mixJ)}.`,
+        verdict: verdictOf(statistics),
+        rule: ruleFromStatistics(statistics),
+        statistics,
+        evidence: `consistency: ${mergedC.map((x) => `${x.arm} ${fmt(x.c)}`).join(", ")} vs ${mix.name} ${fmt(mixC)}; difference ${fmt(diff.value)} [95% CI ${fmt(diff.lo)}, ${fmt(diff.hi)}] over ${diff.n} eval items (bootstrap within domains); solved-set Jaccard with experts: merged ${fmt(mergedJ)} vs mix ${fmt(mixJ)}.`,
       });
     }
     return {

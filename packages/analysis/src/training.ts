@@ -321,7 +321,7 @@ export function findingOne(
   }
   if (ratio) {
     statistics.push({
-      name: `${ratio.unit} ratio ${mix} / (experts + ${ratioOf?.merge})`,
+      name: `${ratio.unit} ratio ${mix} / ${ratioOf && ["merge", "mopd"].includes(parseArmName(ratioOf.merge).kind) ? `(experts + ${ratioOf.merge})` : "experts"}`,
       value: ratio.value,
       threshold: 0.5,
       direction: "below",

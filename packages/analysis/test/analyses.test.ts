@@ -234,11 +234,65 @@ describe("skill overlap", () => {
     ];
     const r = await skillOverlap.run({ arms: [], evalRows: rows, seed: 0 }, {}, new Map());
     const f = r.findings!.find((x) => x.id === "5")!;
+    // merge consistency 1 and mix 0 on every resample of the items (see the cases below): CI [1, 1]
+    expect(f.statistics).toEqual([
+      {
+        name: "merged arms' mean consistency − mix's",
+        value: 1,
+        ci: [1, 1],
+        threshold: 0,
+        direction: "above",
+      },
+    ]);
     expect(f.verdict).toBe("yes");
     const data = r.data as { overlap: { arm: string; expert: string; jaccard: number }[] };
     // solved sets: merge {i1,i2}, single:math {i1} → J = 1/2; mix {i3} vs {i1} → 0
     expect(data.overlap.find((o) => o.arm === "merge:ties" && o.expert === "single:math")!.jaccard).toBe(0.5);
     expect(data.overlap.find((o) => o.arm === "mix" && o.expert === "single:math")!.jaccard).toBe(0);
+  });
+});
+
+describe("finding 5 verdicts from the bootstrap over items", () => {
+  const finding5 = async (mixGains: number[], mergeGains: number[]) => {
+    const n = mixGains.length;
+    const rows = [
+      ...taskRows("sft", "math", Array(n).fill(0)),
+      // the experts together gain on every item: union (1, …, 1)
+      ...taskRows(
+        "single:math",
+        "math",
+        Array.from({ length: n }, (_, i) => (i < n / 2 ? 1 : 0)),
+      ),
+      ...taskRows(
+        "single:code",
+        "math",
+        Array.from({ length: n }, (_, i) => (i < n / 2 ? 0 : 1)),
+      ),
+      ...taskRows("mix", "math", mixGains),
+      ...taskRows("merge:ties", "math", mergeGains),
+    ];
+    const r = await skillOverlap.run({ arms: [], evalRows: rows, seed: 4 }, {}, new Map());
+    return r.findings!.find((x) => x.id === "5")!;
+  };
+  it("no when the mix is surely the more consistent", async () => {
+    // mix gains 1 everywhere (cos 1 with the union); the merge 1, 0.5, 1, 0.5, … over 16 items: cos 12/√160 < 1
+    // on every resample that draws both kinds of item (all but 2 / 2^16 of them)
+    const f = await finding5(
+      Array(16).fill(1),
+      Array.from({ length: 16 }, (_, i) => (i % 2 ? 0.5 : 1)),
+    );
+    expect(f.statistics![0].value).toBeCloseTo(12 / Math.sqrt(160) - 1, 8); // rounded to 1e-9
+    expect(f.statistics![0].ci![1]).toBeLessThan(0);
+    expect(f.verdict).toBe("no");
+  });
+  it("inconclusive when the difference's CI straddles 0", async () => {
+    // merge on odd items, mix on even ones: equal consistency (1/√2) on the full set, either ahead on a resample
+    const f = await finding5([1, 0, 1, 0, 1, 0, 1, 0], [0, 1, 0, 1, 0, 1, 0, 1]);
+    const [d] = f.statistics!;
+    expect(d.value).toBe(0);
+    expect(d.ci![0]).toBeLessThan(0);
+    expect(d.ci![1]).toBeGreaterThan(0);
+    expect(f.verdict).toBe("inconclusive");
   });
 });
 
