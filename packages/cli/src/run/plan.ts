@@ -1,7 +1,7 @@
 /**
  * The arm graph of an experiment: which arms exist, what each depends on, in which order they run. Pure: no IO.
  *
- * Rules (DESIGN.md §1, PAPER.md):
+ * Rules (the paper's setup):
  * - `base` is the policy as loaded (or freshly initialised for a built-in recipe); it trains nothing.
  * - `sft` is supervised warm-up of `base`; it exists when the experiment has an `sft` arm or `policy.sft` options.
  * - RL arms (`single:<d>`, `mix`, `mopd`) start from `sft` when there is one, else from `base`.

@@ -185,7 +185,7 @@ arms:
     const c = loadExperiment(text, "exp.yaml", h);
     const schedulers = c.arms.flatMap((a) => (a.kind === "mix" ? [[a.id, a.scheduler]] : []));
     const trainerDefault = DEFAULT_TRAINER_CONFIG.scheduler.name;
-    expect(trainerDefault).toBe("proportional"); // PAPER.md: a shuffled concatenation in natural sizes
+    expect(trainerDefault).toBe("proportional"); // the paper: a shuffled concatenation in natural sizes
     expect(PAPER_TRAINER_PRESETS.mix.scheduler?.name).toBe(trainerDefault);
     expect(DEFAULT_MIXING_SCHEDULER).toBe(trainerDefault);
     expect(schedulers).toEqual([
