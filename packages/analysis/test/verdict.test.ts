@@ -72,12 +72,19 @@ describe("verdicts from confidence intervals", () => {
     ]);
     expect(rule).toBe(
       "yes when the 95% CI of mix − best merge (points) lies wholly above −1 and compute ratio ≤ 0.5; " +
-        "no when the 95% CI of mix − best merge (points) lies wholly below −1 or compute ratio > 0.5; " +
+        "no when any of them lies wholly on the other side of its threshold; " +
         "inconclusive otherwise (a CI contains its threshold).",
     );
-    expect(ruleFromStatistics([stat(undefined, 0.5, "below", 0.3)])).toBe(
-      "yes when Δ ≤ 0.5; no when Δ > 0.5.",
+    expect(ruleFromStatistics([stat([1, 2], 0)])).toBe(
+      "yes when the 95% CI of Δ lies wholly above 0, no when it lies wholly below 0, inconclusive when it contains 0.",
     );
+    expect(ruleFromStatistics([stat([1, 2], -5, "below")])).toBe(
+      "yes when the 95% CI of Δ lies wholly below −5, no when it lies wholly above −5, inconclusive when it contains −5.",
+    );
+    expect(ruleFromStatistics([stat(undefined, 0.5, "below", 0.3)])).toBe(
+      "yes when Δ ≤ 0.5, no when Δ > 0.5.",
+    );
+    expect(ruleFromStatistics([])).toMatch(/^n\/a/);
   });
 });
 

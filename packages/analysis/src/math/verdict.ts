@@ -56,24 +56,27 @@ function num(x: number): string {
 }
 
 /**
- * The rule sentence of a finding decided by `stats`, e.g. "yes when the 95% CI of A lies wholly above 0 and B ≤
- * 0.5; no when the 95% CI of A lies wholly below 0 or B > 0.5; inconclusive otherwise (a CI contains its threshold)."
+ * The rule sentence of a finding decided by `stats`, e.g. "yes when the 95% CI of A lies wholly above 0, no when it
+ * lies wholly below 0, inconclusive when it contains 0." for one statistic, or "yes when the 95% CI of A lies
+ * wholly above −1 and B ≤ 0.5; no when any of them lies on the other side of its threshold; inconclusive
+ * otherwise (a CI contains its threshold)." for several.
  */
 export function ruleFromStatistics(stats: readonly FindingStatistic[]): string {
   if (stats.length === 0) return "n/a: no statistic decides this finding.";
-  const yes: string[] = [];
-  const no: string[] = [];
-  for (const s of stats) {
+  const side = (s: FindingStatistic, yes: boolean) => ((s.direction === "above") === yes ? "above" : "below");
+  if (stats.length === 1) {
+    const [s] = stats;
     const t = num(s.threshold);
+    if (s.ci)
+      return `yes when the 95% CI of ${s.name} lies wholly ${side(s, true)} ${t}, no when it lies wholly ${side(s, false)} ${t}, inconclusive when it contains ${t}.`;
     const up = s.direction === "above";
-    if (s.ci) {
-      yes.push(`the 95% CI of ${s.name} lies wholly ${up ? "above" : "below"} ${t}`);
-      no.push(`the 95% CI of ${s.name} lies wholly ${up ? "below" : "above"} ${t}`);
-    } else {
-      yes.push(`${s.name} ${up ? "≥" : "≤"} ${t}`);
-      no.push(`${s.name} ${up ? "<" : ">"} ${t}`);
-    }
+    return `yes when ${s.name} ${up ? "≥" : "≤"} ${t}, no when ${s.name} ${up ? "<" : ">"} ${t}.`;
   }
+  const yes = stats.map((s) =>
+    s.ci
+      ? `the 95% CI of ${s.name} lies wholly ${side(s, true)} ${num(s.threshold)}`
+      : `${s.name} ${s.direction === "above" ? "≥" : "≤"} ${num(s.threshold)}`,
+  );
   const anyCi = stats.some((s) => s.ci);
-  return `yes when ${yes.join(" and ")}; no when ${no.join(" or ")}${anyCi ? "; inconclusive otherwise (a CI contains its threshold)" : ""}.`;
+  return `yes when ${yes.join(" and ")}; no when any of them lies ${anyCi ? "wholly " : ""}on the other side of its threshold${anyCi ? "; inconclusive otherwise (a CI contains its threshold)" : ""}.`;
 }
