@@ -207,17 +207,18 @@ export function averageStatistic(
 /**
  * `scoreTable` plus uncertainty: each cell's CI (`avgCi`), the domain averages with stratified CIs, the paired Δs
  * vs the reference and vs each domain's expert with CIs (per domain and averaged), and per-seed spreads when the
- * rows carry more than one `seed`. Deterministic for a given `seed`.
+ * rows carry more than one `seed`. Deterministic for a given `seed`. `idx` = `taskScoreIndex(rows)`, passed in to
+ * share the cache's replicate means with other statistics of the same rows.
  */
 export function scoreTableWithCi(
   rows: readonly EvalRow[],
   ctx: Pick<AnalysisContext, "base"> & { seed?: number } = {},
   cache: DrawCache = new DrawCache(),
+  idx: TaskScoreIndex = taskScoreIndex(rows),
 ): ScoreTable {
   const t = scoreTable(rows, ctx);
   const seed = ctx.seed ?? 0;
   const o = scoreBootstrap(seed, cache);
-  const idx = taskScoreIndex(rows);
   for (const c of t.cells) {
     const ci = domainStatistic(idx, c.arm, c.domain, undefined, o);
     c.avgCi = [ci.lo, ci.hi];
@@ -314,9 +315,9 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
   async run(ctx, options) {
     const rows = ctx.evalRows ?? [];
     const cache = new DrawCache();
-    const t = scoreTableWithCi(rows, ctx, cache);
-    const o = scoreBootstrap(ctx.seed, cache);
     const idx = taskScoreIndex(rows);
+    const t = scoreTableWithCi(rows, ctx, cache, idx);
+    const o = scoreBootstrap(ctx.seed, cache);
     const armRefs = t.arms.map(parseArmName);
     const ref = t.reference;
     const deltas = t.deltas ?? [];

@@ -115,6 +115,14 @@ describe("bootstrap", () => {
     // a cache gives the same numbers
     const cache = new DrawCache();
     expect(pairedBootstrap(x, undefined, { seed: 5, label: "L", cache })).toEqual(first);
+    // paired, with and without the cache's memoised replicate means (and with a partial task overlap)
+    const y = new Map([...x].map(([t, v]) => [t, 1 - v]));
+    const partial = new Map([...y].slice(3));
+    for (const other of [y, partial]) {
+      const plain = pairedBootstrap(x, other, { seed: 5, label: "L" });
+      expect(pairedBootstrap(x, other, { seed: 5, label: "L", cache })).toEqual(plain);
+      expect(pairedBootstrap(x, other, { seed: 5, label: "L", cache })).toEqual(plain);
+    }
     expect(pairedBootstrap(x, undefined, { seed: 5, label: "L", cache })).toEqual(first);
   });
 

@@ -82,9 +82,24 @@ export function pairedValues(x: TaskScores, y?: TaskScores): { tasks: string[]; 
   return { tasks, values };
 }
 
-/** Drawn task indices per (seed, stream, n, B), so that many statistics over the same tasks draw once. */
+/**
+ * Drawn task indices per (seed, stream, n, B), so that many statistics over the same tasks draw once; and the
+ * replicate means of a task-score map over all its tasks, per map (by identity: a map must not change after it
+ * was used with a cache) and stream, so that the Δs and averages built from the same arm × domain sum once.
+ * A cache changes the speed, never the numbers.
+ */
 export class DrawCache {
   private readonly draws = new Map<string, Int32Array>();
+  private readonly means = new WeakMap<TaskScores, Map<string, Float64Array>>();
+
+  /** Memoised `compute()` for the replicate means of all of `scores`' tasks on a stream. */
+  replicateMeans(scores: TaskScores, key: string, compute: () => Float64Array): Float64Array {
+    let byKey = this.means.get(scores);
+    if (!byKey) this.means.set(scores, (byKey = new Map()));
+    let m = byKey.get(key);
+    if (!m) byKey.set(key, (m = compute()));
+    return m;
+  }
 
   /** B × n indices in [0, n), replicate b at [b·n, (b + 1)·n), drawn from Rng.derive(seed, stream). */
   get(seed: number, stream: string, n: number, resamples: number): Int32Array {
@@ -183,12 +198,48 @@ function mean(values: ArrayLike<number>): number {
 }
 
 /**
+ * Replicate means of `scores` over `tasks` (sorted ids it has) on the stream of stratum `name`; memoised in the
+ * cache when `tasks` are all of its tasks.
+ */
+function replicateMeansOf(
+  scores: TaskScores,
+  tasks: readonly string[],
+  options: BootstrapOptions,
+  name: string,
+): Float64Array {
+  const compute = () =>
+    bootstrapMeans(
+      Float64Array.from(tasks, (t) => scores.get(t)!),
+      options,
+      name,
+    );
+  if (!options.cache || tasks.length !== scores.size) return compute();
+  const key = `${options.seed ?? 0}\u0000${streamOf(options.label ?? "bootstrap", name)}\u0000${options.resamples ?? BOOTSTRAP_RESAMPLES}`;
+  return options.cache.replicateMeans(scores, key, compute);
+}
+
+/** Replicates of mean_t (x_t − y_t) over the tasks both have, as mean_t x_t − mean_t y_t on the same draws (linear). */
+function pairedReplicates(
+  x: TaskScores,
+  y: TaskScores | undefined,
+  tasks: readonly string[],
+  options: BootstrapOptions,
+  name: string,
+): Float64Array {
+  const rx = replicateMeansOf(x, tasks, options, name);
+  if (!y) return rx;
+  const ry = replicateMeansOf(y, tasks, options, name);
+  return rx.map((v, r) => v - ry[r]);
+}
+
+/**
  * Paired bootstrap over tasks: value = mean_t (x_t − y_t) over the tasks both have (mean_t x_t without y), CI =
- * percentile interval of the means of B task resamples. Same inputs, seed and label → same numbers.
+ * percentile interval of the B replicate means of the drawn tasks. Same inputs, seed and label → same numbers.
  */
 export function pairedBootstrap(x: TaskScores, y?: TaskScores, options: BootstrapOptions = {}): BootstrapCi {
-  const { values } = pairedValues(x, y);
-  const [lo, hi] = percentileInterval(bootstrapMeans(values, options), options.level);
+  const { tasks, values } = pairedValues(x, y);
+  if (tasks.length === 0) return { value: Number.NaN, lo: Number.NaN, hi: Number.NaN, n: 0 };
+  const [lo, hi] = percentileInterval(pairedReplicates(x, y, tasks, options, ""), options.level);
   return { value: mean(values), lo, hi, n: values.length };
 }
 
@@ -208,7 +259,7 @@ export interface Stratum {
 export function stratifiedBootstrap(strata: readonly Stratum[], options: BootstrapOptions = {}): BootstrapCi {
   const b = options.resamples ?? BOOTSTRAP_RESAMPLES;
   const kept = strata
-    .map((s) => ({ s, values: pairedValues(s.x, s.y).values, w: s.weight ?? 1 }))
+    .map((s) => ({ s, ...pairedValues(s.x, s.y), w: s.weight ?? 1 }))
     .filter((k) => k.values.length > 0 && k.w > 0);
   if (kept.length === 0) return { value: Number.NaN, lo: Number.NaN, hi: Number.NaN, n: 0 };
   const totalW = kept.reduce((a, k) => a + k.w, 0);
@@ -216,7 +267,7 @@ export function stratifiedBootstrap(strata: readonly Stratum[], options: Bootstr
   let value = 0;
   let n = 0;
   for (const k of kept) {
-    const m = bootstrapMeans(k.values, options, k.s.name);
+    const m = pairedReplicates(k.s.x, k.s.y, k.tasks, options, k.s.name);
     const w = k.w / totalW;
     for (let r = 0; r < b; r++) reps[r] += w * m[r];
     value += w * mean(k.values);
