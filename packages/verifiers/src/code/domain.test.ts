@@ -239,8 +239,43 @@ describe("synthetic code tasks", () => {
       evalFraction: 0.2,
     });
     expect(easy.every((t) => t.meta?.level === 1)).toBe(true);
-    expect(codeFamilyCounts()).toMatchObject({ 1: 114, 2: 40, 3: 5, 4: 6, 5: 3 });
+    expect(codeFamilyCounts()).toMatchObject({ 1: 114, 2: 40, 3: 5, 4: 6, 5: 3, 6: 1620 });
   });
+  it("levels: [6] draws constant-folding programs (n+a+b → print(int(input())+(a+b)))", () => {
+    const tasks = codeSyntheticTasks("code", "eval", 1, 250, {
+      difficulty: 3,
+      levels: [6],
+      languages: ["python"],
+      testsPerTask: 3,
+      evalFraction: 0.2,
+    });
+    expect(tasks).toHaveLength(250);
+    for (const t of tasks) {
+      const m = /^py: n([+-])(\d+)\1(\d)\n$/.exec(t.prompt);
+      expect(m, t.prompt).not.toBeNull();
+      const [, op, a, b] = m!;
+      expect(t.reference).toBe(`print(int(input())${op}${Number(a) + Number(b)})`);
+    }
+  });
+  it("the noisy teacher: a seeded fraction of references are wrong programs; tests are unchanged", async () => {
+    const opts = { difficulty: 5, languages: ["python" as const], testsPerTask: 3, evalFraction: 0.2 };
+    const clean = codeSyntheticTasks("code", "train", 4, 60, { ...opts, levels: [1, 2, 3, 4, 5, 6] });
+    const noisy = codeSyntheticTasks("code", "train", 4, 60, {
+      ...opts,
+      levels: [1, 2, 3, 4, 5, 6],
+      teacherErrorRate: 0.5,
+    });
+    expect(noisy.map((t) => t.prompt)).toEqual(clean.map((t) => t.prompt));
+    expect(noisy.map((t) => t.groundTruth)).toEqual(clean.map((t) => t.groundTruth));
+    const slipped = noisy.filter((t) => t.meta?.teacherMistake === true);
+    expect(slipped.length).toBeGreaterThan(15);
+    expect(slipped.length).toBeLessThan(45);
+    const results = await Promise.all(slipped.map((t) => v(t.reference as string, t.groundTruth)));
+    const passed = results
+      .map((r, i) => [slipped[i]?.prompt, r.status])
+      .filter((_, i) => results[i]?.reward === 1);
+    expect(passed).toEqual([]);
+  }, 120_000);
   it("every reference program passes its own tests in the sandbox (both languages, all levels)", async () => {
     const tasks = [
       ...codeSyntheticTasks("code", "train", 3, 40, {
@@ -252,6 +287,13 @@ describe("synthetic code tasks", () => {
       ...codeSyntheticTasks("code", "eval", 3, 30, {
         difficulty: 5,
         languages: ["javascript"],
+        testsPerTask: 3,
+        evalFraction: 0.2,
+      }),
+      ...codeSyntheticTasks("code", "eval", 3, 10, {
+        difficulty: 1,
+        levels: [6],
+        languages: ["python", "javascript"],
         testsPerTask: 3,
         evalFraction: 0.2,
       }),

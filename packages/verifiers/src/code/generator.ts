@@ -3,16 +3,31 @@
  * transformation (`py: n*3` = "read an integer n, print n*3"), the reference is a one- or two-line program, and
  * each task carries a few stdin/stdout tests with random inputs (so that printing a constant does not pass).
  * Difficulty levels (a task of level L is drawn only when L ≤ `difficulty`):
- * 1 print a constant · 2 one integer with one operator · 3 two integers · 4 a list of integers · 5 loops.
+ * 1 print a constant · 2 one integer with one operator · 3 two integers · 4 a list of integers · 5 loops ·
+ * 6 constant folding (`py: n+47+8` → `print(int(input())+55)`: a program composed from seen parts, with the math
+ * domain's addition inside; 1,620 prompts).
+ * `levels` picks levels explicitly (e.g. [6]); `difficulty` L means levels 1..L. Give one of the two.
+ * Noisy teacher (`teacherErrorRate`): the SFT reference is a plausible wrong program (a constant off by one, the
+ * other operator, a loop bound off by one); the graded tests are unchanged.
  */
 import { Rng, type Split, type Task } from "@m2rl/core";
-import { applyTemplate, sampleSplit, syntheticId } from "../common/synthetic.ts";
+import {
+  applyTemplate,
+  sampleSplit,
+  syntheticId,
+  TEACHER_ERROR_RATE_SCHEMA,
+  teacherSlips,
+} from "../common/synthetic.ts";
 import type { Language } from "../sandbox/languages.ts";
 import type { StdioGroundTruth, StdioTest } from "./types.ts";
 
 export interface CodeSyntheticOptions {
-  /** Highest level drawn, 1..5. */
+  /** Highest level drawn, 1..6 (levels 1..difficulty). */
   difficulty: number;
+  /** The levels to draw (instead of 1..difficulty). */
+  levels?: number[];
+  /** Fraction of SFT references that are a plausible wrong program (a noisy teacher); tests are unchanged. */
+  teacherErrorRate?: number;
   languages: Language[];
   testsPerTask: number;
   evalFraction: number;
@@ -29,7 +44,20 @@ export const CODE_SYNTHETIC_SCHEMA = {
   type: "object",
   additionalProperties: false,
   properties: {
-    difficulty: { type: "integer", minimum: 1, maximum: 5, description: "highest task level, default 3" },
+    difficulty: {
+      type: "integer",
+      minimum: 1,
+      maximum: 6,
+      description: "highest task level: levels 1..difficulty are drawn (default 3)",
+    },
+    levels: {
+      type: "array",
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: "integer", minimum: 1, maximum: 6 },
+      description: "the levels to draw, instead of 1..difficulty (give one of the two)",
+    },
+    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
     languages: {
       type: "array",
       minItems: 1,
@@ -40,6 +68,7 @@ export const CODE_SYNTHETIC_SCHEMA = {
     testsPerTask: { type: "integer", minimum: 1, maximum: 20, description: "default 3" },
     evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1, description: "default 0.2" },
   },
+  not: { required: ["difficulty", "levels"] },
 } as const;
 
 /** One task family: its prompt key, reference programs, and how to make a test. */
@@ -49,6 +78,8 @@ interface Family {
   key: string;
   py: string;
   js: string;
+  /** The noisy teacher's plausible wrong program. */
+  slip: { py: string; js: string };
   test(rng: Rng): StdioTest;
 }
 
@@ -80,6 +111,7 @@ function families(): Family[] {
       key: `print ${k}`,
       py: `print(${k})`,
       js: `console.log(${k})`,
+      slip: { py: `print(${k + 1})`, js: `console.log(${k + 1})` },
       test: () => ({ input: "", output: `${k}\n` }),
     });
   for (const w of WORDS)
@@ -88,6 +120,7 @@ function families(): Family[] {
       key: `say ${w}`,
       py: `print("${w}")`,
       js: `console.log("${w}")`,
+      slip: { py: `print("${w.toUpperCase()}")`, js: `console.log("${w.toUpperCase()}")` },
       test: () => ({ input: "", output: `${w}\n` }),
     });
   const unary: [string, (n: number, k: number) => number, string, string][] = [
@@ -104,6 +137,10 @@ function families(): Family[] {
         key: `n${op}${k}`,
         py: `print(${py.replace("K", String(k))})`,
         js: `console.log(${js.replace("JS", JS_IN).replace("K", String(k))})`,
+        slip: {
+          py: `print(${py.replace("K", String(k + 1))})`,
+          js: `console.log(${js.replace("JS", JS_IN).replace("K", String(k + 1))})`,
+        },
         test: (rng) => {
           const n = rng.int(100);
           return { input: `${n}\n`, output: `${fn(n, k)}\n` };
@@ -116,17 +153,24 @@ function families(): Family[] {
     ["max", (a, b) => Math.max(a, b), "max(a,b)", "Math.max(a,b)"],
     ["min", (a, b) => Math.min(a, b), "min(a,b)", "Math.min(a,b)"],
   ];
-  for (const [key, fn, py, js] of binary)
+  for (const [i, [key, fn, py, js]] of binary.entries()) {
+    // The teacher's slip: the neighbouring operation (a+b → a-b, …, min → a+b).
+    const [, , slipPy, slipJs] = binary[(i + 1) % binary.length]!;
     f.push({
       level: 3,
       key,
       py: `a,b=map(int,input().split())\nprint(${py})`,
       js: `const[a,b]=${JS_IN}.trim().split(" ").map(Number)\nconsole.log(${js})`,
+      slip: {
+        py: `a,b=map(int,input().split())\nprint(${slipPy})`,
+        js: `const[a,b]=${JS_IN}.trim().split(" ").map(Number)\nconsole.log(${slipJs})`,
+      },
       test: (rng) => {
         const [a, b] = ints(rng, 2, 0, 99) as [number, number];
         return { input: `${a} ${b}\n`, output: `${fn(a, b)}\n` };
       },
     });
+  }
   const lists: [string, (xs: number[]) => string, string, string][] = [
     [
       "sum",
@@ -145,23 +189,34 @@ function families(): Family[] {
     ],
     ["rev", (xs) => [...xs].reverse().join(" "), "print(*X[::-1])", 'console.log(X.reverse().join(" "))'],
   ];
-  for (const [key, fn, py, js] of lists)
+  for (const [i, [key, fn, py, js]] of lists.entries()) {
+    // The teacher's slip: the neighbouring list operation (sum → max, …, rev → sum).
+    const [, , slipPy, slipJs] = lists[(i + 1) % lists.length]!;
     f.push({
       level: 4,
       key: `list ${key}`,
       py: py.replace("X", "list(map(int,input().split()))"),
       js: js.replace("X", `${JS_IN}.trim().split(" ").map(Number)`),
+      slip: {
+        py: slipPy.replace("X", "list(map(int,input().split()))"),
+        js: slipJs.replace("X", `${JS_IN}.trim().split(" ").map(Number)`),
+      },
       test: (rng) => {
         const xs = ints(rng, 1 + rng.int(6), 0, 50);
         return { input: `${xs.join(" ")}\n`, output: `${fn(xs)}\n` };
       },
     });
+  }
   f.push(
     {
       level: 5,
       key: "1..n",
       py: "for i in range(1,int(input())+1):print(i)",
       js: `for(let i=1;i<=+${JS_IN};i++)console.log(i)`,
+      slip: {
+        py: "for i in range(1,int(input())):print(i)",
+        js: `for(let i=1;i<+${JS_IN};i++)console.log(i)`,
+      },
       test: (rng) => {
         const n = 1 + rng.int(8);
         return { input: `${n}\n`, output: `${Array.from({ length: n }, (_, i) => i + 1).join("\n")}\n` };
@@ -172,6 +227,10 @@ function families(): Family[] {
       key: "n!",
       py: "import math\nprint(math.factorial(int(input())))",
       js: `let p=1;for(let i=2;i<=+${JS_IN};i++)p*=i\nconsole.log(p)`,
+      slip: {
+        py: "import math\nprint(math.factorial(int(input())+1))",
+        js: `let p=1;for(let i=2;i<=+${JS_IN}+1;i++)p*=i\nconsole.log(p)`,
+      },
       test: (rng) => {
         const n = rng.int(11);
         let p = 1;
@@ -184,12 +243,32 @@ function families(): Family[] {
       key: "n*'#'",
       py: 'print("#"*int(input()))',
       js: `console.log("#".repeat(+${JS_IN}))`,
+      slip: { py: 'print("#"*(int(input())+1))', js: `console.log("#".repeat(+${JS_IN}+1))` },
       test: (rng) => {
         const n = 1 + rng.int(9);
         return { input: `${n}\n`, output: `${"#".repeat(n)}\n` };
       },
     },
   );
+  // Level 6: constant folding, n+a+b → print(int(input())+(a+b)), n-a-b → print(int(input())-(a+b)).
+  for (const op of ["+", "-"] as const)
+    for (let a = 10; a <= 99; a++)
+      for (let b = 1; b <= 9; b++) {
+        const program = (c: number) => ({
+          py: `print(int(input())${op}${c})`,
+          js: `console.log(+${JS_IN}${op}${c})`,
+        });
+        f.push({
+          level: 6,
+          key: `n${op}${a}${op}${b}`,
+          ...program(a + b),
+          slip: program(a + b + 1),
+          test: (rng) => {
+            const n = rng.int(100);
+            return { input: `${n}\n`, output: `${op === "+" ? n + a + b : n - a - b}\n` };
+          },
+        });
+      }
   return f;
 }
 
@@ -212,8 +291,8 @@ export function codeSyntheticTasks(
   template?: string,
 ): Task<StdioGroundTruth>[] {
   // Level first (uniform), then a family of that level: level 1 has many more prompts than the others.
-  const levels: Family[][] = [];
-  for (let l = 1; l <= options.difficulty; l++) levels.push(FAMILIES.filter((f) => f.level === l));
+  const chosen = options.levels ?? Array.from({ length: options.difficulty }, (_, i) => i + 1);
+  const levels: Family[][] = chosen.map((l) => FAMILIES.filter((f) => f.level === l));
   const key = (d: Drawn) => `${TAG[d.language]}: ${d.family.key}`;
   const drawn = sampleSplit<Drawn>({
     domain,
@@ -232,13 +311,20 @@ export function codeSyntheticTasks(
     // Test inputs come from a stream of their own, so a task's tests do not depend on which other tasks were drawn.
     const testRng = Rng.derive(seed, `code-tests/${split}/${k}`);
     const tests = Array.from({ length: options.testsPerTask }, () => d.family.test(testRng));
+    const slips = teacherSlips(domain, seed, k, options.teacherErrorRate ?? 0);
+    const program = slips ? d.family.slip : d.family;
     return {
       id: syntheticId(domain, split, k),
       domain,
       prompt: applyTemplate(template, `${k}\n`),
       groundTruth: { language: d.language, tests },
-      reference: d.language === "python" ? d.family.py : d.family.js,
-      meta: { level: d.family.level, language: d.language, family: d.family.key },
+      reference: d.language === "python" ? program.py : program.js,
+      meta: {
+        level: d.family.level,
+        language: d.language,
+        family: d.family.key,
+        ...(slips ? { teacherMistake: true } : {}),
+      },
     };
   });
 }

@@ -2,6 +2,13 @@
  * Helpers for seeded synthetic task generators. Train and eval splits never overlap: a problem belongs to the
  * eval split when the hash of its canonical key falls in the eval bucket, whatever seed generated it. The seed
  * only decides which problems of the split are drawn and in which order.
+ *
+ * Teacher noise: SFT data is distilled from a teacher that makes mistakes. With `teacherErrorRate` ε, each task's
+ * SFT reference (`Task.reference`, read only by the supervised warm-up) is the domain's typical mistake instead of
+ * the right answer for a seeded fraction ε of the tasks; the ground truth the verifier grades is never changed.
+ * A policy that imitates such a teacher is right about (1 − ε) of the time on held-out items while pass@k stays
+ * high: the gap RL with a verifier can close. Which tasks get a mistake depends on the seed, the domain and the
+ * task's key only (not on which other tasks were drawn).
  */
 import { hashString, Rng, type Split, type Task } from "@m2rl/core";
 
@@ -44,6 +51,21 @@ export function sampleSplit<P>(options: {
   return out;
 }
 
+/** JSON Schema of the generators' `teacherErrorRate` option. */
+export const TEACHER_ERROR_RATE_SCHEMA = {
+  type: "number",
+  minimum: 0,
+  maximum: 1,
+  description:
+    "fraction of SFT references written with the domain's typical mistake (a noisy teacher); the graded ground truth is unchanged (default 0)",
+} as const;
+
+/** True when the noisy teacher gets the task with canonical `key` wrong (probability `rate`, seeded per task). */
+export function teacherSlips(domain: string, seed: number, key: string, rate: number): boolean {
+  if (!(rate > 0)) return false;
+  return Rng.derive(seed, `${domain}/teacher/${key}`).next() < rate;
+}
+
 /** Stable task id from domain, split and canonical key. */
 export function syntheticId(domain: string, split: Split, key: string): string {
   return `${domain}-${split}-${hashString(key).toString(36)}`;
@@ -72,12 +94,22 @@ export function syntheticTasks<P, G>(options: {
   key: (problem: P) => string;
   prompt: (problem: P) => string;
   fields: (problem: P) => Pick<Task<G>, "groundTruth" | "reference" | "meta">;
+  /** Noisy teacher: for a seeded fraction `errorRate` of the tasks the reference is `mistake(problem)`. */
+  teacher?: { errorRate: number; mistake: (problem: P) => string };
 }): Task<G>[] {
-  const { domain, split, template } = options;
-  return sampleSplit(options).map((p) => ({
-    id: syntheticId(domain, split, options.key(p)),
-    domain,
-    prompt: applyTemplate(template, options.prompt(p)),
-    ...options.fields(p),
-  }));
+  const { domain, split, template, teacher } = options;
+  return sampleSplit(options).map((p) => {
+    const key = options.key(p);
+    const task: Task<G> = {
+      id: syntheticId(domain, split, key),
+      domain,
+      prompt: applyTemplate(template, options.prompt(p)),
+      ...options.fields(p),
+    };
+    if (teacher && teacherSlips(domain, options.seed, key, teacher.errorRate)) {
+      task.reference = teacher.mistake(p);
+      task.meta = { ...task.meta, teacherMistake: true };
+    }
+    return task;
+  });
 }

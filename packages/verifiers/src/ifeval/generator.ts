@@ -10,9 +10,12 @@
  * Difficulty knob: `maxWords` (1-3 words per phrase — caps / lower keep ≤ 2 —, up to 5 repetitions).
  * Responses are short (< 10 characters for most), so language detection stays undetermined and the change-case
  * checks reduce to the case test, as intended for these tasks.
+ * Noisy teacher (`teacherErrorRate`): the SFT reference breaks the instruction the way a careless writer does: the
+ * phrase in the wrong case, no quotes, one repetition too many, the words in the order asked about last, commas
+ * kept.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { syntheticTasks } from "../common/synthetic.ts";
+import { syntheticTasks, TEACHER_ERROR_RATE_SCHEMA } from "../common/synthetic.ts";
 import type { IfevalGroundTruth } from "./evaluate.ts";
 
 export const IF_FAMILIES = ["caps", "lower", "end", "quote", "repeat", "nocomma"] as const;
@@ -22,12 +25,15 @@ export interface IfSyntheticOptions {
   families: IfFamily[];
   maxWords: number;
   evalFraction: number;
+  /** Fraction of SFT references that break the instruction (a noisy teacher); the graded checks are unchanged. */
+  teacherErrorRate: number;
 }
 
 export const DEFAULT_IF_SYNTHETIC: IfSyntheticOptions = {
   families: [...IF_FAMILIES],
   maxWords: 2,
   evalFraction: 0.2,
+  teacherErrorRate: 0,
 };
 
 export const IF_SYNTHETIC_SCHEMA = {
@@ -42,6 +48,7 @@ export const IF_SYNTHETIC_SCHEMA = {
     },
     maxWords: { type: "integer", minimum: 1, maximum: 3 },
     evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
   },
 } as const;
 
@@ -82,6 +89,8 @@ interface IfProblem {
   family: IfFamily;
   prompt: string;
   answer: string;
+  /** The noisy teacher's response: it breaks the family's instruction. */
+  mistake: string;
   gt: IfevalGroundTruth;
   key: string;
 }
@@ -108,6 +117,7 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
         family,
         prompt: `say "${phrase}" in caps`,
         answer: phrase.toUpperCase(),
+        mistake: phrase,
         gt: {
           instruction_id_list: ["change_case:english_capital", "keywords:existence"],
           kwargs: [{}, { keywords: ws }],
@@ -122,6 +132,7 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
         family,
         prompt: `say "${phrase.toUpperCase()}" in lowercase`,
         answer: phrase,
+        mistake: phrase.toUpperCase(),
         gt: {
           instruction_id_list: ["change_case:english_lowercase", "keywords:existence"],
           kwargs: [{}, { keywords: ws }],
@@ -135,6 +146,7 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
         family,
         prompt: `end with ${b} and say ${a}`,
         answer: `${a} ${b}`,
+        mistake: `${b} ${a}`,
         gt: {
           instruction_id_list: ["keywords:existence", "startend:end_checker"],
           kwargs: [{ keywords: [a] }, { end_phrase: b }],
@@ -149,6 +161,7 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
         family,
         prompt: `quote ${phrase}`,
         answer: `"${phrase}"`,
+        mistake: phrase,
         gt: {
           instruction_id_list: ["startend:quotation", "keywords:existence"],
           kwargs: [{}, { keywords: ws }],
@@ -163,6 +176,9 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
         family,
         prompt: `say ${w} ${times} times`,
         answer: Array(times).fill(w).join(" "),
+        mistake: Array(times + 1)
+          .fill(w)
+          .join(" "),
         gt: {
           instruction_id_list: ["keywords:frequency", "length_constraints:number_words"],
           kwargs: [
@@ -179,6 +195,7 @@ function draw(rng: Rng, o: IfSyntheticOptions): IfProblem {
         family,
         prompt: `list ${ws.join(",")} without commas`,
         answer: ws.join(" "),
+        mistake: ws.join(","),
         gt: {
           instruction_id_list: ["punctuation:no_comma", "keywords:existence"],
           kwargs: [{}, { keywords: ws }],
@@ -212,5 +229,6 @@ export function ifSyntheticTasks(
       reference: p.answer,
       meta: { source: "synthetic", family: p.family },
     }),
+    teacher: { errorRate: o.teacherErrorRate, mistake: (p) => p.mistake },
   });
 }

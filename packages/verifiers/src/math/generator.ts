@@ -1,13 +1,17 @@
 /**
- * Synthetic arithmetic for tiny char-level policies: prompts like "12+7=" with answers like "19".
- * Vocabulary: digits, `+-*=` and `-` for negatives. Difficulty knobs: operand range, operators, number of terms.
+ * Synthetic arithmetic for tiny char-level policies: prompts like "47+8=" with answers like "55".
+ * Vocabulary: digits, `+-*=` and `-` for negatives. Difficulty knobs: operand ranges, operators, number of terms.
+ * Held-out items are unseen operand pairs: the rule (digit facts, carries) carries over from the train split.
+ * Noisy teacher (`teacherErrorRate`): the SFT reference is off by one (answer + 1), the slip of a careless adder.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { syntheticTasks } from "../common/synthetic.ts";
+import { syntheticTasks, TEACHER_ERROR_RATE_SCHEMA } from "../common/synthetic.ts";
 
 export interface MathSyntheticOptions {
-  /** Largest operand (inclusive); operands are drawn from [0, maxOperand]. */
+  /** Largest first operand (inclusive); the first operand is drawn from [0, maxOperand]. */
   maxOperand: number;
+  /** Largest operand after the first (inclusive; default: maxOperand), e.g. 99 and 9 for "47+8=". */
+  maxSecondOperand?: number;
   /** Operators to draw from. */
   ops: ("+" | "-" | "*")[];
   /** Number of operands per problem (2 or 3). */
@@ -16,6 +20,8 @@ export interface MathSyntheticOptions {
   evalFraction: number;
   /** Allow negative results (else `-` only appears when the result stays ≥ 0). */
   allowNegative: boolean;
+  /** Fraction of SFT references that are off by one (a noisy teacher); the graded answer is unchanged. */
+  teacherErrorRate: number;
 }
 
 export const DEFAULT_MATH_SYNTHETIC: MathSyntheticOptions = {
@@ -24,6 +30,7 @@ export const DEFAULT_MATH_SYNTHETIC: MathSyntheticOptions = {
   terms: 2,
   evalFraction: 0.2,
   allowNegative: false,
+  teacherErrorRate: 0,
 };
 
 export const MATH_SYNTHETIC_SCHEMA = {
@@ -31,10 +38,12 @@ export const MATH_SYNTHETIC_SCHEMA = {
   additionalProperties: false,
   properties: {
     maxOperand: { type: "integer", minimum: 1, maximum: 100000 },
+    maxSecondOperand: { type: "integer", minimum: 1, maximum: 100000 },
     ops: { type: "array", minItems: 1, items: { type: "string", enum: ["+", "-", "*"] }, uniqueItems: true },
     terms: { type: "integer", minimum: 2, maximum: 4 },
     evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
     allowNegative: { type: "boolean" },
+    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
   },
 } as const;
 
@@ -65,8 +74,9 @@ export function evaluateArithmetic(expr: string): number {
 
 function draw(rng: Rng, o: MathSyntheticOptions): Problem {
   for (;;) {
+    const second = o.maxSecondOperand ?? o.maxOperand;
     let expr = String(rng.int(o.maxOperand + 1));
-    for (let k = 1; k < o.terms; k++) expr += rng.pick(o.ops) + String(rng.int(o.maxOperand + 1));
+    for (let k = 1; k < o.terms; k++) expr += rng.pick(o.ops) + String(rng.int(second + 1));
     const answer = evaluateArithmetic(expr);
     if (answer < 0 && !o.allowNegative) continue;
     // Echoing the prompt must not be rewarded: the answer never equals the last operand ("0+6=" → 6).
@@ -98,5 +108,6 @@ export function mathSyntheticTasks(
       reference: String(p.answer),
       meta: { source: "synthetic", terms: o.terms, maxOperand: o.maxOperand },
     }),
+    teacher: { errorRate: o.teacherErrorRate, mistake: (p) => String(p.answer + 1) },
   });
 }

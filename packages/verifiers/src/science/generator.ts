@@ -5,19 +5,27 @@
  *   `Fe is? A)tin B)iron C)gold`  → `B`
  *   `unit of power? A)J B)W`       → `B`
  *   `F=ma m=2 a=3 F=?`             → `6`
+ *   `R=R1+R2 R1=47 R2=8 R=?`       → `55`   (sum: series resistance, total mass, energy, series voltage)
+ * The sum family applies additive laws to unseen numbers: the arithmetic is the math domain's, the reading of the
+ * formula is science's own. Noisy teacher (`teacherErrorRate`): a numeric reference is off by one, a
+ * multiple-choice reference names the option after the right one.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { syntheticTasks } from "../common/synthetic.ts";
+import { syntheticTasks, TEACHER_ERROR_RATE_SCHEMA } from "../common/synthetic.ts";
 
-export const SCIENCE_FAMILIES = ["element", "unit", "animal", "formula"] as const;
+export const SCIENCE_FAMILIES = ["element", "unit", "animal", "formula", "sum"] as const;
 export type ScienceFamily = (typeof SCIENCE_FAMILIES)[number];
 
 export interface ScienceSyntheticOptions {
   families: ScienceFamily[];
   choices: number;
   evalFraction: number;
-  /** Largest operand of formula questions. */
+  /** Largest operand of formula questions (products: both operands in [1, maxOperand]; sums: the first). */
   maxOperand: number;
+  /** Largest second operand of sum questions (default: maxOperand); drawn from [0, maxSecondOperand]. */
+  maxSecondOperand?: number;
+  /** Fraction of SFT references with a mistake (a noisy teacher); the graded answer is unchanged. */
+  teacherErrorRate: number;
 }
 
 export const DEFAULT_SCIENCE_SYNTHETIC: ScienceSyntheticOptions = {
@@ -25,6 +33,7 @@ export const DEFAULT_SCIENCE_SYNTHETIC: ScienceSyntheticOptions = {
   choices: 3,
   evalFraction: 0.2,
   maxOperand: 9,
+  teacherErrorRate: 0,
 };
 
 export const SCIENCE_SYNTHETIC_SCHEMA = {
@@ -40,6 +49,8 @@ export const SCIENCE_SYNTHETIC_SCHEMA = {
     choices: { type: "integer", minimum: 2, maximum: 4 },
     evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
     maxOperand: { type: "integer", minimum: 2, maximum: 99 },
+    maxSecondOperand: { type: "integer", minimum: 1, maximum: 99 },
+    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
   },
 } as const;
 
@@ -102,6 +113,14 @@ const FORMULAS: { name: string; make: (a: number, b: number) => { prompt: string
   { name: "v=d/t", make: (a, b) => ({ prompt: `v=d/t d=${a * b} t=${b} v=?`, answer: a }) },
 ];
 
+/** Additive laws: [law, first quantity, second quantity, asked quantity]. */
+const SUMS: [string, string, string, string][] = [
+  ["R=R1+R2", "R1", "R2", "R"],
+  ["m=m1+m2", "m1", "m2", "m"],
+  ["E=K+U", "K", "U", "E"],
+  ["V=V1+V2", "V1", "V2", "V"],
+];
+
 interface SciProblem {
   prompt: string;
   answer: string;
@@ -135,7 +154,8 @@ function draw(rng: Rng, o: ScienceSyntheticOptions): SciProblem {
   for (;;) {
     const p = drawOnce(rng, o);
     if (p.prompt.length > MAX_PROMPT_CHARS) continue;
-    if (p.family === "formula" && [...p.prompt.matchAll(/\d+/g)].some((m) => m[0] === p.answer)) continue;
+    const numeric = p.family === "formula" || p.family === "sum";
+    if (numeric && [...p.prompt.matchAll(/\d+/g)].some((m) => m[0] === p.answer)) continue;
     return p;
   }
 }
@@ -156,7 +176,21 @@ function drawOnce(rng: Rng, o: ScienceSyntheticOptions): SciProblem {
       const { prompt, answer } = f.make(a, b);
       return { prompt, answer: String(answer), family, key: prompt };
     }
+    case "sum": {
+      const [law, x, y, asked] = rng.pick(SUMS);
+      const a = rng.int(o.maxOperand + 1);
+      const b = rng.int((o.maxSecondOperand ?? o.maxOperand) + 1);
+      const prompt = `${law} ${x}=${a} ${y}=${b} ${asked}=?`;
+      return { prompt, answer: String(a + b), family, key: prompt };
+    }
   }
+}
+
+/** The noisy teacher's answer: off by one for numbers, the next option for a multiple-choice letter. */
+function mistake(p: SciProblem): string {
+  if (/^\d+$/.test(p.answer)) return String(Number(p.answer) + 1);
+  const options = (p.prompt.match(/\b[A-D]\)/g) ?? []).length;
+  return LETTERS[(LETTERS.indexOf(p.answer) + 1) % Math.max(2, options)] as string;
 }
 
 export function scienceSyntheticTasks(
@@ -182,5 +216,6 @@ export function scienceSyntheticTasks(
       reference: p.answer,
       meta: { source: "synthetic", family: p.family },
     }),
+    teacher: { errorRate: o.teacherErrorRate, mistake },
   });
 }
