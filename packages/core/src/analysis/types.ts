@@ -134,6 +134,16 @@ export interface MetricsRow {
   [key: string]: unknown;
 }
 
+/** One periodic held-out evaluation of a training arm on one domain (a subset of the eval split). */
+export interface HeldOutPoint {
+  /** Optimizer steps done when it was measured. */
+  step: number;
+  domain: string;
+  /** Avg@K on the subset, in [0, 1]. */
+  avg: number;
+  tasks: number;
+}
+
 /** Cost of producing one arm, when a run summary has it (else the analyses sum it from metrics rows). */
 export interface ArmCost {
   arm: string;
@@ -164,6 +174,8 @@ export interface AnalysisContext {
   evalRows?: EvalRow[];
   /** metrics.jsonl rows per arm name. */
   metrics?: Record<string, MetricsRow[]>;
+  /** Held-out scores measured during training (the trainer's periodic evaluation), per arm name. */
+  heldOut?: Record<string, HeldOutPoint[]>;
   costs?: ArmCost[];
   /** Eval prompts per domain for the prediction analyses. */
   prompts?: AnalysisPrompt[];

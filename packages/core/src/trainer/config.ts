@@ -36,7 +36,11 @@ export interface TrainerConfig {
   /** Constant of seq-mean-token-sum-norm (default: sampling.maxNewTokens). */
   aggregationNormalizer?: number;
   /** KL to the frozen reference: coef 0 = no KL and no reference pass (paper). */
-  kl: { coef: number; estimator: KlEstimator };
+  /**
+   * KL to the frozen reference policy: coef 0 = no KL term (paper). `monitor`: measure it every step (a metric,
+   * one reference forward pass per step) even when coef is 0; needs the reference policy.
+   */
+  kl: { coef: number; estimator: KlEstimator; monitor: boolean };
   /** Entropy bonus coefficient (loss -= coef · H). Paper: 0. */
   entropyCoef: number;
   /** Compute the policy entropy for the metrics even when entropyCoef is 0 (costs a [tokens, vocab] pass). */
@@ -79,6 +83,8 @@ export interface TrainerConfig {
   /** Evaluate every N steps (0 = only when asked) and at the end when evalAtEnd. */
   evalEvery: number;
   evalAtEnd: boolean;
+  /** Eval tasks per domain of those evaluations (0 = the domain's whole eval split): held-out curves on a subset. */
+  evalTasks: number;
   /** Checkpoint every N steps (0 = never) and at the end when checkpointAtEnd (needs a checkpoint store). */
   checkpointEvery: number;
   checkpointAtEnd: boolean;
@@ -96,7 +102,7 @@ export const DEFAULT_TRAINER_CONFIG: TrainerConfig = {
   tisCap: 2,
   recomputeOldLogprobs: true,
   aggregation: "seq-mean-token-mean",
-  kl: { coef: 0, estimator: "k3" },
+  kl: { coef: 0, estimator: "k3", monitor: false },
   entropyCoef: 0,
   computeEntropy: true,
   overlong: { enabled: false, cacheLength: 256, factor: 1 },
@@ -123,6 +129,7 @@ export const DEFAULT_TRAINER_CONFIG: TrainerConfig = {
   verifyConcurrency: 64,
   evalEvery: 0,
   evalAtEnd: false,
+  evalTasks: 0,
   checkpointEvery: 0,
   checkpointAtEnd: false,
 };
@@ -180,6 +187,11 @@ export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
     kl: obj({
       coef: num("β of the KL term (0 = none).", { minimum: 0 }),
       estimator: { enum: ["k1", "k2", "k3"] },
+      monitor: {
+        type: "boolean",
+        description:
+          "Measure the KL to the reference every step even when coef is 0 (a metric; default false).",
+      },
     }),
     entropyCoef: num("Entropy bonus coefficient.", { minimum: 0 }),
     computeEntropy: { type: "boolean", description: "Entropy metric even when entropyCoef is 0." },
@@ -217,6 +229,7 @@ export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
     verifyConcurrency: int("Verifications in flight at once.", 1),
     evalEvery: int("Evaluate every N steps (0 = never)."),
     evalAtEnd: { type: "boolean" },
+    evalTasks: int("Eval tasks per domain of the periodic evaluation (0 = the whole eval split)."),
     checkpointEvery: int("Checkpoint every N steps (0 = never)."),
     checkpointAtEnd: { type: "boolean" },
   }),

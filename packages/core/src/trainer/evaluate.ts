@@ -22,7 +22,13 @@ export interface EvalOptions {
   topP: number;
   maxNewTokens: number;
   stop?: string[];
+  /** Seed of the sampling. */
   seed: number;
+  /**
+   * Seed of the eval task draw (default: `seed`). Keep it fixed across runs that differ only in their seed, so that
+   * every run is scored on the same tasks and scores pair task by task.
+   */
+  taskSeed?: number;
   /** Eval tasks per domain (undefined: the domain's default). */
   count?: number;
   /** Sequences per generate call. Default 64. */
@@ -88,7 +94,7 @@ export async function evaluatePolicy(
   for (const domain of domains) {
     const tasks =
       tasksByDomain?.get(domain.name) ??
-      (await domain.tasks({ split: "eval", seed: o.seed, count: o.count }));
+      (await domain.tasks({ split: "eval", seed: o.taskSeed ?? o.seed, count: o.count }));
     const statusCounts = emptyStatusCounts();
     let correct = 0;
     let reward = 0;

@@ -180,10 +180,11 @@ export function policyLoss(input0: PolicyLossInput, o: PolicyLossOptions): Polic
   let total: tf.Scalar = pg;
   let kl: tf.Scalar | undefined;
   let entropy: tf.Scalar | undefined;
-  if (o.klCoef && input.refLogprobs) {
+  // With reference log-probs the KL is measured; it enters the loss only with a coefficient (else: a metric).
+  if (input.refLogprobs) {
     const klTok = klEstimate(input.logprobs, input.refLogprobs, o.klEstimator ?? "k3");
     kl = aggregate(klTok, input.mask, o.aggregation, o.aggregationNormalizer);
-    total = tf.add(total, tf.mul(kl, o.klCoef));
+    if (o.klCoef) total = tf.add(total, tf.mul(kl, o.klCoef));
     klTok.dispose();
   }
   if (input.entropy) {

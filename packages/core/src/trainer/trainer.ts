@@ -44,7 +44,7 @@ export interface TrainerDeps {
   /** Training domains (their train split is used; eval split for evaluation). */
   domains: readonly Domain[];
   config?: TrainerConfigInput;
-  /** Frozen reference policy for the KL term (required when kl.coef > 0). */
+  /** Frozen reference policy for the KL term (required when kl.coef > 0 or kl.monitor). */
   reference?: Policy;
   /** MOPD: the teacher of each domain, by domain name. */
   teachers?: ReadonlyMap<string, Policy>;
@@ -148,6 +148,9 @@ export class Trainer {
     }
     if (this.config.kl.coef > 0 && !deps.reference) {
       throw new ConfigError("kl.coef > 0 needs a reference policy", { path: "trainer.kl.coef" });
+    }
+    if (this.config.kl.monitor && !deps.reference) {
+      throw new ConfigError("kl.monitor needs a reference policy", { path: "trainer.kl.monitor" });
     }
     if (this.config.algorithm === "mopd") {
       for (const d of deps.domains) {
@@ -475,7 +478,7 @@ export class Trainer {
         ctx,
       );
       samples = batch.samples;
-      if (c.kl.coef > 0 && this.deps.reference) {
+      if ((c.kl.coef > 0 || c.kl.monitor) && this.deps.reference) {
         const ref = this.scoreNoGrad(this.deps.reference, samples);
         scoredTokens += sampleTokens(samples);
         samples = samples.map((s, i) => ({ ...s, refLogprobs: ref[i] }));
@@ -521,7 +524,7 @@ export class Trainer {
     const c = this.config;
     const nGroups = samples.length / c.groupSize;
     const acc = { loss: 0, pg: 0, kl: 0, entropy: 0, clip: 0, gradNorm: 0, lr: 0, n: 0 };
-    const hasKl = c.kl.coef > 0 && !!this.deps.reference;
+    const hasKl = (c.kl.coef > 0 || c.kl.monitor) && !!this.deps.reference;
     const wantEntropy = c.computeEntropy || c.entropyCoef > 0;
     const varList = [...this.policy.params.values()];
     for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
@@ -582,7 +585,7 @@ export class Trainer {
                 ...c.clip,
                 aggregation: c.aggregation,
                 aggregationNormalizer: c.aggregationNormalizer ?? c.sampling.maxNewTokens,
-                klCoef: hasKl ? c.kl.coef : 0,
+                klCoef: c.kl.coef,
                 klEstimator: c.kl.estimator,
                 entropyCoef: c.entropyCoef,
               },
@@ -738,6 +741,7 @@ export class Trainer {
       maxNewTokens: this.config.sampling.maxNewTokens,
       stop: this.config.sampling.stop,
       seed: this.config.seed,
+      ...(this.config.evalTasks > 0 ? { count: this.config.evalTasks } : {}),
       ...this.deps.eval,
       ...options,
     };
