@@ -233,7 +233,22 @@ export const training: Analysis = {
         spec: lines("Training reward per domain", rewardPts, { xTitle: "step", yTitle: "mean reward" }),
       });
     }
-    const other = (["loss", "entropy", "responseLength", "kl"] as const).flatMap((k) =>
+    const heldOutPts = Object.entries(ctx.heldOut ?? {}).flatMap(([arm, points]) =>
+      points.map((p) => ({ x: p.step, y: finiteOrNull(p.avg), series: arm, facet: p.domain })),
+    );
+    if (heldOutPts.length) {
+      charts.push({
+        title: "Held-out Avg@K during training",
+        spec: lines("Held-out Avg@K during training", heldOutPts, {
+          xTitle: "step",
+          yTitle: "held-out Avg@K",
+          integerX: true,
+        }),
+        caption:
+          "The trainer's periodic evaluation (trainer.evalEvery, on trainer.evalTasks eval tasks per domain, sampled as the final evaluation); step 0 is the arm's start policy.",
+      });
+    }
+    const other = (["loss", "entropy", "responseLength", "kl", "clipFraction"] as const).flatMap((k) =>
       arms.flatMap((a) =>
         (metrics[a] ?? [])
           .filter((r) => typeof r[k] === "number")
@@ -243,7 +258,9 @@ export const training: Analysis = {
     if (other.length) {
       charts.push({
         title: "Training curves",
-        spec: lines("Loss, entropy, response length, KL", other, { xTitle: "step" }),
+        spec: lines("Loss, entropy, response length, KL to the start policy, clip fraction", other, {
+          xTitle: "step",
+        }),
       });
     }
 

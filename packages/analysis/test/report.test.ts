@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PluginHost } from "@m2rl/core";
 import { describe, expect, it } from "vitest";
 import { analysisPlugin, BUILTIN_ANALYSES } from "../src/builtins.ts";
-import { renderReport } from "../src/report/render.ts";
+import { leadingNumber, renderReport, signOf } from "../src/report/render.ts";
 import { writeReport } from "../src/report/write.ts";
 import { runAnalyses } from "../src/run.ts";
 import { syntheticContext } from "./fixtures.ts";
@@ -125,5 +125,19 @@ describe("report", () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe("report cells with confidence intervals", () => {
+  it("reads the leading number and colours a Δ by its CI, not its sign alone", () => {
+    expect(leadingNumber("45.3 [40.1, 50.2]")).toBe(45.3);
+    expect(leadingNumber("−2.5 [−4.0, −1.0]")).toBe(-2.5);
+    expect(leadingNumber("n/a")).toBeNaN();
+    expect(signOf("+3.2 [+1.0, +5.4]")).toBe(1);
+    expect(signOf("+3.2 [−1.0, +5.4]")).toBe(0); // CI contains 0: not coloured
+    expect(signOf("−3.2 [−5.0, −0.4]")).toBe(-1);
+    expect(signOf("+0.0 [+0.0, +0.0]")).toBe(0);
+    expect(signOf("+0.7")).toBe(1);
+    expect(signOf("45.3 [40.1, 50.2]")).toBe(0); // a score, not a Δ
   });
 });

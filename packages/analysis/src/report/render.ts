@@ -40,6 +40,33 @@ export function sectionTitle(name: string): string {
   return SECTION_TITLES[name] ?? name;
 }
 
+const NUM = String.raw`[+−-]?\d+(?:\.\d+)?`;
+const LEAD = new RegExp(`^${NUM}`);
+const CI = new RegExp(`\\[(${NUM}), (${NUM})\\]`);
+const toNumber = (s: string) => Number(s.replace("−", "-"));
+
+/** The number a cell starts with ("45.3 [40.1, 50.2]" → 45.3); NaN when it starts with none. */
+export function leadingNumber(s: string): number {
+  const m = LEAD.exec(s.trim());
+  return m ? toNumber(m[0]) : Number.NaN;
+}
+
+/**
+ * Colour of a signed cell: +1 / −1 when a Δ with a CI ("+3.2 [+1.0, +5.4]") has its CI wholly above / below 0, or a
+ * Δ without one is non-zero; 0 otherwise (unsigned numbers, zeros, CIs containing 0).
+ */
+export function signOf(s: string): number {
+  if (!/^[+−-]\d/.test(s.trim())) return 0;
+  const ci = CI.exec(s);
+  if (ci) {
+    const lo = toNumber(ci[1] as string);
+    const hi = toNumber(ci[2] as string);
+    return lo > 0 ? 1 : hi < 0 ? -1 : 0;
+  }
+  const v = leadingNumber(s);
+  return v > 0 ? 1 : v < 0 ? -1 : 0;
+}
+
 /** "name = value [lo, hi] (yes when above threshold)". */
 export function statisticText(st: FindingStatistic): string {
   const f = (x: number) =>
@@ -149,7 +176,8 @@ function renderMarkdown(run: AnalysisRun, charts: RenderedChart[], meta: ReportM
 const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-const NUMERIC = /^[+−-]?[\d.,]+(e[+-]?\d+)?%?°?$|^[+−-]?∞$/;
+/** A number, optionally followed by its CI ("45.3 [40.1, 50.2]"). */
+const NUMERIC = /^[+−-]?[\d.,]+(e[+-]?\d+)?%?°?( \[[^\]]+\])?$|^[+−-]?∞$/;
 
 function htmlTable(t: ReportTable): string {
   // a column is numeric when most of its non-empty cells are
@@ -165,7 +193,7 @@ function htmlTable(t: ReportTable): string {
     if (isScore) {
       let m = Number.NEGATIVE_INFINITY;
       r.forEach((c, i) => {
-        const v = i > 0 && c !== null ? Number(c) : Number.NaN;
+        const v = i > 0 && c !== null ? leadingNumber(String(c)) : Number.NaN;
         if (v > m) {
           m = v;
           best = i;
@@ -177,8 +205,9 @@ function htmlTable(t: ReportTable): string {
       const cls: string[] = [];
       if (i === 0) cls.push("label");
       if (s && NUMERIC.test(s)) cls.push("num");
-      if (/^\+\d/.test(s) && s !== "+0.00") cls.push("pos");
-      if (/^[−-]\d/.test(s) && !/^[−-]0\.00$/.test(s)) cls.push("neg");
+      const sign = signOf(s);
+      if (sign > 0) cls.push("pos");
+      if (sign < 0) cls.push("neg");
       if (i === best) cls.push("best");
       const body = s === "" ? '<span class="na">–</span>' : esc(s);
       const long = s.length > 60 ? ` title="${esc(s)}"` : "";
@@ -211,7 +240,7 @@ main{max-width:1480px;margin:0 auto;padding:24px 40px 60px}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px 24px;margin:0 0 22px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
 section h2{margin:0 0 14px;font-size:18px;font-weight:650}
 .findings{list-style:none;padding:0;margin:0;display:grid;gap:8px}
-.findings li{display:grid;grid-template-columns:34px 64px 1fr;gap:10px;align-items:start;padding:8px 10px;border:1px solid var(--line);border-radius:8px}
+.findings li{display:grid;grid-template-columns:34px 104px 1fr;gap:10px;align-items:start;padding:8px 10px;border:1px solid var(--line);border-radius:8px}
 .fid{font-weight:700;color:var(--muted)}
 .badge{display:inline-block;text-align:center;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:700}
 .badge.yes{background:#e3f5ea;color:var(--pos)}.badge.no{background:#fbe7e5;color:var(--neg)}.badge.na{background:#eef0f3;color:var(--muted)}.badge.inc{background:#fdf3dc;color:#8a6100}

@@ -9,6 +9,8 @@ import {
   CausalLM,
   CharTokenizer,
   type Domain,
+  type EvalOptions,
+  type EvalResult,
   type EvalRow,
   type ExperimentConfig,
   evaluatePolicy,
@@ -53,6 +55,9 @@ export function deepMerge(base: Obj, over: Obj): Obj {
     out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
   return out;
 }
+
+/** Seed of the eval task draw of every run: fixed, so that runs with different seeds share their eval tasks. */
+export const EVAL_TASK_SEED = 0;
 
 /** Seed of one arm: depends only on the experiment seed and the arm id. */
 export function armSeed(config: ExperimentConfig, armId: string): number {
@@ -161,9 +166,14 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
     if (arm.kind === "mopd") trainerConfig = deepMerge(trainerConfig, { algorithm: "mopd" });
     const policy = await load(job, job.plan.start);
     const teachers = new Map<string, Policy>();
+    // The KL term (kl.coef > 0) and the KL metric (kl.monitor) are measured against the arm's start policy, frozen.
+    const kl = (trainerConfig.kl ?? {}) as Obj;
+    const reference =
+      Number(kl.coef ?? 0) > 0 || kl.monitor === true ? await load(job, job.plan.start, false) : undefined;
     const dir = job.store.armDir(arm.id);
     const work = job.store.workDir(arm.id);
     const metricsFile = join(dir, "metrics.jsonl");
+    const heldOutFile = join(dir, HELD_OUT_FILE);
     try {
       if (arm.kind === "mopd")
         for (const d of arm.domains) teachers.set(d, await load(job, `single:${d}`, false));
@@ -174,6 +184,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       if (oldStamp !== stamp) {
         await rm(work, { recursive: true, force: true });
         await rm(metricsFile, { force: true });
+        await rm(heldOutFile, { force: true });
       }
       await mkdir(work, { recursive: true });
       await writeFile(stampFile, stamp);
@@ -189,6 +200,9 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
         domains: domainList(domainIds),
         config: { ...trainerConfig, checkpointEvery: every, checkpointAtEnd: true } as TrainerConfigInput,
         teachers: teachers.size ? teachers : undefined,
+        reference,
+        // trainer.evalEvery: held-out curves, scored like the final evaluation (on trainer.evalTasks per domain).
+        eval: evalOptions(config, maxEvalTokens(config)),
         schedulerRegistry: { get: (name) => ctx.host.registry.mixingSchedulers.find(name) },
         checkpointStore: async (step) => {
           const d = join(work, `step-${String(step).padStart(6, "0")}`);
@@ -196,6 +210,16 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
           return new NodeFileStore(d);
         },
         metrics: async (row) => {
+          if (row.type === "eval") {
+            const points = (row as unknown as EvalResult).domains.map((d) => ({
+              step: row.step,
+              domain: d.domain,
+              avg: d.meanReward,
+              tasks: d.tasks,
+            }));
+            await appendFile(heldOutFile, points.map((p) => `${JSON.stringify(p)}\n`).join(""));
+            return;
+          }
           if (row.type !== "step") return;
           const m = row as unknown as StepMetrics;
           elapsed += m.wallMs / 1000;
@@ -217,8 +241,11 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       if (latest) {
         await trainer.restore(new NodeFileStore(latest.dir));
         elapsed = await truncateMetrics(metricsFile, latest.step);
+        await truncateHeldOut(heldOutFile, latest.step);
         ctx.log?.(`${arm.id}: resuming from step ${latest.step}`);
       }
+      // The held-out curve starts at the start policy, on the same tasks as the later points.
+      if (!latest && Number(trainerConfig.evalEvery ?? 0) > 0) await trainer.evaluate();
       const summary = await trainer.run();
       await save(job, policy);
       await rm(work, { recursive: true, force: true });
@@ -232,6 +259,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       };
     } finally {
       policy.dispose();
+      reference?.dispose();
       for (const t of teachers.values()) t.dispose();
     }
   }
@@ -281,22 +309,13 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
 
     async evaluate(job) {
       const policy = await load(job, job.node.id, false);
-      const ev = config.evaluation;
       const rows: EvalRow[] = [];
       const domains = domainList();
-      const sampled = ev.samples > 1 || ev.temperature > 0;
-      const maxTokens =
-        ev.maxTokens ?? Number((config.trainer.sampling as Obj | undefined)?.maxNewTokens ?? 64);
+      const maxTokens = maxEvalTokens(config);
       try {
         let done = 0;
         const result = await evaluatePolicy(policy, domains, {
-          mode: sampled ? "sampled" : "greedy",
-          samples: ev.samples,
-          k: ev.passAtK,
-          temperature: ev.temperature,
-          topP: ev.topP,
-          maxNewTokens: maxTokens,
-          seed: config.seed,
+          ...evalOptions(config, maxTokens),
           onSample: (s) => {
             rows.push({
               arm: job.node.id,
@@ -325,6 +344,40 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       }
     },
   };
+}
+
+/** Periodic held-out evaluations of a training arm: one `HeldOutPoint` per line. */
+export const HELD_OUT_FILE = "heldout.jsonl";
+
+/** Token budget of evaluation: `evaluation.maxTokens`, else the rollouts' `trainer.sampling.maxNewTokens`. */
+function maxEvalTokens(config: ExperimentConfig): number {
+  const ev = config.evaluation;
+  return ev.maxTokens ?? Number((config.trainer.sampling as Obj | undefined)?.maxNewTokens ?? 64);
+}
+
+/** How every evaluation of the experiment samples and scores (final and periodic alike). */
+function evalOptions(config: ExperimentConfig, maxNewTokens: number): Partial<EvalOptions> {
+  const ev = config.evaluation;
+  return {
+    mode: ev.samples > 1 || ev.temperature > 0 ? "sampled" : "greedy",
+    samples: ev.samples,
+    k: ev.passAtK,
+    temperature: ev.temperature,
+    topP: ev.topP,
+    maxNewTokens,
+    seed: config.seed,
+    // Every seed of an experiment is scored on the same eval tasks (drawn with seed 0), so that scores pair task by
+    // task across arms and seeds; the run seed varies the sampling.
+    taskSeed: EVAL_TASK_SEED,
+  };
+}
+
+/** Drops held-out points measured after the checkpoint a resumed run restarts from (step = steps done). */
+async function truncateHeldOut(file: string, step: number): Promise<void> {
+  const rows = await readMetrics(file);
+  if (!rows.length) return;
+  const kept = rows.filter((r) => typeof r.step === "number" && r.step <= step);
+  await writeFile(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
 }
 
 function paramCount(policy: Policy): number {

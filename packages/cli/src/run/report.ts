@@ -18,11 +18,13 @@ import type {
   ArmInput,
   EvalRow,
   ExperimentConfig,
+  HeldOutPoint,
   MetricsRow,
   PluginHost,
 } from "@m2rl/core";
 import { loadPolicy } from "@m2rl/core";
 import { NodeFileStore, openCheckpoint } from "@m2rl/io-node";
+import { HELD_OUT_FILE } from "./executors.ts";
 import type { Plan } from "./plan.ts";
 import type { SeedRun } from "./runner.ts";
 
@@ -58,13 +60,12 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
       evalRows.push(...(pooled ? ev.rows.map((row) => ({ ...row, seed: run.seed })) : ev.rows));
     }
   const metrics: Record<string, MetricsRow[]> = {};
+  const heldOut: Record<string, HeldOutPoint[]> = {};
   for (const r of records) {
-    const text = await readFile(join(store.armDir(r.id), "metrics.jsonl"), "utf8").catch(() => "");
-    const rows = text
-      .split("\n")
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as MetricsRow);
+    const rows = await readJsonLines<MetricsRow>(join(store.armDir(r.id), "metrics.jsonl"));
     if (rows.length) metrics[r.id] = rows;
+    const points = await readJsonLines<HeldOutPoint>(join(store.armDir(r.id), HELD_OUT_FILE));
+    if (points.length) heldOut[r.id] = points;
   }
 
   // With several seeds: which of the first seed's inputs the running analysis read (for its note).
@@ -141,6 +142,7 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     arms,
     evalRows,
     metrics,
+    heldOut,
     costs,
     prompts,
     seed: config.seed,
@@ -191,6 +193,15 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     ],
   });
   return writeReport(dir, rendered);
+}
+
+/** The rows of a JSON-lines file; none when it does not exist. */
+async function readJsonLines<T>(file: string): Promise<T[]> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
 }
 
 async function countParameters(dir: string): Promise<number> {
