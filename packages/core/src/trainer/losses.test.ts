@@ -129,6 +129,28 @@ describe("policyLoss", () => {
     expect(r.total.dataSync()[0]).toBeCloseTo(-1 + 0.1 * Math.LN2 - 0.007, 5);
     expect(r.clipFraction.dataSync()[0]).toBe(0);
   });
+  it("with reference log-probs and klCoef 0: the KL is measured (kl) but total is the PG loss alone", () => {
+    const lp = t2([[Math.log(0.5), Math.log(0.5)]]);
+    const input = {
+      logprobs: lp,
+      oldLogprobs: lp,
+      advantages: tf.tensor1d([1]),
+      mask: t2([[1, 0]]),
+      refLogprobs: t2([[Math.log(0.25), 0]]),
+    };
+    const o = { epsLow: 0.2, epsHigh: 0.28, aggregation: "token-mean" as const, klEstimator: "k1" as const };
+    for (const r of [policyLoss(input, { ...o, klCoef: 0 }), policyLoss(input, o)]) {
+      expect(r.kl).toBeDefined();
+      expect(r.kl!.dataSync()[0]).toBeCloseTo(Math.LN2, 5); // k1 on the unmasked token: ln 0.5 - ln 0.25
+      expect(r.pg.dataSync()[0]).toBeCloseTo(-1, 6); // ratio 1, A = 1
+      expect(r.total.dataSync()[0]).toBe(r.pg.dataSync()[0]);
+    }
+    // with a coefficient the same KL enters the loss
+    const withKl = policyLoss(input, { ...o, klCoef: 0.5 });
+    expect(withKl.total.dataSync()[0]).toBeCloseTo(-1 + 0.5 * Math.LN2, 5);
+    // without reference log-probs there is no KL at all
+    expect(policyLoss({ ...input, refLogprobs: undefined }, { ...o, klCoef: 0 }).kl).toBeUndefined();
+  });
 });
 
 describe("stopGradient", () => {
