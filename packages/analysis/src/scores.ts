@@ -288,14 +288,15 @@ export function ciText(
   sign = false,
 ): string | null {
   if (!ci || ci.n === 0 || Number.isNaN(ci.value)) return null;
-  const f = (x: number) => (sign ? signed(x * 100, 1) : fmt(x * 100, 1));
+  // Points with one decimal, never in exponent form (a score of 0.078 points reads "0.1", not "7.81e-2").
+  const f = (x: number) => (sign ? signed(x * 100, 1) : (x * 100).toFixed(1));
   return `${f(ci.value)} [${f(ci.lo)}, ${f(ci.hi)}]`;
 }
 
 /** "mean ± SD" of a per-seed spread, in points (1 decimal), signed for Δs; the mean alone with one seed. */
 function spreadText(s: Spread | undefined, sign = false): string | null {
   if (!s || s.n === 0) return null;
-  const m = sign ? signed(s.mean * 100, 1) : fmt(s.mean * 100, 1);
+  const m = sign ? signed(s.mean * 100, 1) : (s.mean * 100).toFixed(1);
   return Number.isNaN(s.sd) ? m : `${m} ± ${fmt(s.sd * 100, 1)}`;
 }
 

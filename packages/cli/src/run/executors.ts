@@ -243,6 +243,10 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
         elapsed = await truncateMetrics(metricsFile, latest.step);
         await truncateHeldOut(heldOutFile, latest.step);
         ctx.log?.(`${arm.id}: resuming from step ${latest.step}`);
+      } else {
+        // No checkpoint yet (killed before the first one): the arm restarts at step 0, so do its rows.
+        await rm(metricsFile, { force: true });
+        await rm(heldOutFile, { force: true });
       }
       // The held-out curve starts at the start policy, on the same tasks as the later points.
       if (!latest && Number(trainerConfig.evalEvery ?? 0) > 0) await trainer.evaluate();
@@ -365,6 +369,7 @@ function evalOptions(config: ExperimentConfig, maxNewTokens: number): Partial<Ev
     temperature: ev.temperature,
     topP: ev.topP,
     maxNewTokens,
+    stop: (config.trainer.sampling as Obj | undefined)?.stop as string[] | undefined,
     seed: config.seed,
     // Every seed of an experiment is scored on the same eval tasks (drawn with seed 0), so that scores pair task by
     // task across arms and seeds; the run seed varies the sampling.

@@ -22,7 +22,7 @@ import type {
   MetricsRow,
   PluginHost,
 } from "@m2rl/core";
-import { loadPolicy } from "@m2rl/core";
+import { type Checkpoint, loadPolicy } from "@m2rl/core";
 import { NodeFileStore, openCheckpoint } from "@m2rl/io-node";
 import { HELD_OUT_FILE } from "./executors.ts";
 import type { Plan } from "./plan.ts";
@@ -87,112 +87,128 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     return obj;
   };
 
-  const armInput = async (id: string): Promise<ArmInput> => {
-    const ref = parseArmName(id);
-    const dir = store.checkpointDir(id);
-    const arm: ArmInput = {
-      ...ref,
-      name: id,
-      weights: await openCheckpoint(dir),
-      loadPolicy: () => loadPolicy(new NodeFileStore(dir), { trainable: false }),
-    };
-    return watch(watch(arm, "weights", "checkpoints"), "loadPolicy", "checkpoints");
+  // Every checkpoint opened for the analyses is closed when the report is written (or fails): file handles are
+  // never left to the garbage collector.
+  const opened: Checkpoint[] = [];
+  const open = async (dir: string) => {
+    const c = await openCheckpoint(dir);
+    opened.push(c);
+    return c;
   };
-  const base = await armInput(plan.start);
-  const arms: ArmInput[] = [];
-  for (const node of plan.nodes) {
-    if (node.id === plan.start) continue;
-    const arm = await armInput(node.id);
-    // The random-init base is not a fine-tune of the SFT start: its weights would only add noise to the geometry.
-    if (node.id === "base" && plan.start === "sft") arm.weights = undefined;
-    arms.push(arm);
+  try {
+    return await report();
+  } finally {
+    for (const c of opened) await c.close();
   }
 
-  const parameters = await countParameters(store.checkpointDir(plan.start));
-  const costs: ArmCost[] = records.map((r) => {
-    const node = plan.nodes.find((n) => n.id === r.id)!;
-    const rows = metrics[r.id] ?? [];
-    return {
-      arm: r.id,
-      steps: rows.length,
-      tokensGenerated: r.tokensGenerated,
-      tokensTrained: r.tokensTrained,
-      wallSeconds: r.wallSeconds,
-      parameters,
-      builtFrom:
-        node.arm.kind === "merge" || node.arm.kind === "mopd"
-          ? node.deps.filter((d) => d.startsWith("single:"))
-          : undefined,
+  async function report(): Promise<string[]> {
+    const armInput = async (id: string): Promise<ArmInput> => {
+      const ref = parseArmName(id);
+      const dir = store.checkpointDir(id);
+      const arm: ArmInput = {
+        ...ref,
+        name: id,
+        weights: await open(dir),
+        loadPolicy: () => loadPolicy(new NodeFileStore(dir), { trainable: false }),
+      };
+      return watch(watch(arm, "weights", "checkpoints"), "loadPolicy", "checkpoints");
     };
-  });
+    const base = await armInput(plan.start);
+    const arms: ArmInput[] = [];
+    for (const node of plan.nodes) {
+      if (node.id === plan.start) continue;
+      const arm = await armInput(node.id);
+      // The random-init base is not a fine-tune of the SFT start: its weights would only add noise to the geometry.
+      if (node.id === "base" && plan.start === "sft") arm.weights = undefined;
+      arms.push(arm);
+    }
 
-  const prompts: AnalysisPrompt[] = [];
-  const seen = new Map<string, number>();
-  for (const row of evalRows) {
-    if (row.arm !== plan.start || row.sampleIndex !== 0 || typeof row.prompt !== "string") continue;
-    if (pooled && row.seed !== first.seed) continue;
-    const n = seen.get(row.domain) ?? 0;
-    if (n >= PROMPTS_PER_DOMAIN) continue;
-    seen.set(row.domain, n + 1);
-    prompts.push({ domain: row.domain, taskId: row.taskId, prompt: row.prompt });
-  }
-
-  const ctx: AnalysisContext = {
-    base,
-    arms,
-    evalRows,
-    metrics,
-    heldOut,
-    costs,
-    prompts,
-    seed: config.seed,
-    log: input.log,
-  };
-  watch(watch(ctx, "metrics", "training metrics"), "costs", "arm costs");
-  const seedList = runs.map((r) => r.seed).join(", ");
-  const firstOnly = (analysis: Analysis): Analysis => {
-    const wrapped = Object.create(analysis) as Analysis;
-    Object.defineProperty(wrapped, "run", {
-      value: async (...args: Parameters<Analysis["run"]>) => {
-        reads.clear();
-        const result = await analysis.run(...args);
-        if (reads.size)
-          result.notes = [
-            ...(result.notes ?? []),
-            `${[...reads].join(", ")}: seed ${first.seed}'s run only (the first of seeds ${seedList}); eval rows: every seed`,
-          ];
-        return result;
-      },
+    const parameters = await countParameters(store.checkpointDir(plan.start));
+    const costs: ArmCost[] = records.map((r) => {
+      const node = plan.nodes.find((n) => n.id === r.id)!;
+      const rows = metrics[r.id] ?? [];
+      return {
+        arm: r.id,
+        steps: rows.length,
+        tokensGenerated: r.tokensGenerated,
+        tokensTrained: r.tokensTrained,
+        wallSeconds: r.wallSeconds,
+        parameters,
+        builtFrom:
+          node.arm.kind === "merge" || node.arm.kind === "mopd"
+            ? node.deps.filter((d) => d.startsWith("single:"))
+            : undefined,
+      };
     });
-    return wrapped;
-  };
-  const registered = input.host.registry.analyses.entries() as unknown as Analysis[];
-  const available = pooled ? registered.map(firstOnly) : registered;
-  const selection = config.analysis.length
-    ? config.analysis.map((a) => ({ name: a.name, options: a.options }))
-    : undefined;
-  const run = await runAnalyses(ctx, available, selection);
-  for (const s of run.skipped) input.log?.(`skipped ${s.analysis}: ${s.reason}`);
-  for (const f of run.failed) input.log?.(`FAILED ${f.analysis}: ${f.error}`);
-  const seedFacts: [string, string][] = pooled
-    ? [
-        ["seeds", `${seedList} (the eval rows of every seed pooled, each row with its seed)`],
-        [
-          "checkpoints, metrics, costs",
-          `seed ${first.seed}'s run only (${relative(dir, store.dir) || "."}/): weight geometry, prediction, training curves and costs are not averaged over seeds`,
-        ],
-      ]
-    : [["seed", String(config.seed)]];
-  const rendered = await renderReport(run, {
-    title: `M2RL — ${config.name}`,
-    facts: [
-      ["experiment", config.name],
-      ...seedFacts,
-      ["start point", plan.start],
-      ["arms", plan.nodes.map((n) => n.id).join(", ")],
-    ],
-  });
-  return writeReport(dir, rendered);
+
+    const prompts: AnalysisPrompt[] = [];
+    const seen = new Map<string, number>();
+    for (const row of evalRows) {
+      if (row.arm !== plan.start || row.sampleIndex !== 0 || typeof row.prompt !== "string") continue;
+      if (pooled && row.seed !== first.seed) continue;
+      const n = seen.get(row.domain) ?? 0;
+      if (n >= PROMPTS_PER_DOMAIN) continue;
+      seen.set(row.domain, n + 1);
+      prompts.push({ domain: row.domain, taskId: row.taskId, prompt: row.prompt });
+    }
+
+    const ctx: AnalysisContext = {
+      base,
+      arms,
+      evalRows,
+      metrics,
+      heldOut,
+      costs,
+      prompts,
+      seed: config.seed,
+      log: input.log,
+    };
+    watch(watch(ctx, "metrics", "training metrics"), "costs", "arm costs");
+    const seedList = runs.map((r) => r.seed).join(", ");
+    const firstOnly = (analysis: Analysis): Analysis => {
+      const wrapped = Object.create(analysis) as Analysis;
+      Object.defineProperty(wrapped, "run", {
+        value: async (...args: Parameters<Analysis["run"]>) => {
+          reads.clear();
+          const result = await analysis.run(...args);
+          if (reads.size)
+            result.notes = [
+              ...(result.notes ?? []),
+              `${[...reads].join(", ")}: seed ${first.seed}'s run only (the first of seeds ${seedList}); eval rows: every seed`,
+            ];
+          return result;
+        },
+      });
+      return wrapped;
+    };
+    const registered = input.host.registry.analyses.entries() as unknown as Analysis[];
+    const available = pooled ? registered.map(firstOnly) : registered;
+    const selection = config.analysis.length
+      ? config.analysis.map((a) => ({ name: a.name, options: a.options }))
+      : undefined;
+    const run = await runAnalyses(ctx, available, selection);
+    for (const s of run.skipped) input.log?.(`skipped ${s.analysis}: ${s.reason}`);
+    for (const f of run.failed) input.log?.(`FAILED ${f.analysis}: ${f.error}`);
+    const seedFacts: [string, string][] = pooled
+      ? [
+          ["seeds", `${seedList} (the eval rows of every seed pooled, each row with its seed)`],
+          [
+            "checkpoints, metrics, costs",
+            `seed ${first.seed}'s run only (${relative(dir, store.dir) || "."}/): weight geometry, prediction, training curves and costs are not averaged over seeds`,
+          ],
+        ]
+      : [["seed", String(config.seed)]];
+    const rendered = await renderReport(run, {
+      title: `M2RL — ${config.name}`,
+      facts: [
+        ["experiment", config.name],
+        ...seedFacts,
+        ["start point", plan.start],
+        ["arms", plan.nodes.map((n) => n.id).join(", ")],
+      ],
+    });
+    return writeReport(dir, rendered);
+  }
 }
 
 /** The rows of a JSON-lines file; none when it does not exist. */
@@ -206,7 +222,11 @@ async function readJsonLines<T>(file: string): Promise<T[]> {
 
 async function countParameters(dir: string): Promise<number> {
   const ckpt = await openCheckpoint(dir);
-  let n = 0;
-  for (const name of ckpt.names) n += ckpt.tensor(name).shape.reduce((a, b) => a * b, 1);
-  return n;
+  try {
+    let n = 0;
+    for (const name of ckpt.names) n += ckpt.tensor(name).shape.reduce((a, b) => a * b, 1);
+    return n;
+  } finally {
+    await ckpt.close();
+  }
 }
