@@ -248,8 +248,10 @@ export const training: Analysis = {
           "The trainer's periodic evaluation (trainer.evalEvery, on trainer.evalTasks eval tasks per domain, sampled as the final evaluation); step 0 is the arm's start policy.",
       });
     }
+    // RL arms only: SFT's thousands of steps would squeeze the RL curves into the first pixels (its loss is below).
+    const rlArms = arms.filter((a) => parseArmName(a).kind !== "sft");
     const other = (["loss", "entropy", "responseLength", "kl", "clipFraction"] as const).flatMap((k) =>
-      arms.flatMap((a) =>
+      rlArms.flatMap((a) =>
         (metrics[a] ?? [])
           .filter((r) => typeof r[k] === "number")
           .map((r) => ({ x: r.step, y: finiteOrNull(r[k] as number), series: a, facet: k })),
@@ -261,6 +263,21 @@ export const training: Analysis = {
         spec: lines("Loss, entropy, response length, KL to the start policy, clip fraction", other, {
           xTitle: "step",
         }),
+        caption:
+          "Per RL step. KL: k3 estimate against the arm's start policy (trainer.kl.monitor; absent when off). With one on-policy update per step (ppoEpochs 1, miniBatches 1) the importance ratio is 1 and the clip fraction stays 0.",
+      });
+    }
+    const sftLoss = arms
+      .filter((a) => parseArmName(a).kind === "sft")
+      .flatMap((a) =>
+        (metrics[a] ?? [])
+          .filter((r) => typeof r.loss === "number")
+          .map((r) => ({ x: r.step, y: finiteOrNull(r.loss as number), series: a })),
+      );
+    if (sftLoss.length) {
+      charts.push({
+        title: "SFT loss",
+        spec: lines("SFT warm-up loss (token mean)", sftLoss, { xTitle: "step", yTitle: "loss" }),
       });
     }
 
