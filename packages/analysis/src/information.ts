@@ -210,7 +210,19 @@ export const information: Analysis = {
       },
       tables,
       charts,
-      notes: hasAuc ? [] : ["no eval row carries `logprob`: self-discrimination not computed"],
+      notes: [
+        ...(hasAuc ? [] : ["no eval row carries `logprob`: self-discrimination not computed"]),
+        ...(hasProcess
+          ? []
+          : [
+              "process accuracy: no verifier of this run checks intermediate steps (no eval row carries `stepsChecked`), so only outcome accuracy is shown",
+            ]),
+        ...(hasJudge
+          ? []
+          : [
+              "judge accuracy (outcome- vs process-based self-judging): no arm judged its own responses in this run (no eval row carries `judge`); the columns stay empty rather than show numbers this run did not measure",
+            ]),
+      ],
       data: cells,
     };
   },
