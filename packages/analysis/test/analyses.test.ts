@@ -6,25 +6,9 @@ import { divergenceOnSamples, nextTokenModel, runPrediction } from "../src/predi
 import { AVERAGE, cellOf, type ScoreTable, scores, scoreTable, scoreTableWithCi } from "../src/scores.ts";
 import { consistency, gains, itemAccuracy, skillOverlap } from "../src/skills.ts";
 import { costOf, estimateFlops, mixVsMerge, training } from "../src/training.ts";
-import { bigramPolicy, randomTable } from "./fixtures.ts";
+import { bigramPolicy, evalRow, randomTable } from "./fixtures.ts";
 
-const row = (
-  arm: string,
-  domain: string,
-  taskId: string,
-  reward: number,
-  extra: Partial<EvalRow> = {},
-): EvalRow => ({
-  arm,
-  domain,
-  taskId,
-  sampleIndex: 0,
-  reward,
-  status: reward >= 1 ? "correct" : "incorrect",
-  responseLength: 10,
-  truncated: false,
-  ...extra,
-});
+const row = evalRow;
 
 describe("scores", () => {
   it("Avg@K and pass@K on hand rows", () => {

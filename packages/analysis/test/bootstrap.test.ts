@@ -14,18 +14,16 @@ import {
   taskScoreIndex,
   taskScores,
 } from "../src/math/bootstrap.ts";
+import { evalRow } from "./fixtures.ts";
 
-const row = (arm: string, domain: string, taskId: string, reward: number, seed?: number): EvalRow => ({
-  arm,
-  domain,
-  taskId,
-  sampleIndex: 0,
-  reward,
-  status: reward >= 1 ? "correct" : "incorrect",
-  responseLength: 1,
-  truncated: false,
-  ...(seed === undefined ? {} : { seed }),
-});
+const row = (arm: string, domain: string, taskId: string, reward: number, seed?: number): EvalRow =>
+  evalRow(
+    arm,
+    domain,
+    taskId,
+    reward,
+    seed === undefined ? { responseLength: 1 } : { seed, responseLength: 1 },
+  );
 
 const scores = (entries: [string, number][]) => new Map(entries);
 

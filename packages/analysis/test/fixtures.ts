@@ -118,6 +118,27 @@ export const SKILL: Record<string, Record<string, number>> = {
   mix: { code: 0.56, math: 0.61, science: 0.58 },
 };
 
+/** One hand-written eval row (sample 0, status from the reward); `extra` overrides any field (seed, sampleIndex, …). */
+export function evalRow(
+  arm: string,
+  domain: string,
+  taskId: string,
+  reward: number,
+  extra: Partial<EvalRow> = {},
+): EvalRow {
+  return {
+    arm,
+    domain,
+    taskId,
+    sampleIndex: 0,
+    reward,
+    status: reward >= 1 ? "correct" : "incorrect",
+    responseLength: 10,
+    truncated: false,
+    ...extra,
+  };
+}
+
 export function syntheticEvalRows(seed = 2, items = 16, samples = 4): EvalRow[] {
   const rng = new Rng(seed);
   const rows: EvalRow[] = [];
