@@ -1,7 +1,7 @@
 /**
  * End-to-end check of the built-in experiment (`m2rl run --preset smoke`), run by `npm test` through the nx target
  * `e2e` (not a vitest file: it takes minutes). Runs the built CLI like a user, then checks that the report exists
- * and has a score for every arm × domain, and that a second run does no work.
+ * and has a score with its CI for every arm × domain, findings with verdicts, and that a second run does no work.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -39,9 +39,15 @@ try {
       .slice(2, -1)
       .map((c) => c.trim());
     if (cells.length !== arms.length) fail(`row ${d} has ${cells.length} cells for ${arms.length} arms`);
-    for (const c of cells) if (!/^\d+\.\d\d$/.test(c)) fail(`row ${d} has a non-numeric cell '${c}'`);
+    // Each cell: a score with its 95% CI, e.g. "45.3 [40.1, 50.2]".
+    for (const c of cells)
+      if (!/^\d+\.\d \[\d+\.\d, \d+\.\d\]$/.test(c)) fail(`row ${d} has no score with a CI: '${c}'`);
   }
   if (!html.includes("<svg")) fail("report.html has no SVG chart");
+  const findings = md.split("## Findings")[1]?.split("\n## ")[0] ?? fail("report.md has no findings");
+  const verdicts = [...findings.matchAll(/^\d\. .* — (\*\*(yes|no|inconclusive)\*\*|n\/a)\./gm)];
+  if (verdicts.length < 4) fail(`report.md gives ${verdicts.length} finding verdicts (expected at least 4)`);
+  if (!/_rule:_/.test(findings)) fail("findings do not name the rule that decided them");
   if (!config.includes("builtin-smoke")) fail("config.yaml is not the resolved experiment");
   const t1 = Date.now();
   const again = run();
