@@ -297,7 +297,9 @@ export function ciText(
 function spreadText(s: Spread | undefined, sign = false): string | null {
   if (!s || s.n === 0) return null;
   const m = sign ? signed(s.mean * 100, 1) : (s.mean * 100).toFixed(1);
-  return Number.isNaN(s.sd) ? m : `${m} ± ${fmt(s.sd * 100, 1)}`;
+  if (Number.isNaN(s.sd)) return m;
+  const f = (x: number) => (sign ? signed(x * 100, 1) : (x * 100).toFixed(1));
+  return `${m} ± ${fmt(s.sd * 100, 1)} (${f(s.min)} to ${f(s.max)})`;
 }
 
 export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: number }> = {
@@ -366,7 +368,7 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
     if (t.perSeed) {
       const seeds = t.perSeed[0]?.seeds ?? [];
       tables.push({
-        title: `Per seed: mean ± SD over ${seeds.length} seeds (points)`,
+        title: `Per seed: mean ± SD (lowest to highest seed) over ${seeds.length} seeds (points)`,
         columns: ["arm", "average Avg@K", ...(ref ? [`average Δ vs ${ref}`, `own-domain Δ vs ${ref}`] : [])],
         rows: t.perSeed.map((p) => [
           p.arm,

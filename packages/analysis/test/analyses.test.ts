@@ -171,12 +171,13 @@ describe("scores with confidence intervals", () => {
     expect(t.deltas!.find((d) => d.arm === "single:math" && d.domain === "math")!.value).toBeCloseTo(0.3, 12);
     const r = await scores.run({ arms: [], evalRows: rows, seed: 0 }, {}, new Map());
     const table = r.tables.find((x) => x.title.startsWith("Per seed"))!;
-    expect(table.title).toBe("Per seed: mean ± SD over 2 seeds (points)");
+    expect(table.title).toBe("Per seed: mean ± SD (lowest to highest seed) over 2 seeds (points)");
+    // seed 1: Δ +20 points, seed 2: +40 → mean +30, SD 10·√2 = 14.1, range +20 to +40
     expect(table.rows.find((x) => x[0] === "single:math")).toEqual([
       "single:math",
-      "50.0 ± 14.1",
-      "+30.0 ± 14.1",
-      "+30.0 ± 14.1",
+      "50.0 ± 14.1 (40.0 to 60.0)",
+      "+30.0 ± 14.1 (+20.0 to +40.0)",
+      "+30.0 ± 14.1 (+20.0 to +40.0)",
     ]);
   });
 });
