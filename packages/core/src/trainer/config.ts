@@ -1,5 +1,5 @@
 /**
- * Trainer options: a typed config with documented defaults (the paper's RL recipe where it states one, PAPER.md)
+ * Trainer options: a typed config with documented defaults (the paper's RL recipe where it states one)
  * and the JSON Schema of the experiment's `trainer:` section. `resolveTrainerConfig` deep-merges user options
  * over the defaults and checks cross-field rules.
  */
@@ -298,7 +298,7 @@ export function resolveTrainerConfig(input: TrainerConfigInput = {}): TrainerCon
 }
 
 /**
- * The paper's recipe per arm kind (PAPER.md), as overrides of the defaults (which already hold its GRPO settings:
+ * The paper's recipe per arm kind, as overrides of the defaults (which already hold its GRPO settings:
  * 128 prompts × 16 rollouts, lr 2e-6 constant, Adam 0.9/0.98, weight decay 0.1, no KL, no entropy bonus, clip
  * 0.2/0.28, TIS cap 2, A = (r - mean)/(std + 1e-6), per-sample loss averaging, temperature 1).
  */

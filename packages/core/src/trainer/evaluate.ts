@@ -16,9 +16,9 @@ export interface EvalOptions {
   samples: number;
   /** The k of pass@k (values above n are skipped). Default [1]. */
   k: number[];
-  /** Default 1.0 (PAPER.md evaluation). */
+  /** Default 1.0 (the paper evaluates at temperature 1.0). */
   temperature: number;
-  /** Default 0.7 (PAPER.md evaluation). */
+  /** Default 0.7 (the paper evaluates at top-p 0.7). */
   topP: number;
   maxNewTokens: number;
   stop?: string[];
