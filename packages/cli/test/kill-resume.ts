@@ -1,11 +1,12 @@
 /**
  * Crash-safety check of `m2rl run` (issue: kill -9 at random points, re-run, same numbers). Runs the smoke preset
  * once uninterrupted, then again in another folder killing it with SIGKILL at seeded random moments and re-running
- * until it finishes; the per-arm eval scores and the report's score table must be identical.
+ * until it finishes; the per-arm eval scores, the report's score table and every arm's held-out curve points
+ * (heldout.jsonl) must be identical.
  * Usage: npm run kill-resume -w @m2rl/cli [-- --kills 4 --seed 1]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Rng } from "@m2rl/core";
@@ -25,6 +26,16 @@ function scores(dir: string): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   for (const a of readdirSync(arms).sort())
     out[a] = JSON.parse(readFileSync(join(arms, a, "arm.json"), "utf8")).scores;
+  return out;
+}
+/** Every training arm's held-out points (heldout.jsonl): a resumed arm must neither lose nor repeat one. */
+function heldOut(dir: string): Record<string, string> {
+  const arms = join(dir, "runs", "builtin-smoke", "arms");
+  const out: Record<string, string> = {};
+  for (const a of readdirSync(arms).sort()) {
+    const file = join(arms, a, "heldout.jsonl");
+    if (existsSync(file)) out[a] = readFileSync(file, "utf8");
+  }
   return out;
 }
 const scoreTable = (dir: string) =>
@@ -51,13 +62,17 @@ try {
   }
   const last = spawnSync(process.execPath, runArgs, { cwd: b, encoding: "utf8" });
   if (last.status !== 0) throw new Error(`final run failed:\n${last.stderr}`);
-  const same = JSON.stringify(scores(a)) === JSON.stringify(scores(b)) && scoreTable(a) === scoreTable(b);
+  const sameHeldOut = JSON.stringify(heldOut(a)) === JSON.stringify(heldOut(b));
+  if (Object.keys(heldOut(a)).length === 0) throw new Error("the smoke preset wrote no heldout.jsonl");
+  const same =
+    JSON.stringify(scores(a)) === JSON.stringify(scores(b)) && scoreTable(a) === scoreTable(b) && sameHeldOut;
   console.log(
     JSON.stringify({
       check: "kill-resume",
       referenceSeconds: full,
       killedAtSeconds: killedAt,
       identical: same,
+      heldOutIdentical: sameHeldOut,
     }),
   );
   if (!same) {
