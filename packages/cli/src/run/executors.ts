@@ -16,9 +16,11 @@ import {
   evaluatePolicy,
   isTrainerCheckpoint,
   loadPolicy,
+  measuresKl,
   type PluginHost,
   type Policy,
   Rng,
+  resolveTrainerConfig,
   type StepMetrics,
   savePolicy,
   sftWarmup,
@@ -167,9 +169,9 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
     const policy = await load(job, job.plan.start);
     const teachers = new Map<string, Policy>();
     // The KL term (kl.coef > 0) and the KL metric (kl.monitor) are measured against the arm's start policy, frozen.
-    const kl = (trainerConfig.kl ?? {}) as Obj;
-    const reference =
-      Number(kl.coef ?? 0) > 0 || kl.monitor === true ? await load(job, job.plan.start, false) : undefined;
+    const reference = measuresKl(resolveTrainerConfig(trainerConfig as TrainerConfigInput))
+      ? await load(job, job.plan.start, false)
+      : undefined;
     const dir = job.store.armDir(arm.id);
     const work = job.store.workDir(arm.id);
     const metricsFile = join(dir, "metrics.jsonl");
@@ -202,7 +204,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
         teachers: teachers.size ? teachers : undefined,
         reference,
         // trainer.evalEvery: held-out curves, scored like the final evaluation (on trainer.evalTasks per domain).
-        eval: evalOptions(config, maxEvalTokens(config)),
+        eval: evalOptions(config),
         schedulerRegistry: { get: (name) => ctx.host.registry.mixingSchedulers.find(name) },
         checkpointStore: async (step) => {
           const d = join(work, `step-${String(step).padStart(6, "0")}`);
@@ -315,11 +317,12 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       const policy = await load(job, job.node.id, false);
       const rows: EvalRow[] = [];
       const domains = domainList();
-      const maxTokens = maxEvalTokens(config);
+      const options = evalOptions(config);
+      const maxTokens = options.maxNewTokens;
       try {
         let done = 0;
         const result = await evaluatePolicy(policy, domains, {
-          ...evalOptions(config, maxTokens),
+          ...options,
           onSample: (s) => {
             rows.push({
               arm: job.node.id,
@@ -353,23 +356,21 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
 /** Periodic held-out evaluations of a training arm: one `HeldOutPoint` per line. */
 export const HELD_OUT_FILE = "heldout.jsonl";
 
-/** Token budget of evaluation: `evaluation.maxTokens`, else the rollouts' `trainer.sampling.maxNewTokens`. */
-function maxEvalTokens(config: ExperimentConfig): number {
+/**
+ * How every evaluation of the experiment samples and scores (final and periodic alike). Token budget:
+ * `evaluation.maxTokens`, else the rollouts' `trainer.sampling.maxNewTokens`.
+ */
+function evalOptions(config: ExperimentConfig): Partial<EvalOptions> & { maxNewTokens: number } {
   const ev = config.evaluation;
-  return ev.maxTokens ?? Number((config.trainer.sampling as Obj | undefined)?.maxNewTokens ?? 64);
-}
-
-/** How every evaluation of the experiment samples and scores (final and periodic alike). */
-function evalOptions(config: ExperimentConfig, maxNewTokens: number): Partial<EvalOptions> {
-  const ev = config.evaluation;
+  const sampling = config.trainer.sampling as Obj | undefined;
   return {
     mode: ev.samples > 1 || ev.temperature > 0 ? "sampled" : "greedy",
     samples: ev.samples,
     k: ev.passAtK,
     temperature: ev.temperature,
     topP: ev.topP,
-    maxNewTokens,
-    stop: (config.trainer.sampling as Obj | undefined)?.stop as string[] | undefined,
+    maxNewTokens: ev.maxTokens ?? Number(sampling?.maxNewTokens ?? 64),
+    stop: sampling?.stop as string[] | undefined,
     seed: config.seed,
     // Every seed of an experiment is scored on the same eval tasks (drawn with seed 0), so that scores pair task by
     // task across arms and seeds; the run seed varies the sampling.
@@ -379,10 +380,16 @@ function evalOptions(config: ExperimentConfig, maxNewTokens: number): Partial<Ev
 
 /** Drops held-out points measured after the checkpoint a resumed run restarts from (step = steps done). */
 async function truncateHeldOut(file: string, step: number): Promise<void> {
+  await keepRows(file, (r) => typeof r.step === "number" && r.step <= step);
+}
+
+/** Rewrites a JSON-lines file with the rows that pass `keep`; returns them. A missing file stays missing. */
+async function keepRows(file: string, keep: (row: Obj) => boolean): Promise<Obj[]> {
   const rows = await readMetrics(file);
-  if (!rows.length) return;
-  const kept = rows.filter((r) => typeof r.step === "number" && r.step <= step);
+  if (!rows.length) return rows;
+  const kept = rows.filter(keep);
   await writeFile(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  return kept;
 }
 
 function paramCount(policy: Policy): number {
@@ -420,10 +427,8 @@ async function readMetrics(file: string): Promise<Obj[]> {
 
 /** Drops metrics rows written after the checkpoint a resumed run restarts from; returns the elapsed seconds kept. */
 async function truncateMetrics(file: string, step: number): Promise<number> {
-  const rows = await readMetrics(file);
   // Trainer rows carry the 0-based index of their step: a checkpoint after N steps covers rows 0..N-1.
-  const kept = rows.filter((r) => typeof r.step !== "number" || r.step < step);
-  await writeFile(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  const kept = await keepRows(file, (r) => typeof r.step !== "number" || r.step < step);
   const last = kept.at(-1)?.elapsedSeconds;
   return typeof last === "number" ? last : 0;
 }

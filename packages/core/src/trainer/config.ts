@@ -268,6 +268,11 @@ const OPTIONAL_KEYS = new Set([
 ]);
 
 /** Defaults ⊕ input, with cross-field checks (errors name the `trainer.<field>` at fault). */
+/** True when the run measures a KL to the reference policy: as a loss term (kl.coef > 0) or as a metric (kl.monitor). */
+export function measuresKl(config: Pick<TrainerConfig, "kl">): boolean {
+  return config.kl.coef > 0 || config.kl.monitor;
+}
+
 export function resolveTrainerConfig(input: TrainerConfigInput = {}): TrainerConfig {
   const c = merge(
     DEFAULT_TRAINER_CONFIG as unknown as Record<string, unknown>,

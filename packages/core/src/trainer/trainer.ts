@@ -16,7 +16,7 @@ import { createScheduler } from "../schedulers/builtin.ts";
 import type { DomainFeedback, MixingScheduler, MixingSchedulerInfo } from "../schedulers/types.ts";
 import { groupAdvantages, informativeGroups, overlongPenalty } from "./advantages.ts";
 import { loadTrainerCheckpoint, saveTrainerCheckpoint, type TrainerState } from "./checkpoint.ts";
-import { resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from "./config.ts";
+import { measuresKl, resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from "./config.ts";
 import { type EvalOptions, type EvalResult, emptyStatusCounts, evaluatePolicy } from "./evaluate.ts";
 import { policyLoss, truncatedIsWeight } from "./losses.ts";
 import { learningRate } from "./lr-schedule.ts";
@@ -478,7 +478,7 @@ export class Trainer {
         ctx,
       );
       samples = batch.samples;
-      if ((c.kl.coef > 0 || c.kl.monitor) && this.deps.reference) {
+      if (measuresKl(c) && this.deps.reference) {
         const ref = this.scoreNoGrad(this.deps.reference, samples);
         scoredTokens += sampleTokens(samples);
         samples = samples.map((s, i) => ({ ...s, refLogprobs: ref[i] }));
@@ -524,7 +524,7 @@ export class Trainer {
     const c = this.config;
     const nGroups = samples.length / c.groupSize;
     const acc = { loss: 0, pg: 0, kl: 0, entropy: 0, clip: 0, gradNorm: 0, lr: 0, n: 0 };
-    const hasKl = (c.kl.coef > 0 || c.kl.monitor) && !!this.deps.reference;
+    const hasKl = measuresKl(c) && !!this.deps.reference;
     const wantEntropy = c.computeEntropy || c.entropyCoef > 0;
     const varList = [...this.policy.params.values()];
     for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
