@@ -163,7 +163,11 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
       seed: config.seed,
       log: input.log,
     };
-    watch(watch(ctx, "metrics", "training metrics"), "costs", "arm costs");
+    watch(
+      watch(watch(ctx, "metrics", "training metrics"), "heldOut", "held-out curves"),
+      "costs",
+      "arm costs",
+    );
     const seedList = runs.map((r) => r.seed).join(", ");
     const firstOnly = (analysis: Analysis): Analysis => {
       const wrapped = Object.create(analysis) as Analysis;
