@@ -283,23 +283,28 @@ function seedScores(t: ScoreTable, groups: EvalRow[][], ctx: Pick<AnalysisContex
 }
 
 /** "45.3 [40.1, 50.2]" (points, 1 decimal); Δs signed: "+3.2 [−1.0, +7.5]"; null without tasks. */
+/**
+ * A fraction as points with one decimal, signed for Δs, never in exponent form (a score of 0.078 points reads
+ * "0.1", not "7.81e-2").
+ */
+function points(x: number, sign: boolean): string {
+  return sign ? (signed(x * 100, 1) as string) : (x * 100).toFixed(1);
+}
+
 export function ciText(
   ci: { value: number; lo: number; hi: number; n: number } | undefined,
   sign = false,
 ): string | null {
   if (!ci || ci.n === 0 || Number.isNaN(ci.value)) return null;
-  // Points with one decimal, never in exponent form (a score of 0.078 points reads "0.1", not "7.81e-2").
-  const f = (x: number) => (sign ? signed(x * 100, 1) : (x * 100).toFixed(1));
-  return `${f(ci.value)} [${f(ci.lo)}, ${f(ci.hi)}]`;
+  return `${points(ci.value, sign)} [${points(ci.lo, sign)}, ${points(ci.hi, sign)}]`;
 }
 
-/** "mean ± SD" of a per-seed spread, in points (1 decimal), signed for Δs; the mean alone with one seed. */
+/** "mean ± SD (lowest to highest)" of a per-seed spread, in points; the mean alone with one seed. */
 function spreadText(s: Spread | undefined, sign = false): string | null {
   if (!s || s.n === 0) return null;
-  const m = sign ? signed(s.mean * 100, 1) : (s.mean * 100).toFixed(1);
+  const m = points(s.mean, sign);
   if (Number.isNaN(s.sd)) return m;
-  const f = (x: number) => (sign ? signed(x * 100, 1) : (x * 100).toFixed(1));
-  return `${m} ± ${fmt(s.sd * 100, 1)} (${f(s.min)} to ${f(s.max)})`;
+  return `${m} ± ${fmt(s.sd * 100, 1)} (${points(s.min, sign)} to ${points(s.max, sign)})`;
 }
 
 export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: number }> = {
