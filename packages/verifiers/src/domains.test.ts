@@ -1,6 +1,7 @@
 /** The three E1 domains through the Domain contract: plugins, generators, splits, references, verify. */
 import { type DomainFactory, type JSONSchema, PluginHost, type Task, validateWithSchema } from "@m2rl/core";
 import { describe, expect, it } from "vitest";
+import { codeDomainFactory } from "./code/index.ts";
 import { ifevalDomainFactory, ifevalPlugin, verifyIfeval } from "./ifeval/index.ts";
 import { builtinPlugins } from "./index.ts";
 import { evaluateArithmetic, mathDomainFactory, mathPlugin } from "./math/index.ts";
@@ -170,12 +171,25 @@ describe("options schemas (validated by core's ajv)", () => {
     ["math", { thinkGate: "yes" }, "thinkGate"],
     ["math", { unknownKey: 1 }, "unknownKey"],
     ["science", { synthetic: { choices: 9 } }, "choices"],
+    ["math", { synthetic: { teacherErrorRate: 1.5 } }, "teacherErrorRate"],
+    ["science", { synthetic: { teacherErrorRate: -0.1 } }, "teacherErrorRate"],
     ["ifeval", { mode: "lenient" }, "mode"],
     ["ifeval", { data: { train: 3 } }, "train"],
   ];
   const byName = Object.fromEntries(factories);
   it.each(Object.entries(good))("%s accepts a full valid option set", (name, options) => {
     expect(validateWithSchema(name, byName[name].optionsSchema as JSONSchema, options)).toEqual([]);
+  });
+  it("code: `levels` and `difficulty` are refused together (one would be ignored); either alone is accepted", () => {
+    const schema = codeDomainFactory.optionsSchema as JSONSchema;
+    expect(
+      validateWithSchema("code", schema, { synthetic: { levels: [6], teacherErrorRate: 0.35 } }),
+    ).toEqual([]);
+    expect(validateWithSchema("code", schema, { synthetic: { difficulty: 6 } })).toEqual([]);
+    const both = validateWithSchema("code", schema, { synthetic: { difficulty: 2, levels: [6] } });
+    expect(both.length).toBeGreaterThan(0);
+    expect(JSON.stringify(both)).toContain("synthetic");
+    expect(validateWithSchema("code", schema, { synthetic: { levels: [7] } }).length).toBeGreaterThan(0);
   });
   it.each(bad)("%s rejects %j", (name, options, where) => {
     const problems = validateWithSchema(name, byName[name].optionsSchema as JSONSchema, options);
