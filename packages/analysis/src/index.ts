@@ -20,6 +20,7 @@ export * from "./report/vega.ts";
 export * from "./report/write.ts";
 export * from "./run.ts";
 export * from "./scores.ts";
+export * from "./self-judging.ts";
 export * from "./skills.ts";
 export * from "./tensors/align.ts";
 export * from "./tensors/memory-source.ts";

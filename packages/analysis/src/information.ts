@@ -9,6 +9,7 @@ import { orderArms, parseArmName } from "./arms.ts";
 import { finiteOrNull, fmt, pct } from "./format.ts";
 import { auc, mean, quantile } from "./math/stats.ts";
 import { groupedBars, heatmap } from "./report/charts.ts";
+import { selfJudgingCells, selfJudgingNotes, selfJudgingTable } from "./self-judging.ts";
 
 export interface CellInfo {
   arm: string;
@@ -170,6 +171,8 @@ export const information: Analysis = {
           "Process: the final answer is right and every intermediate step the domain could check is right. Judge: the arm's own verdict on its response matches the verifier. AUC: P(mean token log-prob of a correct sample > that of a wrong one); 0.5 = no self-discrimination.",
       });
     }
+    const judging = hasJudge ? selfJudgingCells(rows, arms, domains) : [];
+    if (judging.length) tables.push(selfJudgingTable(judging));
     const charts = [
       {
         title: "Truncation rate",
@@ -218,12 +221,12 @@ export const information: Analysis = {
               "process accuracy: no verifier of this run checks intermediate steps (no eval row carries `stepsChecked`), so only outcome accuracy is shown",
             ]),
         ...(hasJudge
-          ? []
+          ? selfJudgingNotes(judging)
           : [
               "judge accuracy (outcome- vs process-based self-judging): no arm judged its own responses in this run (no eval row carries `judge`); the columns stay empty rather than show numbers this run did not measure",
             ]),
       ],
-      data: cells,
+      data: { cells, selfJudging: judging },
     };
   },
 };

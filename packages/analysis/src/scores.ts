@@ -282,7 +282,6 @@ function seedScores(t: ScoreTable, groups: EvalRow[][], ctx: Pick<AnalysisContex
   });
 }
 
-/** "45.3 [40.1, 50.2]" (points, 1 decimal); Δs signed: "+3.2 [−1.0, +7.5]"; null without tasks. */
 /**
  * A fraction as points with one decimal, signed for Δs, never in exponent form (a score of 0.078 points reads
  * "0.1", not "7.81e-2").
@@ -291,6 +290,7 @@ function points(x: number, sign: boolean): string {
   return sign ? (signed(x * 100, 1) as string) : (x * 100).toFixed(1);
 }
 
+/** "45.3 [40.1, 50.2]" (points, 1 decimal); Δs signed: "+3.2 [−1.0, +7.5]"; null without tasks. */
 export function ciText(
   ci: { value: number; lo: number; hi: number; n: number } | undefined,
   sign = false,

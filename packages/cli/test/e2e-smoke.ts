@@ -43,6 +43,24 @@ try {
     for (const c of cells)
       if (!/^\d+\.\d \[\d+\.\d, \d+\.\d\]$/.test(c)) fail(`row ${d} has no score with a CI: '${c}'`);
   }
+  // Self-judging (evaluation.selfJudge): every arm × domain judged in both modes, each accuracy with its CI.
+  const judging =
+    md.split("**Self-judging: outcome- vs process-based")[1] ?? fail("report.md has no self-judging table");
+  const judged =
+    judging
+      .split("\n\n")[1]
+      ?.split("\n")
+      .filter((l) => /^\| [^-]/.test(l))
+      .slice(1) ?? [];
+  if (judged.length !== arms.length * domains.length)
+    fail(
+      `the self-judging table has ${judged.length} rows for ${arms.length} arms × ${domains.length} domains`,
+    );
+  for (const l of judged) {
+    const [, , , , outcome, process] = l.split("|").map((c) => c.trim());
+    for (const c of [outcome, process])
+      if (!/^\d+\.\d \[\d+\.\d, \d+\.\d\]$/.test(c)) fail(`self-judging row without a CI: '${l}'`);
+  }
   if (!html.includes("<svg")) fail("report.html has no SVG chart");
   const findings = md.split("## Findings")[1]?.split("\n## ")[0] ?? fail("report.md has no findings");
   const verdicts = [...findings.matchAll(/^\d\. .* — (\*\*(yes|no|inconclusive)\*\*|n\/a)\./gm)];

@@ -5,6 +5,7 @@
  */
 import { appendFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { JUDGE_MODES, type JudgeMode, type JudgeStyle, judgeResponses, judgeSftTasks } from "@m2rl/analysis";
 import {
   CausalLM,
   CharTokenizer,
@@ -122,7 +123,16 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       const domains = domainList();
       const seed = armSeed(config, "sft");
       const tasks: Task[] = [];
-      for (const d of domains) tasks.push(...(await d.tasks({ split: "train", seed })));
+      for (const d of domains) {
+        const train = await d.tasks({ split: "train", seed });
+        tasks.push(...train);
+        // Self-judging: the SFT also teaches the judge format, labelled by the verifier on the train references.
+        const judgeExamples = config.evaluation.selfJudge?.sftExamples ?? 0;
+        if (judgeExamples > 0)
+          tasks.push(
+            ...(await judgeSftTasks(d, train, { count: judgeExamples, seed, style: judgeStyle(config) })),
+          );
+      }
       const options = { ...(config.policy.sft ?? {}), seed } as Obj;
       const steps = Number(options.steps ?? 200);
       let tokens = 0;
@@ -343,6 +353,14 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
             if (s.sampleIndex === 0) report(job.node.id, ++done, Number.NaN, "eval tasks");
           },
         });
+        if (config.evaluation.selfJudge)
+          await selfJudge(
+            policy,
+            rows,
+            config.evaluation.selfJudge.tasks,
+            judgeStyle(config),
+            (done, total) => report(job.node.id, done, total, "judged samples"),
+          );
         const file = join(job.store.armDir(job.node.id), "eval.json");
         await job.store.writeFileAtomic(file, `${JSON.stringify({ arm: job.node.id, result, rows })}\n`);
         return Object.fromEntries(result.domains.map((d) => [d.domain, d.accuracy]));
@@ -351,6 +369,47 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       }
     },
   };
+}
+
+/** The judge prompt style: compact for the built-in char-level policy (its SFT teaches it), else an instruction. */
+export function judgeStyle(config: ExperimentConfig): JudgeStyle {
+  return config.policy.source === "builtin" ? "compact" : "instruction";
+}
+
+/**
+ * The arm judges its own samples of the first `tasksPerDomain` eval tasks of each domain, in both modes; each
+ * judged row gets `judge: { outcome, process }` (p(yes) / (p(yes) + p(no))).
+ */
+export async function selfJudge(
+  policy: Policy,
+  rows: EvalRow[],
+  tasksPerDomain: number,
+  style: JudgeStyle,
+  progress?: (done: number, total: number) => void,
+): Promise<void> {
+  const chosen = new Map<string, Set<string>>();
+  const judged = rows.filter((r) => {
+    let ids = chosen.get(r.domain);
+    if (!ids) chosen.set(r.domain, (ids = new Set()));
+    if (!ids.has(r.taskId) && ids.size < tasksPerDomain) ids.add(r.taskId);
+    return ids.has(r.taskId);
+  });
+  const items = judged.map((r) => ({
+    prompt: String(r.prompt ?? ""),
+    response: String(r.response ?? ""),
+    extracted: typeof r.extracted === "string" ? r.extracted : undefined,
+  }));
+  const verdicts: Record<JudgeMode, number[]> = { outcome: [], process: [] };
+  for (const [m, mode] of JUDGE_MODES.entries()) {
+    verdicts[mode] = await judgeResponses(policy, items, mode, {
+      style,
+      batch: 64,
+      onProgress: (done) => progress?.(m * items.length + done, JUDGE_MODES.length * items.length),
+    });
+  }
+  judged.forEach((r, i) => {
+    r.judge = { outcome: verdicts.outcome[i], process: verdicts.process[i] };
+  });
 }
 
 /** Periodic held-out evaluations of a training arm: one `HeldOutPoint` per line. */

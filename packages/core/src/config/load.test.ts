@@ -256,6 +256,24 @@ describe("validateExperiment problems", () => {
     ]);
   });
 
+  it("selfJudge: SFT judge examples need an SFT stage; unknown keys refused; tasks required", () => {
+    const judge = (block: string) =>
+      GOOD.replace("  temperature: 0.7\n", `  temperature: 0.7\n  selfJudge: ${block}\n`);
+    expect(shown(judge("{ tasks: 8, sftExamples: 50 }"))).toEqual([
+      "27:39 evaluation.selfJudge.sftExamples judge examples are added to the SFT data, and this experiment has no SFT stage (no policy.sft, no sft arm)",
+    ]);
+    expect(shown(judge("{ tasks: 8, sftExamples: 50 }").replace("  base:\n", "  base:\n  sft:\n"))).toEqual(
+      [],
+    );
+    expect(shown(judge("{ tasks: 8 }"))).toEqual([]);
+    expect(shown(judge("{ task: 8 }"))).toEqual([
+      "27:14 evaluation.selfJudge missing required key 'tasks'",
+      "27:16 evaluation.selfJudge.task unknown key 'task' (did you mean 'tasks'?)",
+    ]);
+    const loaded = loadExperiment(judge("{ tasks: 8 }"), "exp.yaml", host());
+    expect(loaded.evaluation.selfJudge).toEqual({ tasks: 8, sftExamples: 0 });
+  });
+
   it("missing required keys point at the enclosing mapping", () => {
     const text = "seed: 1\npolicy:\n  builtin: tiny\ndomains:\n  math: {}\n";
     expect(shown(text)).toEqual([

@@ -354,6 +354,15 @@ class Checker {
           message: `pass@${k} needs at least ${k} samples per prompt; evaluation.samples is ${samples}`,
         });
     });
+    const judge = e.selfJudge;
+    const hasSft = isObj(this.raw.policy) && "sft" in this.raw.policy;
+    const sftArm = isObj(this.raw.arms) && "sft" in this.raw.arms;
+    if (isObj(judge) && typeof judge.sftExamples === "number" && judge.sftExamples > 0 && !hasSft && !sftArm)
+      this.problems.push({
+        path: ["evaluation", "selfJudge", "sftExamples"],
+        message:
+          "judge examples are added to the SFT data, and this experiment has no SFT stage (no policy.sft, no sft arm)",
+      });
     if (samples > 1 && e.temperature === 0)
       this.problems.push({
         path: ["evaluation", "temperature"],

@@ -206,6 +206,30 @@ export const experimentSchema: JSONSchema = {
         },
         topP: { type: "number", exclusiveMinimum: 0, maximum: 1, default: 1 },
         maxTokens: { type: "integer", minimum: 1, description: "Generation limit; default: the policy's." },
+        selfJudge: {
+          type: "object",
+          additionalProperties: false,
+          required: ["tasks"],
+          description:
+            "Outcome- vs process-based self-judging: each arm grades its own eval samples, seeing only the final " +
+            "answer (outcome) or the whole response (process); the verdict is p(yes) / (p(yes) + p(no)).",
+          properties: {
+            tasks: {
+              type: "integer",
+              minimum: 1,
+              description:
+                "Eval tasks per domain (the first of the eval draw) whose samples every arm judges.",
+            },
+            sftExamples: {
+              type: "integer",
+              minimum: 0,
+              default: 0,
+              description:
+                "Judge-format examples per domain added to the SFT data, labelled by the domain's verifier on " +
+                "the train references (the built-in policy learns the format this way). Needs an SFT stage.",
+            },
+          },
+        },
       },
     },
     analysis: {

@@ -87,6 +87,15 @@ export interface EvaluationConfig {
   temperature: number;
   topP: number;
   maxTokens?: number;
+  selfJudge?: SelfJudgeConfig;
+}
+
+/** `evaluation.selfJudge`: which eval samples every arm judges, and how SFT teaches the judge format. */
+export interface SelfJudgeConfig {
+  /** Eval tasks per domain (the first of the eval draw) whose samples are judged in both modes. */
+  tasks: number;
+  /** Judge-format SFT examples per domain (0: none). */
+  sftExamples: number;
 }
 
 export interface AnalysisConfig {

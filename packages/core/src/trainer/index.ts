@@ -10,3 +10,4 @@ export * from "./plugin.ts";
 export * from "./sft.ts";
 export * from "./trainer.ts";
 export * from "./types.ts";
+export { mapConcurrent } from "./yield.ts";
