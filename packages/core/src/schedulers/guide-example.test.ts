@@ -81,6 +81,7 @@ export const plugin = registryPlugin("m2rl-scheduler-anneal", { mixingSchedulers
 
 // --- guide code (end) --------------------------------------------------------------------------------------------
 
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatProblem, validateExperiment } from "../config/index.ts";
 import type { DomainFactory } from "../domain/index.ts";
@@ -211,5 +212,15 @@ describe("guide example: the anneal scheduler in a real training run", () => {
       { alpha: 0.5, beta: 0.5 }, // step 2: t = 1
       { alpha: 0.5, beta: 0.5 },
     ]);
+  });
+});
+
+describe("guide example: the guide shows this code", () => {
+  it("packages/core/docs/schedulers.md holds the code between the guide markers of this file, verbatim", () => {
+    const self = readFileSync(new URL(import.meta.url), "utf8");
+    const begin = self.indexOf("\n", self.indexOf("// --- guide code (begin)")) + 1;
+    const code = self.slice(begin, self.indexOf("// --- guide code (end)")).trim();
+    const guide = readFileSync(new URL("../../docs/schedulers.md", import.meta.url), "utf8");
+    expect(guide).toContain(`\`\`\`ts\n${code}\n\`\`\``);
   });
 });
