@@ -242,6 +242,8 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
           report(arm.id, m.step + 1, steps, "steps");
         },
       });
+      // Plugins of the experiment tap this arm's trainer (reward shaping, early stopping, a custom stage...).
+      ctx.host.hooks.trainer.call(trainer, { id: arm.id, kind: arm.kind, domains: domainIds });
       trainer.hooks.checkpoint.tapPromise("m2rl:cli:prune", async ({ step }) => {
         // Keep the newest checkpoint only: older ones are never needed to resume.
         for (const name of await readdir(work)) {

@@ -149,6 +149,9 @@ export function loadExperiment(text: string, fileName: string, host: PluginHost)
   return v.config;
 }
 
+/** Config sections of trainer plugins' options are named `trainer.plugins.<plugin name>`. */
+const TRAINER_PLUGINS = "trainer.plugins.";
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
@@ -290,6 +293,7 @@ class Checker {
         if (!isObj(value) && info?.optionsSchema) arms[id] = a;
       }
       if (kind === "single" || kind === "mix" || kind === "mopd") {
+        this.trainerPlugins(a.trainer, [...at, "trainer"]);
         const trainer = this.host.registry.configSections.find("trainer");
         if (trainer && isObj(a.trainer))
           this.problems.push(
@@ -315,10 +319,47 @@ class Checker {
     });
   }
 
+  /**
+   * `trainer.plugins.<name>`: each block is checked by the schema plugin registered as config section
+   * `trainer.plugins.<name>`; a name that no loaded plugin registered is an error (its options would be ignored).
+   */
+  trainerPlugins(trainer: unknown, at: PathSegment[]): void {
+    if (!isObj(trainer) || !isObj(trainer.plugins)) return;
+    const registry = this.host.registry.configSections;
+    const known = registry.names().filter((n) => n.startsWith(TRAINER_PLUGINS));
+    for (const [name, block] of Object.entries(trainer.plugins)) {
+      const section = `${TRAINER_PLUGINS}${name}`;
+      const path = [...at, "plugins", name];
+      if (!registry.has(section)) {
+        const names = known.map((n) => n.slice(TRAINER_PLUGINS.length));
+        this.problems.push({
+          path,
+          at: "key",
+          message:
+            `no loaded plugin takes trainer options under '${name}'${didYouMean(name, names)}; ` +
+            (names.length
+              ? `trainer plugins loaded: ${names.join(", ")}`
+              : "no loaded plugin takes trainer options") +
+            " (list the plugin under `plugins:`)",
+        });
+        continue;
+      }
+      this.problems.push(
+        ...this.host.validateOptions(
+          registry.owner(section)!,
+          registry.get(section).optionsSchema,
+          block,
+          path,
+        ),
+      );
+    }
+  }
+
   /** Open sections validated by the schema their owner registered (`trainer`, `policy.sft`, ...). */
   sections(): void {
     const registry = this.host.registry.configSections;
     for (const name of registry.names()) {
+      if (name.startsWith(TRAINER_PLUGINS)) continue; // trainerPlugins() checks them, at top level and per arm
       const path = name.split(".");
       const parent = getIn(this.raw, path.slice(0, -1));
       if (!isObj(parent) || !isObj(parent[path[path.length - 1]])) continue;
@@ -331,6 +372,7 @@ class Checker {
         ),
       );
     }
+    this.trainerPlugins(this.raw.trainer, ["trainer"]);
     for (const name of ["trainer", "policy.sft", "policy.model"]) {
       const v = getIn(this.raw, name.split("."));
       if (isObj(v) && Object.keys(v).length > 0 && !registry.has(name))

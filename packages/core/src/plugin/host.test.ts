@@ -28,7 +28,7 @@ describe("PluginHost", () => {
     const host = new PluginHost();
     expect(Object.isFrozen(host.hooks)).toBe(true);
     expect(Object.isFrozen(host.registry)).toBe(true);
-    expect(Object.keys(host.hooks)).toEqual(["pluginApplied", "validateConfig", "config"]);
+    expect(Object.keys(host.hooks)).toEqual(["pluginApplied", "validateConfig", "config", "trainer"]);
     expect(Object.keys(host.registry)).toEqual([
       "domains",
       "mixingSchedulers",

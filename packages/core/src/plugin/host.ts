@@ -5,6 +5,7 @@ import type { DomainFactory } from "../domain/types.ts";
 import { PluginError } from "../errors/errors.ts";
 import type { MergeMethodInfo } from "../merge/types.ts";
 import type { MixingSchedulerInfo } from "../schedulers/types.ts";
+import type { Trainer } from "../trainer/trainer.ts";
 import type { PathSegment, Problem } from "./problem.ts";
 import { Registry } from "./registry.ts";
 import type { JSONSchema } from "./schema.ts";
@@ -45,6 +46,20 @@ export interface PluginHostHooks {
   validateConfig: SyncHook<[ExperimentConfig, Problem[]]>;
   /** The validated experiment, before it is handed to the runner: fill defaults, rewrite. */
   config: SyncWaterfallHook<[ExperimentConfig]>;
+  /**
+   * Each RL trainer the host's runner creates (one per trained arm, before it runs): tap `trainer.hooks` here to
+   * shape rewards, replace a stage, stop early... Options: `trainer.config.plugins[<plugin name>]`.
+   */
+  trainer: SyncHook<[Trainer, TrainerArm]>;
+}
+
+/** The arm a trainer trains, as `hooks.trainer` sees it. */
+export interface TrainerArm {
+  /** Arm id: `single:math`, `mix`, `mopd:<label>`, ... */
+  id: string;
+  kind: "single" | "mix" | "mopd";
+  /** The domains the arm trains on. */
+  domains: readonly string[];
 }
 
 /**
@@ -57,6 +72,7 @@ export class PluginHost {
     pluginApplied: new SyncHook<[Plugin]>(["plugin"]),
     validateConfig: new SyncHook<[ExperimentConfig, Problem[]]>(["config", "problems"]),
     config: new SyncWaterfallHook<[ExperimentConfig]>(["config"]),
+    trainer: new SyncHook<[Trainer, TrainerArm]>(["trainer", "arm"]),
   });
 
   readonly registry: Readonly<Registries> = Object.freeze({

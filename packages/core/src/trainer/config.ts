@@ -88,6 +88,12 @@ export interface TrainerConfig {
   /** Checkpoint every N steps (0 = never) and at the end when checkpointAtEnd (needs a checkpoint store). */
   checkpointEvery: number;
   checkpointAtEnd: boolean;
+  /**
+   * Options of trainer plugins, by plugin name. The trainer itself reads none of them: a plugin applied through the
+   * plugin host's `hooks.trainer` reads its own block (`trainer.config.plugins[name]`), validated at load time by the
+   * schema it registered as the config section `trainer.plugins.<name>`.
+   */
+  plugins: Record<string, Record<string, unknown>>;
 }
 
 export const DEFAULT_TRAINER_CONFIG: TrainerConfig = {
@@ -132,6 +138,7 @@ export const DEFAULT_TRAINER_CONFIG: TrainerConfig = {
   evalTasks: 0,
   checkpointEvery: 0,
   checkpointAtEnd: false,
+  plugins: {},
 };
 
 /** Deep partial of the config, as written in an experiment file. */
@@ -232,6 +239,13 @@ export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
     evalTasks: int("Eval tasks per domain of the periodic evaluation (0 = the whole eval split)."),
     checkpointEvery: int("Checkpoint every N steps (0 = never)."),
     checkpointAtEnd: { type: "boolean" },
+    plugins: {
+      type: "object",
+      description:
+        "Options of trainer plugins by plugin name; each block is checked by the schema its plugin registered " +
+        "(config section `trainer.plugins.<name>`), and a name no loaded plugin registered is an error.",
+      additionalProperties: { type: "object" },
+    },
   }),
 };
 
@@ -253,7 +267,8 @@ function merge(
       });
     }
     out[k] =
-      isPlainObject(base[k]) && isPlainObject(v) && k !== "options"
+      // Scheduler options and plugin blocks belong to their owners: taken whole, not checked against the defaults.
+      isPlainObject(base[k]) && isPlainObject(v) && k !== "options" && !(k === "plugins" && path === "")
         ? merge(base[k] as Record<string, unknown>, v, path ? `${path}.${k}` : k)
         : v;
   }

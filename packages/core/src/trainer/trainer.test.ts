@@ -63,7 +63,7 @@ describe("trainer config", () => {
   it("schema and defaults name the same keys (no drift)", () => {
     const keys = (o: Record<string, unknown>, prefix = ""): string[] =>
       Object.entries(o).flatMap(([k, v]) =>
-        v && typeof v === "object" && !Array.isArray(v) && k !== "options"
+        v && typeof v === "object" && !Array.isArray(v) && k !== "options" && k !== "plugins"
           ? keys(v as Record<string, unknown>, `${prefix}${k}.`)
           : [`${prefix}${k}`],
       );

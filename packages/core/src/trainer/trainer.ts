@@ -73,6 +73,8 @@ export interface TrainerHooks {
   afterStep: AsyncSeriesHook<[StepMetrics, StepContext]>;
   evaluate: AsyncSeriesHook<[EvalResult, StepContext]>;
   checkpoint: AsyncSeriesHook<[{ step: number; store: FileStore }]>;
+  /** After `restore` read a checkpoint: plugins read back the state they wrote at `checkpoint`. */
+  restore: AsyncSeriesHook<[{ step: number; store: FileStore }]>;
   afterRun: AsyncSeriesHook<[RunSummary]>;
 }
 
@@ -105,6 +107,7 @@ export class Trainer {
     afterStep: new AsyncSeriesHook<[StepMetrics, StepContext]>(["metrics", "context"]),
     evaluate: new AsyncSeriesHook<[EvalResult, StepContext]>(["result", "context"]),
     checkpoint: new AsyncSeriesHook<[{ step: number; store: FileStore }]>(["checkpoint"]),
+    restore: new AsyncSeriesHook<[{ step: number; store: FileStore }]>(["checkpoint"]),
     afterRun: new AsyncSeriesHook<[RunSummary]>(["summary"]),
   });
 
@@ -288,6 +291,8 @@ export class Trainer {
       return { ...batch, tasks: domains.map((d) => this.nextTask(d)) };
     });
     h.rollout.tapPromise(BUILTIN, async (batch) => {
+      // A plugin tapped before this one (stage < 0) may have produced the samples already: it replaces the stage.
+      if (batch.samples.length > 0) return batch;
       const G = this.config.groupSize;
       const promptIds = batch.tasks.map((t) => this.policy.tokenizer.encode(t.prompt));
       const prompts: number[][] = [];
@@ -794,5 +799,6 @@ export class Trainer {
     this.stopReason = null;
     this.totalFlops = state.totalFlops;
     this.totalTokens = state.totalTokens;
+    await this.hooks.restore.promise({ step: this.step, store });
   }
 }
