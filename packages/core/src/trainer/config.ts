@@ -64,6 +64,7 @@ export interface TrainerConfig {
     decoupled: boolean;
     /** Global grad-norm clip (null = off). */
     maxGradNorm: number | null;
+    /** Warm-up and decay count optimizer updates (at most steps × ppoEpochs × miniBatches in a run). */
     warmupSteps: number;
     decay: LrDecay;
     minLr: number;

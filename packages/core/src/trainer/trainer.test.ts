@@ -208,6 +208,45 @@ describe("Trainer", () => {
     expect(t.optimizer.step).toBe(4);
   });
 
+  it("the LR schedule counts optimizer updates, also in the lr a step without an update reports", async () => {
+    // Step 0: rewards alternate 0/1 (every group informative: 2 epochs × 2 mini-batches = 4 updates). Step 1: every
+    // reward 0, dynamic sampling drops every group, no update. Linear decay lr 1 → 0 over steps × 2 × 2 = 8 updates:
+    // step 0 uses lr(0..3) = 1, 7/8, 6/8, 5/8 and step 1 reports lr(4) = 1/2 (counting training steps instead:
+    // p = 4/2 clamps to 1, lr 0).
+    const inner = mathLike();
+    let calls = 0;
+    const domain = {
+      ...inner,
+      name: inner.name,
+      verify: async () => {
+        const r = calls < 16 ? calls % 2 : 0;
+        calls++;
+        return { reward: r, status: r ? ("correct" as const) : ("incorrect" as const) };
+      },
+    };
+    const rows: StepMetrics[] = [];
+    const t = new Trainer({
+      policy: new BigramPolicy(ALPHABET, 6),
+      domains: [domain],
+      config: {
+        ...small,
+        steps: 2,
+        ppoEpochs: 2,
+        miniBatches: 2,
+        dynamicSampling: { enabled: true, maxRefills: 0 },
+        optimizer: { lr: 1, decay: "linear", minLr: 0, warmupSteps: 0, maxGradNorm: 1, weightDecay: 0 },
+      },
+      metrics: (r) => {
+        if (r.type === "step") rows.push(r as unknown as StepMetrics);
+      },
+    });
+    await t.run();
+    expect(rows.map((r) => r.updates)).toEqual([4, 0]);
+    expect(rows[0].lr).toBeCloseTo(5 / 8, 12);
+    expect(rows[1].lr).toBeCloseTo(1 / 2, 12);
+    expect(t.learningRate()).toBeCloseTo(1 / 2, 12);
+  });
+
   it("micro-batching accumulates the same gradient as one chunk", async () => {
     const run = async (microBatchSize: number, aggregation: "token-mean" | "seq-mean-token-mean") => {
       const policy = new BigramPolicy(ALPHABET, 7);

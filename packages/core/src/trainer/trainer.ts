@@ -624,10 +624,7 @@ export class Trainer {
         }
         const norm = globalNorm(grads);
         const scale = c.optimizer.maxGradNorm === null ? 1 : clipCoefficient(norm, c.optimizer.maxGradNorm);
-        const lr = learningRate(this.optimizer.step, {
-          ...c.optimizer,
-          totalSteps: c.steps * c.ppoEpochs * c.miniBatches,
-        });
+        const lr = this.learningRate();
         this.optimizer.apply(grads, lr, scale);
         for (const g of Object.values(grads)) g.dispose();
         grads = {};
@@ -708,9 +705,8 @@ export class Trainer {
     return {
       type: "step",
       step: this.step,
-      lr:
-        upd?.lr ??
-        learningRate(this.optimizer.step, { ...this.config.optimizer, totalSteps: this.config.steps }),
+      // A step without an update (every group dropped) reports the rate the next update will use.
+      lr: upd?.lr ?? this.learningRate(),
       loss: upd?.loss ?? 0,
       pgLoss: upd?.pg ?? 0,
       kl: upd?.kl ?? null,
@@ -755,6 +751,19 @@ export class Trainer {
     await this.hooks.evaluate.promise(result, this.context());
     await this.deps.metrics?.({ type: "eval", step: this.step, ...result });
     return result;
+  }
+
+  /**
+   * The learning rate of the next optimizer update. The schedule counts optimizer updates: a run makes at most
+   * steps × ppoEpochs × miniBatches of them (fewer when a step drops every group), so warm-up and decay are in
+   * updates.
+   */
+  learningRate(): number {
+    const c = this.config;
+    return learningRate(this.optimizer.step, {
+      ...c.optimizer,
+      totalSteps: c.steps * c.ppoEpochs * c.miniBatches,
+    });
   }
 
   /** The state that, with the weights and optimizer moments, makes a run resumable. */
