@@ -66,7 +66,9 @@ seed: 9
 describe("merge config errors name the file and line", () => {
   it("unknown method", () => {
     const e = err("models:\n  - model: a\nmerge_method: tie\n");
-    expect(e.message).toMatch(/^merge\.yml:3 merge_method: unknown merge_method 'tie' \(known: linear, /);
+    expect(e.message).toMatch(
+      /^merge\.yml:3 merge_method: unknown merge_method 'tie' \(did you mean 'ties'\?\) \(known: linear, /,
+    );
   });
   it("unknown parameter, at the model and at the top", () => {
     const e = err(

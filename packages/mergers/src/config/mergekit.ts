@@ -13,6 +13,7 @@ import {
   type MergeParamValue,
   type ResolvedMergeParams,
 } from "@m2rl/core/merge";
+import { didYouMean } from "@m2rl/core/plugin";
 import { Ajv, type ValidateFunction } from "ajv";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { layerIndex } from "../methods/common.ts";
@@ -120,10 +121,55 @@ function nodeAt(root: unknown, path: readonly (string | number)[], at: "key" | "
 
 let validator: ValidateFunction | undefined;
 
-/** Method lookup: a registry (plugin host) when given, else the built-in methods. */
-export type MethodLookup = (name: string) => MergeMethodInfo | undefined;
+/**
+ * Where a config's `merge_method` is looked up when not among the built-ins only: a registry such as a plugin
+ * host's `host.registry.mergeMethods` (its names are listed when a name is unknown), or a lookup function.
+ */
+export type MethodLookup = ((name: string) => MergeMethodInfo | undefined) | MethodSource;
 
-/** Parses and validates a mergekit YAML config. Nothing is read from disk. */
+/** A registry of merge methods (`Registry<MergeMethodInfo>` is one). */
+export interface MethodSource {
+  find(name: string): MergeMethodInfo | undefined;
+  /** Registered names, for the unknown-method message. */
+  names(): string[];
+  /** The plugin that registered `name`, for messages. */
+  owner?(name: string): string | undefined;
+}
+
+/** The method `name` from `lookup` (default: the built-ins), or a ConfigError saying what is registered. */
+export function findMergeMethod(
+  name: string,
+  lookup: MethodLookup | undefined,
+  where: { file: string; line?: number; path: string },
+): MergeMethod {
+  const source: MethodSource =
+    lookup === undefined
+      ? { find: (n) => METHODS.get(n), names: () => [...METHODS.keys()] }
+      : typeof lookup === "function"
+        ? { find: lookup, names: () => [] }
+        : lookup;
+  const found = source.find(name);
+  if (!found) {
+    const names = source.names();
+    const known = names.length ? ` (known: ${names.join(", ")})` : "";
+    throw new ConfigError(`unknown merge_method '${name}'${didYouMean(name, names)}${known}`, where);
+  }
+  if (!isMergeMethod(found)) {
+    const owner = source.owner?.(name);
+    throw new ConfigError(
+      `merge method '${name}'${owner ? ` (registered by plugin '${owner}')` : ""} cannot run: its registry entry ` +
+        "has no mergeTensor function and parameters list (see the MergeMethod contract)",
+      where,
+    );
+  }
+  return found;
+}
+
+/**
+ * Parses and validates a mergekit YAML config. Nothing is read from disk. The method is looked up in `lookup`
+ * (e.g. a plugin host's `registry.mergeMethods`), else among the built-ins; parameters are checked against the
+ * method's declared `parameters`.
+ */
 export function parseMergeConfig(text: string, file: string, lookup?: MethodLookup): MergeConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
@@ -170,16 +216,11 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     });
   }
   const raw = data as RawMergeConfig;
-  const found = lookup ? lookup(raw.merge_method) : METHODS.get(raw.merge_method);
-  if (!found || !isMergeMethod(found)) {
-    const known = lookup ? "" : ` (known: ${[...METHODS.keys()].join(", ")})`;
-    throw new ConfigError(`unknown merge_method '${raw.merge_method}'${known}`, {
-      file,
-      line: lineOf(["merge_method"]),
-      path: "merge_method",
-    });
-  }
-  const method = found;
+  const method = findMergeMethod(raw.merge_method, lookup, {
+    file,
+    line: lineOf(["merge_method"]),
+    path: "merge_method",
+  });
   const defs = new Map(method.parameters.map((d) => [d.name, d]));
   const checkKeys = (
     params: Record<string, ParamSetting> | undefined,

@@ -35,9 +35,17 @@ export interface RunOptions {
   /**
    * Worker threads; 0 runs inline. Default: 0 when the native merge kernels are loaded (the merge is then bound by
    * file reads and writes, which the main thread already overlaps on libuv's pool: workers measured ~1.8x slower
-   * on linear / task_arithmetic with 2 cores), else min(4, cores). Methods not built in always run inline.
+   * on linear / task_arithmetic with 2 cores), else min(4, cores). A method not built in runs in workers only
+   * when `plugins` names the modules that register it; without them it runs inline (the report says 0 workers).
    */
   workers?: number;
+  /**
+   * Plugin modules that register the plan's method when it is not built in: absolute file URLs (or package names
+   * resolvable from this package). Each worker thread imports them, applies their plugins to a host with the
+   * built-in methods and looks the method up by name (a clear error when it is not there). Inline runs use
+   * `plan.method` itself and ignore this.
+   */
+  plugins?: readonly string[];
   overwrite?: boolean;
   /** Measure per-tensor update density and sign agreement (default true). */
   measure?: boolean;
@@ -138,15 +146,30 @@ interface Executor {
   size: number;
 }
 
-function makeExecutor(plan: MergePlan, workers: number, measure: boolean, chunkElements: number): Executor {
+/** How many worker threads run `plan`'s method: 0 (inline) for a method not built in without plugin modules. */
+function workerCount(plan: MergePlan, workers: number, plugins: readonly string[]): number {
+  const builtin = METHODS.get(plan.method.name) === plan.method;
+  return builtin || plugins.length > 0 ? workers : 0;
+}
+
+function makeExecutor(
+  plan: MergePlan,
+  workers: number,
+  measure: boolean,
+  chunkElements: number,
+  plugins: readonly string[],
+): Executor {
   const seed = plan.config.seed;
-  if (workers > 0 && METHODS.get(plan.method.name) === plan.method) {
+  if (workers > 0) {
+    const builtin = METHODS.get(plan.method.name) === plan.method;
     const pool = new WorkerPool(workers, {
       method: plan.method.name,
       basePath: plan.basePath,
       modelPaths: plan.modelPaths,
       seed,
       measure,
+      // a built-in method is the workers' own: no plugin module is imported for it
+      plugins: builtin ? [] : [...plugins],
     });
     return {
       size: workers,
@@ -229,7 +252,8 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
   const t0 = performance.now();
   const measure = options.measure ?? true;
   const durable = options.durable ?? true;
-  const workers = Math.max(0, options.workers ?? defaultWorkers());
+  const plugins = options.plugins ?? [];
+  const workers = workerCount(plan, Math.max(0, options.workers ?? defaultWorkers()), plugins);
   const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   const progress = options.onProgress ?? (() => {});
   const updates: MergeReport["updates"] = [];
@@ -237,7 +261,7 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
   await atomicDirectory(
     options.outDir,
     async (tmp) => {
-      const ex = makeExecutor(plan, workers, measure, chunkElements);
+      const ex = makeExecutor(plan, workers, measure, chunkElements, plugins);
       try {
         const units = mergeUnits(plan, chunkElements);
         const m = plan.modelPaths.length;

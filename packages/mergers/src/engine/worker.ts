@@ -1,8 +1,8 @@
 /** Worker thread entry: runs TensorExecutor tasks sent by the engine's pool. */
 import { parentPort, workerData } from "node:worker_threads";
-import { METHODS } from "../methods/index.ts";
 import { TensorExecutor } from "./executor.ts";
 import type { TensorPlan } from "./plan.ts";
+import { workerMethod } from "./plugins.ts";
 
 interface Init {
   method: string;
@@ -10,6 +10,8 @@ interface Init {
   modelPaths: string[];
   seed: number;
   measure: boolean;
+  /** Plugin modules (file URLs or package names) that register `method` when it is not built in. */
+  plugins?: string[];
 }
 
 type Task =
@@ -23,12 +25,15 @@ type Task =
     };
 
 const init = workerData as Init;
-const method = METHODS.get(init.method);
-if (!method) throw new Error(`worker: unknown merge method '${init.method}'`);
-const exec = new TensorExecutor(method, init.basePath, init.modelPaths, init.seed);
+// a plugin's method needs its modules imported first; tasks wait for that, and each one fails if it failed
+const ready = workerMethod(init.method, init.plugins ?? []).then(
+  (method) => new TensorExecutor(method, init.basePath, init.modelPaths, init.seed),
+);
+ready.catch(() => {});
 
 parentPort!.on("message", async (task: Task) => {
   try {
+    const exec = await ready;
     if (task.kind === "merge") {
       const r = await exec.merge(task.plan, task.stats, init.measure);
       parentPort!.postMessage({ ok: true, result: r }, [r.bytes.buffer as ArrayBuffer]);

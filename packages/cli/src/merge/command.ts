@@ -1,0 +1,134 @@
+/** `m2rl merge`: the implementation, loaded when the command runs. */
+import { readFile } from "node:fs/promises";
+import { M2rlError } from "@m2rl/core/errors";
+import {
+  analyzeUpdates,
+  type MergeProgress,
+  type MergeReport,
+  mergeMethodsPlugin,
+  parseMergeConfig,
+  planMerge,
+  runMerge,
+  summarizeUpdates,
+} from "@m2rl/mergers";
+import cliProgress from "cli-progress";
+import type { MergeOptions } from "../commands/merge.ts";
+import { loadMergeHost } from "./plugins.ts";
+
+const pct = (x: number) => (Number.isNaN(x) ? "  n/a" : `${(100 * x).toFixed(1).padStart(5)}%`);
+
+function gb(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(2)} GB`;
+}
+
+function makeBar(enabled: boolean): { update: (p: MergeProgress) => void; stop: () => void } {
+  if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      format:
+        "{phase} [{bar}] {percentage}% | {tensors} tensors | {gbDone}/{gbTotal} GB | ETA {eta_formatted}",
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (p) => {
+      const payload = {
+        phase: p.phase === "merge" ? "merging " : "scanning",
+        tensors: `${p.tensorsDone}/${p.tensorsTotal}`,
+        gbDone: (p.bytesDone / 1e9).toFixed(2),
+        gbTotal: (p.bytesTotal / 1e9).toFixed(2),
+      };
+      if (!started) {
+        bar.start(p.bytesTotal, p.bytesDone, payload);
+        started = true;
+      } else {
+        bar.setTotal(p.bytesTotal);
+        bar.update(p.bytesDone, payload);
+      }
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function printUpdates(updates: MergeReport["updates"], modelNames: string[]): void {
+  if (updates.length === 0) return;
+  const w = Math.min(60, Math.max(...updates.map((u) => u.name.length)));
+  process.stdout.write(
+    `\nupdate density per model (tau != 0) and sign agreement among models that changed an entry:\n`,
+  );
+  process.stdout.write(`${"tensor".padEnd(w)}  ${modelNames.map((_, i) => `  m${i}  `).join(" ")}  signs\n`);
+  for (const u of updates) {
+    process.stdout.write(
+      `${u.name.slice(0, w).padEnd(w)}  ${u.density.map(pct).join(" ")}  ${pct(u.signAgreement)}\n`,
+    );
+  }
+  const s = summarizeUpdates(updates);
+  process.stdout.write(`${"mean".padEnd(w)}  ${s.density.map(pct).join(" ")}  ${pct(s.signAgreement)}\n`);
+  modelNames.forEach((m, i) => {
+    process.stdout.write(`  m${i} = ${m}\n`);
+  });
+}
+
+/** Runs `m2rl merge <config> --out <dir>` with the parsed options; resolves to the exit code. */
+export async function merge(configPath: string, opts: MergeOptions): Promise<number> {
+  const bar = makeBar(opts.progress);
+  try {
+    let text: string;
+    try {
+      text = await readFile(configPath, "utf8");
+    } catch {
+      throw new M2rlError("cannot read the merge config", { file: configPath });
+    }
+    // the methods come from a plugin host: the built-ins and those of --plugin, in the workers too
+    const { host, modules } = await loadMergeHost(opts.plugin);
+    const config = parseMergeConfig(text, configPath, host.registry.mergeMethods);
+    const plan = await planMerge(config, { outDir: opts.out, overwrite: opts.overwrite });
+    for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+    const names = config.models.map((m) => m.model);
+    if (!opts.json) {
+      const owner = host.registry.mergeMethods.owner(plan.method.name);
+      const from = owner && owner !== mergeMethodsPlugin.name ? ` (plugin ${owner})` : "";
+      process.stdout.write(
+        `${plan.method.name}${from}: ${names.length} model(s)${plan.basePath ? " + base" : ""}, ${plan.tensors.length} tensors, read ${gb(plan.inputBytes)}, write ${gb(plan.outputBytes)}${plan.globalStats ? ", whole-model pre-pass" : ""}\n`,
+      );
+    }
+    if (opts.analyze) {
+      const updates = await analyzeUpdates(plan, bar.update);
+      bar.stop();
+      printUpdates(updates, names);
+    }
+    if (opts.dryRun) return 0;
+    const workers = opts.workers !== undefined ? Number.parseInt(opts.workers, 10) : undefined;
+    if (workers !== undefined && !(workers >= 0))
+      throw new M2rlError(`--workers must be >= 0, got ${opts.workers}`);
+    const report = await runMerge(plan, {
+      outDir: opts.out,
+      workers,
+      plugins: modules,
+      overwrite: opts.overwrite,
+      durable: opts.fsync,
+      onProgress: bar.update,
+    });
+    bar.stop();
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    } else {
+      if (!opts.analyze) printUpdates(report.updates, names);
+      process.stdout.write(
+        `\nwrote ${report.files.length} file(s) to ${report.outDir} in ${report.seconds.toFixed(1)} s (${((report.inputBytes + report.outputBytes) / report.seconds / 1e9).toFixed(2)} GB/s, ${report.workers} workers, ${report.kernels} kernels)\n`,
+      );
+    }
+  } catch (err) {
+    bar.stop();
+    // M2RL errors name the file / field / tensor; anything else is unexpected: show its stack
+    const e = err as Error;
+    process.stderr.write(`m2rl merge: ${err instanceof M2rlError ? e.message : (e.stack ?? String(e))}\n`);
+    return 1;
+  }
+  return 0;
+}
