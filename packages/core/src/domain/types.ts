@@ -1,6 +1,6 @@
 /**
  * The contract of a domain: where its tasks come from, how a prompt is written, how a response is graded.
- * Every sample, metric and eval row carries its domain name (DESIGN.md §8: domain is a first-class key).
+ * Every sample, metric and eval row carries its domain name (domain is a first-class key).
  */
 import type { JSONSchema } from "../plugin/schema.ts";
 
@@ -26,7 +26,7 @@ export interface Verification {
   detail?: string;
 }
 
-/** Named arguments, no order trap (DESIGN.md §8). */
+/** Named arguments, no order trap (a response and a ground truth cannot be swapped by position). */
 export interface VerifyInput<G = unknown> {
   response: string;
   groundTruth: G;

@@ -3,7 +3,7 @@ export type PathSegment = string | number;
 
 /**
  * One thing wrong with a configuration or a plugin's options. Collected, never thrown one at a time: the user
- * sees every problem at once (DESIGN.md §2: the host validates before anything runs).
+ * sees every problem at once (the host validates the whole configuration before anything runs).
  */
 export interface Problem {
   /** Where in the document, as segments (`["domains", "math", "options", "maxDigits"]`). */

@@ -6,7 +6,7 @@
 export interface GroupAdvantageOptions {
   /** Divide by the group std (GRPO). false = Dr. GRPO (mean-centring only). Default true. */
   normalizeStd: boolean;
-  /** Added to the std before dividing. Default 1e-6 (PAPER.md). */
+  /** Added to the std before dividing. Default 1e-6 (the M2RL paper's value). */
   eps: number;
   /** "sample" = unbiased std (n-1, torch.std as in verl / TRL), "population" = n. Default "sample". */
   stdKind: "sample" | "population";

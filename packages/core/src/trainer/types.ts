@@ -6,7 +6,7 @@ import type { Generation, SequencePair } from "../policy/types.ts";
 /** One sampled response to one prompt, with everything the trainer learns about it. */
 export interface Sample {
   task: Task;
-  /** Domain of the prompt (DESIGN.md §8: every sample carries it). */
+  /** Domain of the prompt (every sample carries it: domain is a first-class key of samples, metrics and rows). */
   domain: string;
   /** Index of the prompt's group within the step's batch (samples of a group share a prompt). */
   group: number;

@@ -1,6 +1,6 @@
 /**
  * Builders for `Verification` values, so that every verifier states why a reward is what it is
- * (DESIGN.md §8: a reward is never a silent 0).
+ * (a reward is never a silent 0: a zero reward always comes with a status and a detail saying why).
  */
 import type { Verification } from "@m2rl/core";
 
