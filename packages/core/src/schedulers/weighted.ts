@@ -132,7 +132,8 @@ export const proportionalScheduler: MixingSchedulerInfo = {
 /**
  * The mixing scheduler a mix arm gets when its config names none: the paper's plain shuffled concatenation of the
  * domains' training sets in their natural sizes (how the M2RL paper mixes). The experiment schema's default, the
- * experiment loader and the trainer's default (`DEFAULT_TRAINER_CONFIG.scheduler`) all name this one (a test checks that).
+ * experiment loader and the trainer's default (`DEFAULT_TRAINER_CONFIG.scheduler`) all name this one (a test
+ * checks that).
  */
 export const DEFAULT_MIXING_SCHEDULER = proportionalScheduler.name;
 
