@@ -16,7 +16,7 @@ import type {
   MetricsRow,
   ReportTable,
 } from "@m2rl/core";
-import { VERIFICATION_STATUSES } from "@m2rl/core";
+import { trainingFlops, VERIFICATION_STATUSES } from "@m2rl/core";
 import { orderArms, parseArmName } from "./arms.ts";
 import { finiteOrNull, pct } from "./format.ts";
 import { taskScoreIndex } from "./math/bootstrap.ts";
@@ -42,7 +42,11 @@ export function estimateFlops(
   parameters: number,
   c: { tokensGenerated: number; tokensTrained: number; tokensScored: number },
 ): number {
-  return 2 * parameters * (c.tokensGenerated + c.tokensScored) + 6 * parameters * c.tokensTrained;
+  return trainingFlops(parameters, {
+    generated: c.tokensGenerated,
+    scored: c.tokensScored,
+    trained: c.tokensTrained,
+  });
 }
 
 /** Sums a run's metrics rows into a cost; explicit `costs` entries override the sums field by field. */

@@ -127,9 +127,13 @@ describe("self-judging accuracy with bootstrap CIs", () => {
     expect(notes.some((n) => n.includes("math the response"))).toBe(false);
   });
   it("the information analysis adds the table when rows carry judge, and says why it is absent otherwise", async () => {
-    const withJudge = await information.run({ evalRows: rows } as never, {});
+    const withJudge = await information.run({ arms: [], evalRows: rows, seed: 0 }, {}, new Map());
     expect(withJudge.tables!.some((t) => t.title.startsWith("Self-judging"))).toBe(true);
-    const without = await information.run({ evalRows: [evalRow("a", "math", "t1", 1)] } as never, {});
+    const without = await information.run(
+      { arms: [], evalRows: [evalRow("a", "math", "t1", 1)], seed: 0 },
+      {},
+      new Map(),
+    );
     expect(without.tables!.some((t) => t.title.startsWith("Self-judging"))).toBe(false);
     expect(without.notes!.some((n) => n.includes("no arm judged its own responses"))).toBe(true);
   });

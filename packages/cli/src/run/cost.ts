@@ -4,7 +4,7 @@
  * train (forward + backward); SFT trains only; merges and evaluation are not counted (they are small next to RL).
  */
 import type { ArmConfig, CausalLMConfig, ExperimentConfig } from "@m2rl/core";
-import { DEFAULT_SFT, DEFAULT_TRAINER_CONFIG, parameterShapes, tinyConfig } from "@m2rl/core";
+import { CharTokenizer, DEFAULT_SFT, DEFAULT_TRAINER_CONFIG, tinyConfig, trainingFlops } from "@m2rl/core";
 import { deepMerge } from "./executors.ts";
 
 export interface ArmCostEstimate {
@@ -16,16 +16,11 @@ export interface ArmCostEstimate {
   flops: number;
 }
 
-/** Parameters of a model config. */
-export function parameterCount(config: CausalLMConfig): number {
-  let n = 0;
-  for (const shape of parameterShapes(config).values()) n += shape.reduce((a, b) => a * b, 1);
-  return n;
-}
+export { parameterCount } from "@m2rl/core";
 
-/** The built-in tiny policy's config (vocabulary of the character tokenizer: 96 characters + 3 specials). */
+/** The built-in tiny policy's config, sized to the character tokenizer's vocabulary (as `m2rl run` builds it). */
 export function builtinModelConfig(model: Record<string, unknown>): CausalLMConfig {
-  return tinyConfig({ vocabSize: 99, ...(model as object) });
+  return tinyConfig({ vocabSize: new CharTokenizer().vocabSize, ...(model as object) });
 }
 
 const PROMPT_TOKENS = 24;
@@ -36,7 +31,12 @@ export function estimateArmCost(arm: ArmConfig, config: ExperimentConfig, params
   if (arm.kind === "sft") {
     const sft = { ...DEFAULT_SFT, ...(config.policy.sft ?? {}) };
     const trained = sft.steps * sft.batchSize * (PROMPT_TOKENS + 8);
-    return { steps: sft.steps, tokensGenerated: 0, tokensTrained: trained, flops: 6 * params * trained };
+    return {
+      steps: sft.steps,
+      tokensGenerated: 0,
+      tokensTrained: trained,
+      flops: trainingFlops(params, { trained }),
+    };
   }
   const t = deepMerge(
     deepMerge(DEFAULT_TRAINER_CONFIG as unknown as Record<string, unknown>, config.trainer),
@@ -50,7 +50,7 @@ export function estimateArmCost(arm: ArmConfig, config: ExperimentConfig, params
     steps: t.steps,
     tokensGenerated: generated,
     tokensTrained: trained,
-    flops: 2 * params * (generated + scored) + 6 * params * trained,
+    flops: trainingFlops(params, { generated, scored, trained }),
   };
 }
 

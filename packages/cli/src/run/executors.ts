@@ -20,6 +20,7 @@ import {
   measuresKl,
   type PluginHost,
   type Policy,
+  policyParameterCount,
   Rng,
   resolveTrainerConfig,
   type StepMetrics,
@@ -29,6 +30,7 @@ import {
   Trainer,
   type TrainerConfigInput,
   tinyConfig,
+  trainingFlops,
 } from "@m2rl/core";
 import { NodeFileStore } from "@m2rl/io-node";
 import { parseMergeConfig, planMerge, runMerge } from "@m2rl/mergers";
@@ -158,7 +160,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       return {
         tokensGenerated: 0,
         tokensTrained: Math.round(trained),
-        flops: 6 * paramCount(policy) * trained,
+        flops: trainingFlops(policyParameterCount(policy), { trained }),
       };
     } finally {
       policy.dispose();
@@ -451,12 +453,6 @@ async function keepRows(file: string, keep: (row: Obj) => boolean): Promise<Obj[
   const kept = rows.filter(keep);
   await writeFile(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(""));
   return kept;
-}
-
-function paramCount(policy: Policy): number {
-  let n = 0;
-  for (const v of policy.params.values()) n += v.size;
-  return n;
 }
 
 async function latestCheckpoint(work: string): Promise<{ dir: string; step: number } | undefined> {

@@ -18,6 +18,7 @@ import {
   fusedSwiGLU as swiglu,
   fusedTokenLogProbs as tokenLogProbs,
 } from "../tensor/index.ts";
+import { policyParameterCount } from "../trainer/flops.ts";
 import { eosIds, type ResolvedConfig, resolveConfig } from "./config.ts";
 import { KVCache } from "./kv-cache.ts";
 import {
@@ -45,6 +46,13 @@ import type {
 } from "./types.ts";
 
 export type WeightMap = ReadonlyMap<string, { shape: number[]; data: Float32Array }>;
+
+/** Number of scalar parameters of a config (the sum over `parameterShapes`), without building the model. */
+export function parameterCount(config: CausalLMConfig): number {
+  let n = 0;
+  for (const shape of parameterShapes(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
 
 /** Every parameter of a config, by Hugging Face name, with its shape, in checkpoint order. */
 export function parameterShapes(config: CausalLMConfig): Map<string, number[]> {
@@ -224,9 +232,7 @@ export class CausalLM implements Policy {
 
   /** Number of scalar parameters. */
   get parameterCount(): number {
-    let n = 0;
-    for (const v of this.params.values()) n += v.size;
-    return n;
+    return policyParameterCount(this);
   }
 
   // ---------------------------------------------------------------- forward

@@ -2,6 +2,7 @@ export * from "./advantages.ts";
 export * from "./checkpoint.ts";
 export * from "./config.ts";
 export * from "./evaluate.ts";
+export * from "./flops.ts";
 export * from "./losses.ts";
 export * from "./lr-schedule.ts";
 export * from "./optimizer.ts";

@@ -18,6 +18,7 @@ import { groupAdvantages, informativeGroups, overlongPenalty } from "./advantage
 import { loadTrainerCheckpoint, saveTrainerCheckpoint, type TrainerState } from "./checkpoint.ts";
 import { measuresKl, resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from "./config.ts";
 import { type EvalOptions, type EvalResult, emptyStatusCounts, evaluatePolicy } from "./evaluate.ts";
+import { policyParameterCount, trainingFlops } from "./flops.ts";
 import { policyLoss, truncatedIsWeight } from "./losses.ts";
 import { learningRate } from "./lr-schedule.ts";
 import { AdamW, clipCoefficient, globalNorm } from "./optimizer.ts";
@@ -171,12 +172,8 @@ export class Trainer {
       weightDecay: o.weightDecay,
       decoupled: o.decoupled,
     });
-    let count = 0;
-    for (const [hf, v] of deps.policy.params) {
-      this.hfNameOfVariable.set(v.name, hf);
-      count += v.size;
-    }
-    this.paramCount = count;
+    for (const [hf, v] of deps.policy.params) this.hfNameOfVariable.set(v.name, hf);
+    this.paramCount = policyParameterCount(deps.policy);
     this.tapBuiltins();
     for (const p of deps.plugins ?? []) {
       try {
@@ -491,8 +488,11 @@ export class Trainer {
     }
     const upd = samples.length > 0 ? await this.update(samples, ctx) : undefined;
     const trainedTokens = sampleTokens(samples) * c.ppoEpochs;
-    const flops =
-      6 * this.paramCount * trainedTokens + 2 * this.paramCount * (got.generatedTokens + scoredTokens);
+    const flops = trainingFlops(this.paramCount, {
+      generated: got.generatedTokens,
+      scored: scoredTokens,
+      trained: trainedTokens,
+    });
     this.totalFlops += flops;
     this.totalTokens += got.generatedTokens;
     const metrics = this.stepMetrics(samples, got, upd, flops, this.now() - t0, {
