@@ -1,7 +1,11 @@
 import { Command, CommanderError } from "commander";
+import { exitCodeOf } from "./commands/action.ts";
 import { COMMANDS } from "./commands/index.ts";
 
-/** Builds the `m2rl` program: one module per sub-command under ./commands. */
+/**
+ * Builds the `m2rl` program: one module per sub-command under ./commands. Registering declares options and
+ * arguments only; each action imports its implementation when it runs.
+ */
 export function buildProgram(): Command {
   const program = new Command("m2rl")
     .description("M2RL: multi-domain RLVR for language models — mix or merge, end to end")
@@ -12,14 +16,9 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; resolves to the process exit code. */
+/** Runs the CLI; resolves to the process exit code (what the command's action resolved to). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  let code = 0;
-  program.hook("postAction", (_this, action) => {
-    const c = action.getOptionValue("__exitCode") as number | undefined;
-    if (typeof c === "number") code = c;
-  });
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
@@ -27,10 +26,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
     throw err;
   }
-  return code;
+  return exitCodeOf(program);
 }
 
-/** Lets a command's action set the process exit code without calling process.exit (keeps tests in-process). */
-export function setExitCode(command: Command, code: number): void {
-  command.setOptionValue("__exitCode", code);
-}
+/**
+ * Sets the exit code from inside a plain commander action.
+ * @deprecated Commands resolve to their exit code (see `onAction` in ./commands/action.ts); this stays until the
+ * last command module that imports it from here has moved.
+ */
+export { setExitCode } from "./commands/action.ts";

@@ -7,7 +7,11 @@ import * as serve from "./serve.ts";
 import * as validate from "./validate.ts";
 import * as verify from "./verify.ts";
 
-/** A sub-command module adds itself to the program. One file per command in this folder; list it here. */
+/**
+ * A sub-command module adds itself to the program. One file per command in this folder; list it here. A module
+ * declares options and arguments only and imports its implementation (`<name>-impl.ts`) inside the action, so that
+ * parsing, `--help` and `--version` load no tensor, verifier or analysis code.
+ */
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: RegisterCommand[] = [
