@@ -17,12 +17,6 @@ const traceHooks = fileURLToPath(new URL("./import-trace/register.mjs", import.m
 const tmp = mkdtempSync(join(tmpdir(), "m2rl-lazy-start-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/**
- * Command modules whose own imports are not lazy yet: what they load is not checked here. Remove an entry once its
- * module imports its implementation inside the action.
- */
-const NOT_YET_LAZY = [/[\\/]commands[\\/]merge\.(ts|js)$/];
-
 /** What start-up may load: node built-ins, commander, bin/m2rl.js, main and the command declaration modules. */
 function allowedAtStartup(url: string): boolean {
   if (url.startsWith("node:")) return true;
@@ -37,7 +31,7 @@ function allowedAtStartup(url: string): boolean {
 interface Traced {
   code: number | null;
   stderr: string;
-  /** Every module reachable from the entry (not below NOT_YET_LAZY), with the module that imported it. */
+  /** Every module reachable from the entry, with the module that imported it. */
   loaded: Map<string, string>;
 }
 
@@ -64,7 +58,6 @@ function traced(nodeArgs: string[], entry: string): Traced {
   const todo = [entry];
   while (todo.length) {
     const url = todo.pop()!;
-    if (NOT_YET_LAZY.some((re) => re.test(url))) continue;
     for (const child of edges.get(url) ?? [])
       if (!loaded.has(child)) {
         loaded.set(child, url);
@@ -116,6 +109,7 @@ describe("m2rl start-up loads no command implementation", () => {
     ["model", "logits", "--help"],
     ["verify", "--help"],
     ["serve", "--help"],
+    ["merge", "--help"],
   ];
   it.each(cases.map((argv) => [argv.join(" "), argv] as const))("m2rl %s", (_text, argv) => {
     const t = fromSource(...argv);
