@@ -185,7 +185,7 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
       });
       return wrapped;
     };
-    const registered = input.host.registry.analyses.entries() as unknown as Analysis[];
+    const registered: Analysis[] = input.host.registry.analyses.entries();
     const available = pooled ? registered.map(firstOnly) : registered;
     const selection = config.analysis.length
       ? config.analysis.map((a) => ({ name: a.name, options: a.options }))

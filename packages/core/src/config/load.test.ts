@@ -25,15 +25,21 @@ const toyDomain = (name: string): DomainFactory => ({
   create: () => ({ name, tasks: async () => [], verify: async () => ({ reward: 0, status: "incorrect" }) }),
 });
 
+/** Registered entries whose behaviour these validation tests never reach. */
+const notUsed = (): never => {
+  throw new Error("not used by validation");
+};
+
 function host(): PluginHost {
   return new PluginHost([
     registryPlugin("toy-domains", { domains: [toyDomain("math"), toyDomain("code")] }),
     registryPlugin("toy-schedulers", {
       mixingSchedulers: [
-        { name: "proportional" },
-        { name: "uniform" },
+        { name: "proportional", create: notUsed },
+        { name: "uniform", create: notUsed },
         {
           name: "temperature",
+          create: notUsed,
           optionsSchema: {
             type: "object",
             additionalProperties: false,
@@ -58,9 +64,10 @@ function host(): PluginHost {
     }),
     registryPlugin("toy-analyses", {
       analyses: [
-        { name: "cosine" },
+        { name: "cosine", run: notUsed },
         {
           name: "projection",
+          run: notUsed,
           optionsSchema: {
             type: "object",
             additionalProperties: false,

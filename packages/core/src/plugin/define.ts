@@ -1,4 +1,4 @@
-import type { AnalysisInfo } from "../analysis/types.ts";
+import type { Analysis } from "../analysis/types.ts";
 import type { DomainFactory } from "../domain/types.ts";
 import type { MergeMethodInfo } from "../merge/types.ts";
 import type { MixingSchedulerInfo } from "../schedulers/types.ts";
@@ -15,7 +15,8 @@ export interface RegistryContributions {
   domains?: DomainFactory<any, any>[];
   mixingSchedulers?: MixingSchedulerInfo[];
   mergeMethods?: MergeMethodInfo[];
-  analyses?: AnalysisInfo[];
+  // biome-ignore lint/suspicious/noExplicitAny: analyses of any options type
+  analyses?: Analysis<any>[];
   configSections?: ConfigSectionInfo[];
 }
 

@@ -23,6 +23,11 @@ const echoDomain: DomainFactory = {
   }),
 };
 
+/** Registered entries whose behaviour these registry tests never reach. */
+const notUsed = (): never => {
+  throw new Error("not used by registry tests");
+};
+
 describe("PluginHost", () => {
   it("exposes one frozen hooks object and frozen registries", () => {
     const host = new PluginHost();
@@ -43,7 +48,7 @@ describe("PluginHost", () => {
     class ClassPlugin implements Plugin {
       readonly name = "class-plugin";
       apply(host: PluginHost) {
-        host.registry.mixingSchedulers.register(this.name, { name: "uniform" });
+        host.registry.mixingSchedulers.register(this.name, { name: "uniform", create: notUsed });
       }
     }
     const host = new PluginHost();
@@ -65,7 +70,7 @@ describe("PluginHost", () => {
       registryPlugin("pack", {
         domains: [echoDomain],
         mergeMethods: [{ name: "linear" }],
-        analyses: [{ name: "cosine" }],
+        analyses: [{ name: "cosine", run: notUsed }],
       }),
     ]);
     expect(host.registry.mergeMethods.owner("linear")).toBe("pack");

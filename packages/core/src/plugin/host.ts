@@ -1,5 +1,5 @@
 import { SyncHook, SyncWaterfallHook } from "tapable";
-import type { AnalysisInfo } from "../analysis/types.ts";
+import type { Analysis } from "../analysis/types.ts";
 import type { ExperimentConfig } from "../config/types.ts";
 import type { DomainFactory } from "../domain/types.ts";
 import { PluginError } from "../errors/errors.ts";
@@ -33,7 +33,7 @@ export interface Registries {
   domains: Registry<DomainFactory>;
   mixingSchedulers: Registry<MixingSchedulerInfo>;
   mergeMethods: Registry<MergeMethodInfo>;
-  analyses: Registry<AnalysisInfo>;
+  analyses: Registry<Analysis>;
   /** Schemas of the open sections of the experiment file (trainer options, SFT options, tiny-model recipe). */
   configSections: Registry<ConfigSectionInfo>;
 }
@@ -79,7 +79,7 @@ export class PluginHost {
     domains: new Registry<DomainFactory>("domain"),
     mixingSchedulers: new Registry<MixingSchedulerInfo>("mixing scheduler"),
     mergeMethods: new Registry<MergeMethodInfo>("merge method"),
-    analyses: new Registry<AnalysisInfo>("analysis"),
+    analyses: new Registry<Analysis>("analysis"),
     configSections: new Registry<ConfigSectionInfo>("config section"),
   });
 

@@ -46,6 +46,5 @@ export function createScheduler(
       `unknown mixing scheduler '${name}'; known: ${[...BUILTIN_SCHEDULERS.keys()].join(", ")}`,
     );
   }
-  if (!info.create) throw new PluginError("mixing scheduler has no create()", { plugin: name });
   return info.create(options, context);
 }

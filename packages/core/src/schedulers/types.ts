@@ -44,5 +44,5 @@ export interface MixingSchedulerInfo {
   description?: string;
   optionsSchema?: JSONSchema;
   /** Creates a scheduler instance (options already validated against `optionsSchema`). */
-  create?(options: Record<string, unknown>, context: SchedulerContext): MixingScheduler;
+  create(options: Record<string, unknown>, context: SchedulerContext): MixingScheduler;
 }
