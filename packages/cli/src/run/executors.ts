@@ -11,7 +11,6 @@ import {
   CharTokenizer,
   type Domain,
   type EvalOptions,
-  type EvalResult,
   type EvalRow,
   type ExperimentConfig,
   evaluatePolicy,
@@ -225,7 +224,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
         },
         metrics: async (row) => {
           if (row.type === "eval") {
-            const points = (row as unknown as EvalResult).domains.map((d) => ({
+            const points = row.domains.map((d) => ({
               step: row.step,
               domain: d.domain,
               avg: d.meanReward,
@@ -235,7 +234,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
             return;
           }
           if (row.type !== "step") return;
-          const m = row as unknown as StepMetrics;
+          const m = row;
           elapsed += m.wallMs / 1000;
           await appendFile(
             metricsFile,

@@ -240,13 +240,8 @@ export class Trainer {
       wallMs: this.now() - t0,
     };
     await this.hooks.afterRun.promise(summary);
-    await this.deps.metrics?.({
-      type: "run",
-      step: this.step,
-      ...summary,
-      lastMetrics: undefined,
-      lastEval: undefined,
-    });
+    const { lastMetrics: _m, lastEval: _e, ...totals } = summary;
+    await this.deps.metrics?.({ type: "run", step: this.step, ...totals });
     return summary;
   }
 
@@ -508,7 +503,7 @@ export class Trainer {
     this.step++;
     this.lastMetrics = metrics;
     await this.hooks.afterStep.promise(metrics, ctx);
-    await this.deps.metrics?.(metrics as unknown as { type: string; step: number });
+    await this.deps.metrics?.(metrics);
     return metrics;
   }
 

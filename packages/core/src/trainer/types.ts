@@ -2,6 +2,8 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Task, Verification, VerificationStatus } from "../domain/types.ts";
 import type { Generation, SequencePair } from "../policy/types.ts";
+import type { EvalResult } from "./evaluate.ts";
+import type { RunSummary } from "./trainer.ts";
 
 /** One sampled response to one prompt, with everything the trainer learns about it. */
 export interface Sample {
@@ -119,6 +121,11 @@ export interface StepMetrics {
 }
 
 /** Receives every metrics record (the CLI writes them to metrics.jsonl). */
-export type MetricsSink = (
-  record: { type: string; step: number } & Record<string, unknown>,
-) => void | Promise<void>;
+/** What the trainer reports, by `type`: every step, every evaluation, every checkpoint, and the run's end. */
+export type MetricsRecord =
+  | StepMetrics
+  | ({ type: "eval"; step: number } & EvalResult)
+  | { type: "checkpoint"; step: number; store: string }
+  | ({ type: "run"; step: number } & Omit<RunSummary, "lastMetrics" | "lastEval">);
+
+export type MetricsSink = (record: MetricsRecord) => void | Promise<void>;
