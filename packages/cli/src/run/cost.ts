@@ -4,8 +4,8 @@
  * train (forward + backward); SFT trains only; merges and evaluation are not counted (they are small next to RL).
  */
 import type { ArmConfig, CausalLMConfig, ExperimentConfig } from "@m2rl/core";
-import { CharTokenizer, DEFAULT_SFT, DEFAULT_TRAINER_CONFIG, tinyConfig, trainingFlops } from "@m2rl/core";
-import { deepMerge } from "./executors.ts";
+import { CharTokenizer, DEFAULT_SFT, tinyConfig, trainingFlops } from "@m2rl/core";
+import { armTrainerConfig, isTrainedArm } from "./arm-trainer.ts";
 
 export interface ArmCostEstimate {
   steps: number;
@@ -38,10 +38,8 @@ export function estimateArmCost(arm: ArmConfig, config: ExperimentConfig, params
       flops: trainingFlops(params, { trained }),
     };
   }
-  const t = deepMerge(
-    deepMerge(DEFAULT_TRAINER_CONFIG as unknown as Record<string, unknown>, config.trainer),
-    arm.trainer,
-  ) as unknown as typeof DEFAULT_TRAINER_CONFIG;
+  if (!isTrainedArm(arm)) return none;
+  const t = armTrainerConfig(config, arm, config.seed);
   const samples = t.steps * t.promptsPerStep * t.groupSize;
   const generated = samples * t.sampling.maxNewTokens;
   const trained = samples * (PROMPT_TOKENS + t.sampling.maxNewTokens) * t.ppoEpochs;

@@ -27,13 +27,13 @@ import {
   sftWarmup,
   type Task,
   Trainer,
-  type TrainerConfigInput,
   tinyConfig,
   trainingFlops,
 } from "@m2rl/core";
 import { NodeFileStore } from "@m2rl/io-node";
 import { parseMergeConfig, planMerge, runMerge } from "@m2rl/mergers";
 import { stringify } from "yaml";
+import { armDomains, armTrainerInput, isTrainedArm } from "./arm-trainer.ts";
 import type { ArmExecutors, ArmJob, ArmOutput } from "./runner.ts";
 
 /** `done` of `total` units of the current arm (steps, tensors, eval tasks). */
@@ -50,15 +50,6 @@ export interface ExecutorContext {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
-
-/** Deep merge of plain objects (arrays and scalars of `over` replace those of `base`). */
-export function deepMerge(base: Obj, over: Obj): Obj {
-  const out: Obj = { ...base };
-  for (const [k, v] of Object.entries(over))
-    out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
-  return out;
-}
 
 /** Seed of the eval task draw of every run: fixed, so that runs with different seeds share their eval tasks. */
 export const EVAL_TASK_SEED = 0;
@@ -168,21 +159,14 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
 
   async function produceTrained(job: ArmJob): Promise<ArmOutput> {
     const arm = job.node.arm;
-    if (arm.kind !== "single" && arm.kind !== "mix" && arm.kind !== "mopd")
-      throw new Error(`not a trained arm: ${arm.id}`);
-    const seed = armSeed(config, arm.id);
-    let trainerConfig = deepMerge(config.trainer, arm.trainer) as Obj;
-    trainerConfig = deepMerge(trainerConfig, { seed });
-    const domainIds = arm.kind === "single" ? [arm.domain] : arm.domains;
-    if (arm.kind === "mix")
-      trainerConfig = deepMerge(trainerConfig, { scheduler: { name: arm.scheduler, options: arm.options } });
-    if (arm.kind === "mopd") trainerConfig = deepMerge(trainerConfig, { algorithm: "mopd" });
+    if (!isTrainedArm(arm)) throw new Error(`not a trained arm: ${arm.id}`);
+    const trainerInput = armTrainerInput(config, arm, armSeed(config, arm.id));
+    const trainerConfig = resolveTrainerConfig(trainerInput);
+    const domainIds = armDomains(arm);
     const policy = await load(job, job.plan.start);
     const teachers = new Map<string, Policy>();
     // The KL term (kl.coef > 0) and the KL metric (kl.monitor) are measured against the arm's start policy, frozen.
-    const reference = measuresKl(resolveTrainerConfig(trainerConfig as TrainerConfigInput))
-      ? await load(job, job.plan.start, false)
-      : undefined;
+    const reference = measuresKl(trainerConfig) ? await load(job, job.plan.start, false) : undefined;
     const dir = job.store.armDir(arm.id);
     const work = job.store.workDir(arm.id);
     const metricsFile = join(dir, "metrics.jsonl");
@@ -202,16 +186,14 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
       await mkdir(work, { recursive: true });
       await writeFile(stampFile, stamp);
 
-      const steps = Number(trainerConfig.steps ?? 0);
+      const steps = trainerConfig.steps;
       let elapsed = 0;
-      const every = Math.max(
-        1,
-        Math.min(steps, Number((trainerConfig as Obj).checkpointEvery) || Math.ceil(steps / 10)),
-      );
+      // Resumable: a checkpoint every checkpointEvery steps (default a tenth of the run), and one at the end.
+      const every = Math.max(1, Math.min(steps, trainerConfig.checkpointEvery || Math.ceil(steps / 10)));
       const trainer = new Trainer({
         policy,
         domains: domainList(domainIds),
-        config: { ...trainerConfig, checkpointEvery: every, checkpointAtEnd: true } as TrainerConfigInput,
+        config: { ...trainerInput, checkpointEvery: every, checkpointAtEnd: true },
         teachers: teachers.size ? teachers : undefined,
         reference,
         // trainer.evalEvery: held-out curves, scored like the final evaluation (on trainer.evalTasks per domain).
@@ -264,7 +246,7 @@ export function createExecutors(ctx: ExecutorContext): ArmExecutors {
         await rm(heldOutFile, { force: true });
       }
       // The held-out curve starts at the start policy, on the same tasks as the later points.
-      if (!latest && Number(trainerConfig.evalEvery ?? 0) > 0) await trainer.evaluate();
+      if (!latest && trainerConfig.evalEvery > 0) await trainer.evaluate();
       const summary = await trainer.run();
       await save(job, policy);
       await rm(work, { recursive: true, force: true });
