@@ -118,6 +118,16 @@ export function selfJudgingNotes(cells: readonly SelfJudgingCell[]): string[] {
   const notes = [
     "the paper finds process judging more accurate on math and code and outcome judging on instruction following; a process − outcome CI that crosses 0 does not decide it",
   ];
+  // A judge that always gives the more common verdict scores max(p, 1 − p): beating it is the evidence of judging.
+  const beats = (ci: BootstrapCi, c: SelfJudgingCell) => ci.lo > Math.max(c.correctShare, 1 - c.correctShare);
+  const outcomeBeats = cells.filter((c) => beats(c.outcome, c)).length;
+  const processBeats = cells.filter((c) => beats(c.process, c)).length;
+  notes.push(
+    `judge accuracy above the majority baseline (CI lower bound above it): ${outcomeBeats} of ${cells.length} arm × domain cells in outcome mode, ${processBeats} of ${cells.length} in process mode` +
+      (outcomeBeats + processBeats === 0
+        ? "; no arm judges better than always giving the more common verdict, so this run shows no self-judging ability to compare between modes"
+        : ""),
+  );
   if (identical.length)
     notes.push(
       `in ${identical.join(", ")} the response is its own final answer (no reasoning shown) in ≥ 99% of judged samples: both modes show the judge the same text, so the outcome/process difference cannot appear there, and any gap is the prompt wording alone`,

@@ -125,6 +125,15 @@ describe("self-judging accuracy with bootstrap CIs", () => {
     const notes = selfJudgingNotes(cells);
     expect(notes.some((n) => n.startsWith("in code the response is its own final answer"))).toBe(true);
     expect(notes.some((n) => n.includes("math the response"))).toBe(false);
+    // math: outcome 0.75 [0.5, 1] and process 0.75 [0.5, 1] vs majority 0.5: lower bounds not above it;
+    // code: one sample, judged right, majority 1.0: not above either
+    expect(notes).toContain(
+      "judge accuracy above the majority baseline (CI lower bound above it): 0 of 2 arm × domain cells in outcome mode, 0 of 2 in process mode; no arm judges better than always giving the more common verdict, so this run shows no self-judging ability to compare between modes",
+    );
+    const sharp = selfJudgingNotes([{ ...math, outcome: { value: 0.9, lo: 0.8, hi: 1, n: 2 } }]);
+    expect(sharp).toContain(
+      "judge accuracy above the majority baseline (CI lower bound above it): 1 of 1 arm × domain cells in outcome mode, 0 of 1 in process mode",
+    );
   });
   it("the information analysis adds the table when rows carry judge, and says why it is absent otherwise", async () => {
     const withJudge = await information.run({ arms: [], evalRows: rows, seed: 0 }, {}, new Map());
