@@ -1,7 +1,7 @@
 import { costOf, estimateFlops } from "@m2rl/analysis";
 import type { MetricsRow, StepMetrics, VerificationStatus } from "@m2rl/core";
 import { describe, expect, it } from "vitest";
-import { analysisFields } from "../src/run/executors.ts";
+import { analysisFields } from "../src/run/executors/index.ts";
 
 const statuses = (correct: number, error = 0): Record<VerificationStatus, number> => ({
   correct,

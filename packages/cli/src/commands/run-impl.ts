@@ -18,7 +18,7 @@ import { loadExperimentFile } from "../plugins/experiment.ts";
 import { builtinModelConfig, estimateArmCost, formatFlops, parameterCount } from "../run/cost.ts";
 import { RunDisplay } from "../run/display.ts";
 import { createDomains } from "../run/domains.ts";
-import { createExecutors } from "../run/executors.ts";
+import { createExecutors } from "../run/executors/index.ts";
 import { hashOf } from "../run/hash.ts";
 import { planExperiment } from "../run/plan.ts";
 import { writeRunReport } from "../run/report.ts";

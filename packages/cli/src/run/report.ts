@@ -24,7 +24,7 @@ import type {
 } from "@m2rl/core";
 import { type Checkpoint, loadPolicy } from "@m2rl/core";
 import { NodeFileStore, openCheckpoint } from "@m2rl/io-node";
-import { HELD_OUT_FILE } from "./executors.ts";
+import { HELD_OUT_FILE } from "./executors/index.ts";
 import type { Plan } from "./plan.ts";
 import type { SeedRun } from "./runner.ts";
 

@@ -1,0 +1,34 @@
+/** The `base` arm: a fresh built-in policy, or a link to the model folder the experiment names. */
+import { mkdir, symlink } from "node:fs/promises";
+import { resolve } from "node:path";
+import { CausalLM, CharTokenizer, tinyConfig } from "@m2rl/core";
+import type { ArmJob, ArmOutput } from "../runner.ts";
+import { armSeed, type ExecutorContext, saveArm } from "./context.ts";
+
+type Obj = Record<string, unknown>;
+
+export async function produceBase(ctx: ExecutorContext, job: ArmJob): Promise<ArmOutput> {
+  const { config } = ctx;
+  const p = config.policy;
+  if (p.source === "path") {
+    // The base is the folder itself: link it instead of copying gigabytes.
+    await mkdir(job.store.armDir(job.node.id), { recursive: true });
+    await symlink(resolve(ctx.baseDir, p.path), job.store.checkpointDir(job.node.id), "dir");
+    return { tokensGenerated: 0, tokensTrained: 0, flops: 0 };
+  }
+  const tokenizer = new CharTokenizer();
+  const model = p.model as Obj;
+  const modelConfig = tinyConfig({
+    vocabSize: tokenizer.vocabSize,
+    eosId: tokenizer.eosId,
+    padId: tokenizer.padId,
+    ...(model as object),
+  });
+  const policy = new CausalLM(modelConfig, tokenizer, { seed: armSeed(config, "base") });
+  try {
+    await saveArm(job, policy);
+  } finally {
+    policy.dispose();
+  }
+  return { tokensGenerated: 0, tokensTrained: 0, flops: 0 };
+}
