@@ -1,27 +1,23 @@
-/**
- * The GRPO-family trainer. One step: the mixing scheduler picks the prompts' domains → G samples per prompt →
- * verifier rewards (+ shaping) → per-status group policy and dynamic sampling → advantages → clipped
- * policy-gradient loss (PPO epochs × mini-batches, old log-probs from rollout time) → AdamW update.
- * Every stage is a tapable hook in one frozen `hooks` object (webpack style); the built-in stages are taps named
- * `m2rl:*` registered first, so a plugin tapping the same hook sees (and may rewrite) their result.
- */
-import * as tf from "@tensorflow/tfjs-core";
 import { AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncWaterfallHook } from "tapable";
-import type { Domain, Task, Verification, VerificationStatus } from "../domain/types.ts";
+import type { Domain, Task, VerificationStatus } from "../domain/types.ts";
 import { ConfigError, PluginError } from "../errors/index.ts";
 import type { FileStore } from "../io/index.ts";
-import type { Generation, Policy, SequencePair } from "../policy/types.ts";
+import type { Policy } from "../policy/types.ts";
 import { Rng } from "../rng/index.ts";
 import { createScheduler } from "../schedulers/builtin.ts";
 import type { DomainFeedback, MixingScheduler, MixingSchedulerInfo } from "../schedulers/types.ts";
-import { groupAdvantages, informativeGroups, overlongPenalty } from "./advantages.ts";
+import { groupAdvantages, informativeGroups } from "./advantages.ts";
 import { loadTrainerCheckpoint, saveTrainerCheckpoint, type TrainerState } from "./checkpoint.ts";
 import { measuresKl, resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from "./config.ts";
 import { type EvalOptions, type EvalResult, emptyStatusCounts, evaluatePolicy } from "./evaluate.ts";
 import { policyParameterCount, trainingFlops } from "./flops.ts";
-import { policyLoss, truncatedIsWeight } from "./losses.ts";
 import { learningRate } from "./lr-schedule.ts";
-import { AdamW, clipCoefficient, globalNorm } from "./optimizer.ts";
+import { mopdPlugin } from "./mopd.ts";
+import { AdamW } from "./optimizer.ts";
+import { rewardSamples } from "./stages/reward.ts";
+import { rolloutGroups } from "./stages/rollout.ts";
+import { scoreCompletions } from "./stages/score.ts";
+import { type UpdateResult, updatePolicy } from "./stages/update.ts";
 import type {
   DomainStepMetrics,
   LossContext,
@@ -32,7 +28,6 @@ import type {
   StepContext,
   StepMetrics,
 } from "./types.ts";
-import { mapConcurrent, yieldToEventLoop } from "./yield.ts";
 
 /** A plugin of the trainer: taps `trainer.hooks` in `apply`. */
 export interface TrainerPlugin {
@@ -285,119 +280,30 @@ export class Trainer {
     h.rollout.tapPromise(BUILTIN, async (batch) => {
       // A plugin tapped before this one (stage < 0) may have produced the samples already: it replaces the stage.
       if (batch.samples.length > 0) return batch;
-      const G = this.config.groupSize;
-      const promptIds = batch.tasks.map((t) => this.policy.tokenizer.encode(t.prompt));
-      const prompts: number[][] = [];
-      for (const ids of promptIds) for (let i = 0; i < G; i++) prompts.push(ids);
-      const s = this.config.sampling;
-      const seed = this.rng.nextUint32();
-      const chunk = this.config.rolloutBatchSize > 0 ? this.config.rolloutBatchSize : prompts.length;
-      const gens: Generation[] = [];
-      for (let i = 0, k = 0; i < prompts.length; i += chunk, k++) {
-        const part = await this.policy.generate(prompts.slice(i, i + chunk), {
-          temperature: s.temperature,
-          topP: s.topP,
-          maxNewTokens: s.maxNewTokens,
-          stop: s.stop,
-          // chunk k samples with its own seed derived from the step's seed
-          seed: k === 0 ? seed : Rng.derive(seed, `rollout:${k}`).nextUint32(),
-        });
-        gens.push(...part);
-        await yieldToEventLoop();
-      }
-      const samples: Sample[] = gens.map((g, i) => {
-        const task = batch.tasks[Math.floor(i / G)];
-        return {
-          task,
-          domain: task.domain,
-          group: Math.floor(i / G),
-          promptIds: promptIds[Math.floor(i / G)],
-          generation: g,
-          reward: 0,
-          rewardTerms: {},
-          advantage: 0,
-        };
-      });
+      const samples = await rolloutGroups(this.policy, batch.tasks, this.config, this.rng.nextUint32());
       return { ...batch, samples };
     });
-    h.reward.tapPromise(BUILTIN, async (batch) => {
-      const ov = this.config.overlong;
-      const maxLength = ov.maxLength ?? this.config.sampling.maxNewTokens;
-      const samples = await mapConcurrent(batch.samples, this.config.verifyConcurrency, async (s) => {
-        const domain = this.domainByName.get(s.domain);
-        if (!domain) throw new ConfigError(`sample of unknown domain '${s.domain}'`);
-        // the contract says verify never throws; if one does, the sample gets status `error` (never a silent 0)
-        const v: Verification = await domain
-          .verify({ response: s.generation.text, groundTruth: s.task.groundTruth, task: s.task })
-          .catch((err: unknown) => ({
-            reward: 0,
-            status: "error" as const,
-            detail: `verifier of domain '${s.domain}' threw: ${(err as Error)?.message ?? String(err)}`,
-          }));
-        const terms: Record<string, number> = { ...s.rewardTerms, verifier: v.reward };
-        if (ov.enabled) terms.overlong = overlongPenalty(s.generation.ids.length, { ...ov, maxLength });
-        const reward = Object.values(terms).reduce((a, b) => a + b, 0);
-        return { ...s, verification: v, rewardTerms: terms, reward };
-      });
-      return { ...batch, samples };
-    });
+    h.reward.tapPromise(BUILTIN, async (batch) => ({
+      ...batch,
+      samples: await rewardSamples(batch.samples, this.domainByName, this.config),
+    }));
     h.advantage.tapPromise(BUILTIN, async (batch) => {
-      const G = this.config.groupSize;
-      const rewards = batch.samples.map((s) => s.reward);
-      const adv = groupAdvantages(rewards, G, this.config.advantage);
-      let samples = batch.samples.map((s, i) => ({ ...s, advantage: adv[i] }));
-      if (this.config.algorithm === "mopd") samples = this.mopdAdvantages(samples);
-      return { ...batch, samples };
-    });
-  }
-
-  /** MOPD: A_t = log p_teacher(y_t) - log p_student_old(y_t) + rewardWeight·A_GRPO, teacher by the prompt's domain. */
-  private mopdAdvantages(samples: Sample[]): Sample[] {
-    const w = this.config.mopd.rewardWeight;
-    const byDomain = new Map<string, number[]>();
-    samples.forEach((s, i) => {
-      const list = byDomain.get(s.domain) ?? [];
-      list.push(i);
-      byDomain.set(s.domain, list);
-    });
-    const out = [...samples];
-    for (const [domain, idx] of byDomain) {
-      const teacher = this.deps.teachers!.get(domain)!;
-      const teacherLp = this.scoreNoGrad(
-        teacher,
-        idx.map((i) => samples[i]),
+      const adv = groupAdvantages(
+        batch.samples.map((s) => s.reward),
+        this.config.groupSize,
+        this.config.advantage,
       );
-      idx.forEach((i, j) => {
-        const s = samples[i];
-        const old = s.oldLogprobs ?? s.generation.logprobs;
-        const tl = teacherLp[j];
-        out[i] = {
-          ...s,
-          teacherLogprobs: tl,
-          tokenAdvantages: tl.map((t, k) => t - old[k] + w * s.advantage),
-        };
-      });
-    }
-    return out;
+      return { ...batch, samples: batch.samples.map((s, i) => ({ ...s, advantage: adv[i] })) };
+    });
+    if (this.config.algorithm === "mopd") mopdPlugin(this.deps.teachers!).apply(this);
   }
 
   /** Per-sample log-probs of the completions under `policy`, outside any gradient scope. */
   private scoreNoGrad(policy: Policy, samples: readonly Sample[]): number[][] {
-    const out: number[][] = [];
-    const chunk = this.config.microBatchSize > 0 ? this.config.microBatchSize : samples.length;
-    for (let i = 0; i < samples.length; i += chunk) {
-      const part = samples.slice(i, i + chunk);
-      const pairs = part.map((s) => ({ promptIds: s.promptIds, completionIds: s.generation.ids }));
-      const sc = policy.score(pairs, { temperature: this.config.sampling.temperature });
-      const data = sc.logprobs.arraySync();
-      sc.logprobs.dispose();
-      sc.mask.dispose();
-      sc.entropy?.dispose();
-      part.forEach((s, j) => {
-        out.push(data[j].slice(0, s.generation.ids.length));
-      });
-    }
-    return out;
+    return scoreCompletions(policy, samples, {
+      microBatchSize: this.config.microBatchSize,
+      temperature: this.config.sampling.temperature,
+    });
   }
 
   /** Collects groups for one step: sampleBatch → rollout → reward, with the status policy and dynamic sampling. */
@@ -507,143 +413,18 @@ export class Trainer {
     return metrics;
   }
 
-  /** PPO epochs × mini-batches of AdamW updates on the collected samples. */
-  private async update(
-    samples: Sample[],
-    ctx: StepContext,
-  ): Promise<{
-    loss: number;
-    pg: number;
-    kl: number | null;
-    entropy: number | null;
-    clip: number;
-    gradNorm: number;
-    lr: number;
-    updates: number;
-  }> {
-    const c = this.config;
-    const nGroups = samples.length / c.groupSize;
-    const acc = { loss: 0, pg: 0, kl: 0, entropy: 0, clip: 0, gradNorm: 0, lr: 0, n: 0 };
-    const hasKl = measuresKl(c) && !!this.deps.reference;
-    const wantEntropy = c.computeEntropy || c.entropyCoef > 0;
-    const varList = [...this.policy.params.values()];
-    for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-      const groupOrder = Array.from({ length: nGroups }, (_, i) => i);
-      if (c.ppoEpochs * c.miniBatches > 1) this.rng.shuffle(groupOrder);
-      const per = Math.ceil(nGroups / c.miniBatches);
-      for (let mb = 0; mb < c.miniBatches; mb++) {
-        const groups = groupOrder.slice(mb * per, (mb + 1) * per);
-        if (groups.length === 0) continue;
-        const mbSamples = groups.flatMap((g) => samples.slice(g * c.groupSize, (g + 1) * c.groupSize));
-        const totalTokens = mbSamples.reduce((a, s) => a + s.generation.ids.length, 0);
-        const micro = c.microBatchSize > 0 ? c.microBatchSize : mbSamples.length;
-        let grads: Record<string, tf.Tensor> = {};
-        const m = { loss: 0, pg: 0, kl: 0, entropy: 0, clip: 0 };
-        for (let i = 0; i < mbSamples.length; i += micro) {
-          const part = mbSamples.slice(i, i + micro);
-          // exact gradient accumulation: token-mean weights chunks by tokens, the seq-* modes by sequences
-          const partTokens = part.reduce((a, s) => a + s.generation.ids.length, 0);
-          const weight =
-            c.aggregation === "token-mean"
-              ? partTokens / Math.max(1, totalTokens)
-              : part.length / mbSamples.length;
-          const r = tf.variableGrads(() => {
-            const pairs: SequencePair[] = part.map((s) => ({
-              promptIds: s.promptIds,
-              completionIds: s.generation.ids,
-            }));
-            const sc = this.policy.score(pairs, {
-              entropy: wantEntropy,
-              temperature: c.sampling.temperature,
-            });
-            const T = sc.logprobs.shape[1];
-            const pad = (xs: readonly number[] | undefined) => {
-              const row = new Array<number>(T).fill(0);
-              if (xs) for (let k = 0; k < Math.min(T, xs.length); k++) row[k] = xs[k];
-              return row;
-            };
-            const old = tf.tensor2d(part.map((s) => pad(s.oldLogprobs)));
-            const adv = part.some((s) => s.tokenAdvantages)
-              ? tf.tensor2d(part.map((s) => pad(s.tokenAdvantages ?? new Array(T).fill(s.advantage))))
-              : tf.tensor1d(part.map((s) => s.advantage));
-            const ref = hasKl ? tf.tensor2d(part.map((s) => pad(s.refLogprobs))) : undefined;
-            const tis =
-              c.tisCap !== null && c.recomputeOldLogprobs
-                ? truncatedIsWeight(old, tf.tensor2d(part.map((s) => pad(s.generation.logprobs))), c.tisCap)
-                : undefined;
-            const terms = policyLoss(
-              {
-                logprobs: sc.logprobs,
-                oldLogprobs: old,
-                advantages: adv,
-                mask: sc.mask,
-                refLogprobs: ref,
-                entropy: sc.entropy,
-                tisWeight: tis,
-              },
-              {
-                ...c.clip,
-                aggregation: c.aggregation,
-                aggregationNormalizer: c.aggregationNormalizer ?? c.sampling.maxNewTokens,
-                klCoef: c.kl.coef,
-                klEstimator: c.kl.estimator,
-                entropyCoef: c.entropyCoef,
-              },
-            );
-            const lossCtx: LossContext = {
-              ...ctx,
-              samples: part,
-              pairs,
-              logprobs: sc.logprobs,
-              mask: sc.mask,
-            };
-            const out = this.hooks.loss.call(terms, lossCtx);
-            m.loss += weight * out.total.dataSync()[0];
-            m.pg += weight * out.pg.dataSync()[0];
-            if (out.kl) m.kl += weight * out.kl.dataSync()[0];
-            if (out.entropy) m.entropy += weight * out.entropy.dataSync()[0];
-            m.clip += weight * out.clipFraction.dataSync()[0];
-            return tf.mul(out.total, weight) as tf.Scalar;
-          }, varList);
-          r.value.dispose();
-          await yieldToEventLoop();
-          for (const [varName, g] of Object.entries(r.grads)) {
-            const name = this.hfNameOfVariable.get(varName) ?? varName;
-            const prev = grads[name];
-            if (prev) {
-              grads[name] = tf.add(prev, g);
-              prev.dispose();
-              g.dispose();
-            } else grads[name] = g;
-          }
-        }
-        const norm = globalNorm(grads);
-        const scale = c.optimizer.maxGradNorm === null ? 1 : clipCoefficient(norm, c.optimizer.maxGradNorm);
-        const lr = this.learningRate();
-        this.optimizer.apply(grads, lr, scale);
-        for (const g of Object.values(grads)) g.dispose();
-        grads = {};
-        acc.loss += m.loss;
-        acc.pg += m.pg;
-        acc.kl += m.kl;
-        acc.entropy += m.entropy;
-        acc.clip += m.clip;
-        acc.gradNorm += norm;
-        acc.lr = lr;
-        acc.n++;
-      }
-    }
-    const n = Math.max(1, acc.n);
-    return {
-      loss: acc.loss / n,
-      pg: acc.pg / n,
-      kl: hasKl ? acc.kl / n : null,
-      entropy: wantEntropy ? acc.entropy / n : null,
-      clip: acc.clip / n,
-      gradNorm: acc.gradNorm / n,
-      lr: acc.lr,
-      updates: acc.n,
-    };
+  /** PPO epochs × mini-batches of AdamW updates on the collected samples (stages/update.ts). */
+  private update(samples: Sample[], ctx: StepContext): Promise<UpdateResult> {
+    return updatePolicy(samples, ctx, {
+      policy: this.policy,
+      optimizer: this.optimizer,
+      config: this.config,
+      rng: this.rng,
+      hasKl: measuresKl(this.config) && !!this.deps.reference,
+      loss: (terms, context) => this.hooks.loss.call(terms, context),
+      hfNameOfVariable: this.hfNameOfVariable,
+      learningRate: () => this.learningRate(),
+    });
   }
 
   private stepMetrics(
@@ -655,7 +436,7 @@ export class Trainer {
       generatedTokens: number;
       all: Sample[];
     },
-    upd: Awaited<ReturnType<Trainer["update"]>> | undefined,
+    upd: UpdateResult | undefined,
     flops: number,
     wallMs: number,
     counts: { trainedTokens: number; scoredTokens: number },
