@@ -13,21 +13,19 @@ import type {
   VerifyInput,
 } from "@m2rl/core";
 import { DataError } from "@m2rl/core";
-import { applyThinkGate, THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
-import { DATA_FILES_SCHEMA, type DataFiles, loadSplit } from "../data/load.ts";
+import { applyThinkGate, type ThinkGateMode } from "../common/think.ts";
+import { type DataFiles, loadSplit } from "../data/load.ts";
 import type { Language } from "../sandbox/languages.ts";
-import { LIMITS_SCHEMA, type SandboxLimits } from "../sandbox/limits.ts";
+import type { SandboxLimits } from "../sandbox/limits.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import { extractProgram } from "./extract.ts";
-import {
-  CODE_SYNTHETIC_SCHEMA,
-  type CodeSyntheticOptions,
-  codeSyntheticTasks,
-  DEFAULT_CODE_SYNTHETIC,
-} from "./generator.ts";
+import { type CodeSyntheticOptions, codeSyntheticTasks, DEFAULT_CODE_SYNTHETIC } from "./generator.ts";
 import { parseCodeGroundTruth } from "./groundTruth.ts";
+import { CODE_DOMAIN_INFO } from "./schema.ts";
 import type { CodeGroundTruth, RewardMode } from "./types.ts";
 import { runTests, type TestIsolation } from "./verify.ts";
+
+export { CODE_OPTIONS_SCHEMA } from "./schema.ts";
 
 export interface CodeDomainOptions {
   name?: string;
@@ -46,28 +44,6 @@ export interface CodeDomainOptions {
   synthetic?: Partial<CodeSyntheticOptions>;
   defaultCount?: number;
 }
-
-export const CODE_OPTIONS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    name: { type: "string", minLength: 1, description: "domain name (default: code)" },
-    reward: { enum: ["all", "fraction"], description: "all-pass (default) or fraction of tests passed" },
-    testIsolation: {
-      enum: ["process", "sandbox"],
-      description:
-        "stdin/stdout tests of a Python response: `process` (default) = one sandbox per response, a fresh forked process per test; `sandbox` = a fresh sandbox per test",
-    },
-    thinkGate: THINK_GATE_SCHEMA,
-    defaultLanguage: { enum: ["python", "javascript"] },
-    limits: LIMITS_SCHEMA,
-    concurrency: { type: "integer", minimum: 1, maximum: 256 },
-    promptTemplate: { type: "string", description: "template with {prompt}" },
-    data: DATA_FILES_SCHEMA,
-    synthetic: CODE_SYNTHETIC_SCHEMA,
-    defaultCount: { type: "integer", minimum: 1 },
-  },
-} as const;
 
 /** Grades one response against a code ground truth. Never throws. */
 export async function verifyCode(
@@ -101,10 +77,7 @@ export async function verifyCode(
 }
 
 export const codeDomainFactory: DomainFactory<CodeDomainOptions, CodeGroundTruth> = {
-  name: "code",
-  description:
-    "Python / JavaScript programs run against stdin/stdout or function-call tests in a bubblewrap sandbox",
-  optionsSchema: CODE_OPTIONS_SCHEMA,
+  ...CODE_DOMAIN_INFO,
   create(options: CodeDomainOptions, context: DomainContext): Domain<CodeGroundTruth> {
     const name = options.name ?? "code";
     const syn = { ...DEFAULT_CODE_SYNTHETIC, ...options.synthetic };

@@ -10,7 +10,8 @@
  * Noisy teacher (`teacherErrorRate`): the SFT reference is a plausible wrong program (a constant off by one, the
  * other operator, a loop bound off by one); the graded tests are unchanged.
  */
-import { Rng, type Split, type Task } from "@m2rl/core";
+import type { Split, Task } from "@m2rl/core";
+import { Rng } from "@m2rl/core/rng";
 import {
   applyTemplate,
   sampleSplit,

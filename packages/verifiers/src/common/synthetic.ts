@@ -10,7 +10,8 @@
  * high: the gap RL with a verifier can close. Which tasks get a mistake depends on the seed, the domain and the
  * task's key only (not on which other tasks were drawn).
  */
-import { hashString, Rng, type Split, type Task } from "@m2rl/core";
+import type { Split, Task } from "@m2rl/core";
+import { hashString, Rng } from "@m2rl/core/rng";
 
 export interface SyntheticSplitOptions {
   /** Fraction of the problem space reserved for the eval split, in (0, 1). */

@@ -6,21 +6,13 @@ import { DataError, type DomainContext, Rng, type Split, type Task, type TaskQue
 import { type DataFormat, readRows } from "./rows.ts";
 import { type GroundTruthMapper, verlRowToTask } from "./verl.ts";
 
+export { DATA_FILES_SCHEMA } from "./schema.ts";
+
 export interface DataFiles {
   train?: string;
   eval?: string;
   format?: DataFormat;
 }
-
-export const DATA_FILES_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    train: { type: "string", description: "JSONL or Parquet file (verl format) of the train split" },
-    eval: { type: "string", description: "JSONL or Parquet file (verl format) of the eval split" },
-    format: { type: "string", enum: ["jsonl", "parquet"], description: "default: from the file extension" },
-  },
-} as const;
 
 export async function readDataFile(
   path: string,

@@ -3,8 +3,8 @@
  */
 import { DataError, type Domain, type DomainContext, type DomainFactory, type Plugin } from "@m2rl/core";
 import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
-import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
-import { DATA_FILES_SCHEMA, type DataFiles } from "../data/load.ts";
+import type { ThinkGateMode } from "../common/think.ts";
+import type { DataFiles } from "../data/load.ts";
 import type { GroundTruthMapper } from "../data/verl.ts";
 import {
   DEFAULT_IFEVAL_OPTIONS,
@@ -13,12 +13,10 @@ import {
   parseIfevalGroundTruth,
   verifyIfeval,
 } from "./evaluate.ts";
-import {
-  DEFAULT_IF_SYNTHETIC,
-  IF_SYNTHETIC_SCHEMA,
-  type IfSyntheticOptions,
-  ifSyntheticTasks,
-} from "./generator.ts";
+import { DEFAULT_IF_SYNTHETIC, type IfSyntheticOptions, ifSyntheticTasks } from "./generator.ts";
+import { IFEVAL_DOMAIN_INFO } from "./schema.ts";
+
+export { IFEVAL_OPTIONS_SCHEMA } from "./schema.ts";
 
 export interface IfevalDomainOptions {
   name?: string;
@@ -32,26 +30,6 @@ export interface IfevalDomainOptions {
   synthetic?: Partial<IfSyntheticOptions>;
   defaultCount?: number;
 }
-
-export const IFEVAL_OPTIONS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    name: { type: "string", minLength: 1, description: "domain name (default: ifeval)" },
-    mode: { type: "string", enum: ["strict", "loose"], description: "default strict (paper)" },
-    reward: {
-      type: "string",
-      enum: ["all", "fraction"],
-      description: "all (paper, prompt level) or fraction",
-    },
-    thinkGate: THINK_GATE_SCHEMA,
-    languageMinLength: { type: "integer", minimum: 1, maximum: 1000 },
-    promptTemplate: { type: "string" },
-    data: DATA_FILES_SCHEMA,
-    synthetic: IF_SYNTHETIC_SCHEMA,
-    defaultCount: { type: "integer", minimum: 1 },
-  },
-} as const;
 
 /** Ground truth of a verl row (`reward_model.ground_truth`) or of an IFEval row (top-level fields). */
 export const ifevalGroundTruth: GroundTruthMapper<IfevalGroundTruth> = (raw, row, where) => {
@@ -85,9 +63,7 @@ export function resolveIfevalOptions(o: IfevalDomainOptions = {}): IfevalOptions
 }
 
 export const ifevalDomainFactory: DomainFactory<IfevalDomainOptions, IfevalGroundTruth> = {
-  name: "ifeval",
-  description: "Instruction following: the 25 verifiable instructions of IFEval, strict or loose",
-  optionsSchema: IFEVAL_OPTIONS_SCHEMA,
+  ...IFEVAL_DOMAIN_INFO,
   create(options: IfevalDomainOptions, context: DomainContext): Domain<IfevalGroundTruth> {
     const vo = resolveIfevalOptions(options);
     const syn = { ...DEFAULT_IF_SYNTHETIC, ...options.synthetic };

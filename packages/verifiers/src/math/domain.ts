@@ -3,18 +3,16 @@
  */
 import type { Domain, DomainContext, DomainFactory, Plugin } from "@m2rl/core";
 import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
-import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
-import { DATA_FILES_SCHEMA, type DataFiles } from "../data/load.ts";
+import type { ThinkGateMode } from "../common/think.ts";
+import type { DataFiles } from "../data/load.ts";
 import { stringGroundTruth } from "../data/verl.ts";
 import { DEFAULT_EQUIV } from "./equiv.ts";
-import { DEFAULT_EXTRACTION, MATH_EXTRACTORS, type MathExtractor } from "./extract.ts";
-import {
-  DEFAULT_MATH_SYNTHETIC,
-  MATH_SYNTHETIC_SCHEMA,
-  type MathSyntheticOptions,
-  mathSyntheticTasks,
-} from "./generator.ts";
+import { DEFAULT_EXTRACTION, type MathExtractor } from "./extract.ts";
+import { DEFAULT_MATH_SYNTHETIC, type MathSyntheticOptions, mathSyntheticTasks } from "./generator.ts";
+import { MATH_DOMAIN_INFO } from "./schema.ts";
 import { type MathVerifyOptions, verifyMath } from "./verify.ts";
+
+export { MATH_OPTIONS_SCHEMA } from "./schema.ts";
 
 export interface MathDomainOptions {
   name?: string;
@@ -31,30 +29,6 @@ export interface MathDomainOptions {
   defaultCount?: number;
 }
 
-export const MATH_OPTIONS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    name: { type: "string", minLength: 1, description: "domain name (default: math)" },
-    thinkGate: THINK_GATE_SCHEMA,
-    extraction: {
-      type: "array",
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: "string", enum: [...MATH_EXTRACTORS] },
-      description: "extractors in order; default boxed, answer_phrase, last_number",
-    },
-    tolerance: { type: "number", minimum: 0, maximum: 0.1, description: "relative tolerance, default 1e-6" },
-    percentAsFraction: { type: "boolean" },
-    equationRhs: { type: "boolean" },
-    unorderedLists: { type: "boolean" },
-    promptTemplate: { type: "string", description: "template with {prompt}" },
-    data: DATA_FILES_SCHEMA,
-    synthetic: MATH_SYNTHETIC_SCHEMA,
-    defaultCount: { type: "integer", minimum: 1 },
-  },
-} as const;
-
 export function resolveMathOptions(o: MathDomainOptions = {}): MathVerifyOptions {
   return {
     thinkGate: o.thinkGate ?? "optional",
@@ -67,10 +41,7 @@ export function resolveMathOptions(o: MathDomainOptions = {}): MathVerifyOptions
 }
 
 export const mathDomainFactory: DomainFactory<MathDomainOptions, string> = {
-  name: "math",
-  description:
-    "Math answers: \\boxed{} / answer phrase / last number; numeric, symbolic and structural equivalence",
-  optionsSchema: MATH_OPTIONS_SCHEMA,
+  ...MATH_DOMAIN_INFO,
   create(options: MathDomainOptions, context: DomainContext): Domain<string> {
     const vo = resolveMathOptions(options);
     const syn = { ...DEFAULT_MATH_SYNTHETIC, ...options.synthetic };

@@ -3,16 +3,18 @@
  */
 import type { Domain, DomainContext, DomainFactory, Plugin } from "@m2rl/core";
 import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
-import { THINK_GATE_SCHEMA, type ThinkGateMode } from "../common/think.ts";
-import { DATA_FILES_SCHEMA, type DataFiles } from "../data/load.ts";
+import type { ThinkGateMode } from "../common/think.ts";
+import type { DataFiles } from "../data/load.ts";
 import { stringGroundTruth } from "../data/verl.ts";
 import {
   DEFAULT_SCIENCE_SYNTHETIC,
-  SCIENCE_SYNTHETIC_SCHEMA,
   type ScienceSyntheticOptions,
   scienceSyntheticTasks,
 } from "./generator.ts";
+import { SCIENCE_DOMAIN_INFO } from "./schema.ts";
 import { DEFAULT_SCIENCE_OPTIONS, type ScienceOptions, verifyScience } from "./verify.ts";
+
+export { SCIENCE_OPTIONS_SCHEMA } from "./schema.ts";
 
 export interface ScienceDomainOptions {
   name?: string;
@@ -26,30 +28,6 @@ export interface ScienceDomainOptions {
   defaultCount?: number;
 }
 
-export const SCIENCE_OPTIONS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    name: { type: "string", minLength: 1, description: "domain name (default: science)" },
-    thinkGate: THINK_GATE_SCHEMA,
-    maxChoices: {
-      type: "integer",
-      minimum: 2,
-      maximum: 26,
-      description: "letters A.. accepted (default 10: A-J)",
-    },
-    heuristics: {
-      type: "boolean",
-      description: "last-line / parenthesised / trailing letter fallbacks (default true)",
-    },
-    relTolerance: { type: "number", minimum: 0, maximum: 1, description: "numeric answers (default 0.01)" },
-    promptTemplate: { type: "string" },
-    data: DATA_FILES_SCHEMA,
-    synthetic: SCIENCE_SYNTHETIC_SCHEMA,
-    defaultCount: { type: "integer", minimum: 1 },
-  },
-} as const;
-
 export function resolveScienceOptions(o: ScienceDomainOptions = {}): ScienceOptions {
   return {
     thinkGate: o.thinkGate ?? DEFAULT_SCIENCE_OPTIONS.thinkGate,
@@ -60,9 +38,7 @@ export function resolveScienceOptions(o: ScienceDomainOptions = {}): ScienceOpti
 }
 
 export const scienceDomainFactory: DomainFactory<ScienceDomainOptions, string> = {
-  name: "science",
-  description: "Science: multiple-choice letter extraction and numeric answers with relative tolerance",
-  optionsSchema: SCIENCE_OPTIONS_SCHEMA,
+  ...SCIENCE_DOMAIN_INFO,
   create(options: ScienceDomainOptions, context: DomainContext): Domain<string> {
     const vo = resolveScienceOptions(options);
     const syn = { ...DEFAULT_SCIENCE_SYNTHETIC, ...options.synthetic };
