@@ -1,6 +1,6 @@
 /** The built-in analyses, registered on the plugin host exactly as a third-party analysis package would be. */
 import type { Analysis, Plugin } from "@m2rl/core";
-import { registryPlugin } from "@m2rl/core";
+import { registryPlugin } from "@m2rl/core/plugin";
 import { weightGeometry } from "./geometry/analysis.ts";
 import { information } from "./information.ts";
 import { prediction } from "./prediction.ts";

@@ -13,6 +13,7 @@ export * from "./math/magnitude-histogram.ts";
 export * from "./math/projection.ts";
 export * from "./math/stats.ts";
 export * from "./math/verdict.ts";
+export { builtinPlugins } from "./plugins.ts";
 export * from "./prediction.ts";
 export * from "./report/charts.ts";
 export * from "./report/render.ts";
@@ -26,9 +27,3 @@ export * from "./tensors/align.ts";
 export * from "./tensors/memory-source.ts";
 export * from "./tensors/names.ts";
 export * from "./training.ts";
-
-import type { Plugin } from "@m2rl/core";
-import { analysisPlugin } from "./builtins.ts";
-
-/** The plugins the CLI applies by default (every built-in analysis). */
-export const builtinPlugins: Plugin[] = [analysisPlugin];

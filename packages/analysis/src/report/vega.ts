@@ -1,9 +1,8 @@
 /**
  * Vega-Lite → SVG at build time, headless, in Node: compile with vega-lite, run the dataflow with vega's
- * renderer-less View and serialise the scenegraph to SVG. No canvas, no browser, no network.
+ * renderer-less View and serialise the scenegraph to SVG. No canvas, no browser, no network. vega and vega-lite
+ * are imported on the first render, so importing this package (or its plugins) does not load them.
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
 
 /**
  * Advance widths (1/1000 em) of ASCII 32–126 in Helvetica / Arial, the metrics of the sans-serif fallback the
@@ -36,7 +35,7 @@ interface TextMetrics {
 }
 
 let metricsInstalled = false;
-function installTextMetrics(): void {
+function installTextMetrics(vega: typeof import("vega")): void {
   if (metricsInstalled) return;
   metricsInstalled = true;
   // vega re-exports vega-scenegraph's textMetrics at run time; its typings do not declare it.
@@ -49,7 +48,8 @@ function installTextMetrics(): void {
 
 /** Renders one Vega-Lite spec to an SVG string. */
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
-  installTextMetrics();
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  installTextMetrics(vega);
   // biome-ignore lint/suspicious/noExplicitAny: vega-lite's TopLevelSpec union is wider than our builders' records
   const compiled = vl.compile(spec as any).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Warn });
