@@ -140,6 +140,24 @@ describe("m2rl start-up loads no command implementation", () => {
     ).toEqual([]);
   });
 
+  it("validate loads each built-in plugin's declarations, not mathjs, vega, vega-lite or the domains' verifiers", () => {
+    const t = fromSource("validate", join(cliDir, "test", "fixtures", "good.yaml"));
+    expect(t.code, t.stderr).toBe(0);
+    const urls = [...t.loaded.keys()];
+    const heavy = urls.filter(
+      (u) =>
+        /\/node_modules\/(mathjs|vega|vega-lite)\//.test(u) ||
+        /\/verifiers\/(src|dist)\/(math|code|science|ifeval)\/(domain|verify|equiv|evaluate)\./.test(u),
+    );
+    expect(
+      heavy.map((u) => chain(t, u)),
+      "validate needs plugin names and schemas only",
+    ).toEqual([]);
+    // the plugins are there all the same: the domains' schemas were checked
+    expect(urls.map(rel)).toContain("verifiers/src/plugins.ts");
+    expect(urls.map(rel)).toContain("analysis/src/plugins.ts");
+  });
+
   it("the trace sees tensor code when a command does load it (model logits)", () => {
     const t = fromSource("model", "logits", "--model", join(tmp, "no-such-model"), "--ids", "1");
     expect(t.code, t.stderr).toBe(1);

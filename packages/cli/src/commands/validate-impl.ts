@@ -1,6 +1,5 @@
 /** `m2rl validate`: loads and checks an experiment file, loaded when the command runs. */
-import type { ConfigProblem } from "@m2rl/core";
-import { formatProblem } from "@m2rl/core/config";
+import { type ConfigProblem, formatProblem } from "@m2rl/core/config";
 import { loadExperimentFile } from "../plugins/experiment.ts";
 import type { ValidateOptions } from "./validate.ts";
 

@@ -5,13 +5,11 @@ import {
   type ConfigProblem,
   type ExperimentConfig,
   type ParsedYaml,
-  type Plugin,
-  PluginHost,
-  type Problem,
   parseExperiment,
   pluginSpecifiers,
   validateExperiment,
-} from "@m2rl/core";
+} from "@m2rl/core/config";
+import { type Plugin, PluginHost, type Problem } from "@m2rl/core/plugin";
 import { loadBuiltinPlugins } from "./builtin.ts";
 import { loadPlugin } from "./load.ts";
 

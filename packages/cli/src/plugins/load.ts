@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Plugin, PluginError } from "@m2rl/core";
+import { PluginError } from "@m2rl/core/errors";
+import type { Plugin } from "@m2rl/core/plugin";
 import { resolve as resolveModule } from "import-meta-resolve";
 
 /** A plugin specifier is a path when it starts with `.` or `/` (or is absolute); otherwise a module name. */
