@@ -55,15 +55,18 @@ interface CompletionLogitsCapable {
   completionLogits(pairs: readonly SequencePair[]): Promise<Float32Array[][]>;
 }
 
+/** True when the policy computes every completion position's logits itself (one forward pass per pair). */
+function hasCompletionLogits(policy: Policy): policy is Policy & CompletionLogitsCapable {
+  return typeof (policy as Policy & Partial<CompletionLogitsCapable>).completionLogits === "function";
+}
+
 /**
  * A NextTokenModel over any Policy. Uses the policy's own `completionLogits` when it has one; else `lastLogits`
  * on every prefix (prompt + completion[:t]) in batches of `batch` (one forward pass per prefix: fine for small
  * models and short completions, which is what this analysis is for).
  */
 export function nextTokenModel(policy: Policy, batch = 32): NextTokenModel {
-  const ext = policy as unknown as Partial<CompletionLogitsCapable>;
-  if (typeof ext.completionLogits === "function")
-    return { completionLogits: (p) => ext.completionLogits!.call(policy, p) };
+  if (hasCompletionLogits(policy)) return { completionLogits: (p) => policy.completionLogits(p) };
   return {
     async completionLogits(pairs) {
       const prefixes: { i: number; t: number; ids: number[] }[] = [];

@@ -207,7 +207,7 @@ export const weightGeometry: Analysis<GeometryOptions> = {
   name: "weight-geometry",
   description:
     "Task vectors (arm − base), streamed tensor by tensor: norms, cosines (global, per layer, per module), cosine after a seeded random projection, update footprints and their overlap, sign conflicts, principal angles between low-rank update subspaces.",
-  optionsSchema: GEOMETRY_OPTIONS_SCHEMA as unknown as Record<string, unknown>,
+  optionsSchema: { ...GEOMETRY_OPTIONS_SCHEMA },
   applicable(ctx) {
     if (!ctx.base?.weights) return "needs the base checkpoint's weights";
     if (!ctx.arms.some((a) => a.weights)) return "needs at least one arm with weights";

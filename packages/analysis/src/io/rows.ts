@@ -79,7 +79,17 @@ export function checkEvalRow(v: unknown, file: string, line: number): EvalRow {
   if (!((o.reward as number) >= 0 && (o.reward as number) <= 1)) {
     throw new DataError(`field 'reward' must be in [0, 1], got ${o.reward}`, { file, line, path: "reward" });
   }
-  return o as unknown as EvalRow;
+  return {
+    ...o,
+    arm: o.arm as string,
+    domain: o.domain as string,
+    taskId: o.taskId as string,
+    sampleIndex: o.sampleIndex as number,
+    reward: o.reward as number,
+    status: o.status as EvalRow["status"],
+    responseLength: o.responseLength as number,
+    truncated: o.truncated as boolean,
+  };
 }
 
 export async function readEvalRows(file: string): Promise<EvalRow[]> {

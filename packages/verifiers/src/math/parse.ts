@@ -264,9 +264,10 @@ function relationToInterval(s: string, depth: number): MathValue | undefined {
       text: s,
     };
   }
-  const one = new RegExp(`^([A-Za-z])\\s*${REL}\\s*(.+)$`).exec(norm) ?? reversed(norm);
+  const m = new RegExp(`^([A-Za-z])\\s*${REL}\\s*(.+)$`).exec(norm);
+  const one = m ? { relation: m[2], bound: m[3] } : reversed(norm);
   if (!one) return undefined;
-  const [, , r, v] = one;
+  const { relation: r, bound: v } = one;
   const bound = parseInner(v, depth + 1);
   if (r === ">") return { kind: "seq", open: "(", close: ")", items: [bound, inf("")], text: s };
   if (r.startsWith("\\ge")) return { kind: "seq", open: "[", close: ")", items: [bound, inf("")], text: s };
@@ -274,11 +275,10 @@ function relationToInterval(s: string, depth: number): MathValue | undefined {
   return { kind: "seq", open: "(", close: "]", items: [inf("-"), bound], text: s };
 }
 
-/** `3 < x` → the match of `x > 3`. */
-function reversed(s: string): RegExpExecArray | null {
+/** `3 < x` → the relation and bound of `x > 3`. */
+function reversed(s: string): { relation: string; bound: string } | null {
   const m = new RegExp(`^(.+?)\\s*${REL}\\s*([A-Za-z])$`).exec(s);
   if (!m) return null;
   const flip: Record<string, string> = { "<": ">", ">": "<", "\\le ": "\\ge ", "\\ge ": "\\le " };
-  const out = [m[0], m[3], flip[m[2]] ?? m[2], m[1]] as unknown as RegExpExecArray;
-  return out;
+  return { relation: flip[m[2]] ?? m[2], bound: m[1] };
 }
