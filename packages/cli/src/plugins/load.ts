@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { PluginError } from "@m2rl/core/errors";
-import type { Plugin } from "@m2rl/core/plugin";
+import { isPlugin, type Plugin, pluginsFromModule } from "@m2rl/core/plugin";
 import { resolve as resolveModule } from "import-meta-resolve";
 
 /** A plugin specifier is a path when it starts with `.` or `/` (or is absolute); otherwise a module name. */
@@ -37,49 +37,7 @@ export function resolvePluginSpecifier(specifier: string, baseDir: string): stri
   }
 }
 
-/** The plugin(s) a module exports: `default`, then `plugin`, then `builtinPlugins`; each a Plugin, class, factory or array. */
-export async function pluginsFromModule(mod: Record<string, unknown>, specifier: string): Promise<Plugin[]> {
-  for (const key of ["default", "plugin", "builtinPlugins"]) {
-    if (mod[key] === undefined) continue;
-    return toPlugins(mod[key], specifier, key);
-  }
-  const found = Object.keys(mod);
-  throw new PluginError(
-    "module exports no plugin: expected a default export or a named export 'plugin' (an object with name and " +
-      `apply(host), a class, or a factory) or 'builtinPlugins' (an array); found exports: ${found.length ? found.join(", ") : "none"}`,
-    { plugin: specifier },
-  );
-}
-
-async function toPlugins(value: unknown, specifier: string, key: string): Promise<Plugin[]> {
-  if (Array.isArray(value)) {
-    const out: Plugin[] = [];
-    for (const v of value) out.push(...(await toPlugins(v, specifier, key)));
-    return out;
-  }
-  if (typeof value === "function") {
-    const fn = value as (...a: unknown[]) => unknown;
-    // A class with an `apply` method is instantiated; any other function is a factory.
-    const made =
-      typeof fn.prototype?.apply === "function" ? new (fn as unknown as new () => unknown)() : await fn();
-    return toPlugins(made, specifier, key);
-  }
-  if (isPlugin(value)) return [value];
-  throw new PluginError(
-    `export '${key}' is not a plugin: expected { name: string, apply(host) }, a class, a factory or an array of them`,
-    { plugin: specifier },
-  );
-}
-
-export function isPlugin(v: unknown): v is Plugin {
-  return (
-    v !== null &&
-    typeof v === "object" &&
-    typeof (v as Plugin).name === "string" &&
-    (v as Plugin).name.length > 0 &&
-    typeof (v as Plugin).apply === "function"
-  );
-}
+export { isPlugin, pluginsFromModule };
 
 /** Resolves, imports and unwraps one plugin specifier. Throws PluginError naming the specifier. */
 export async function loadPlugin(specifier: string, baseDir: string): Promise<Plugin[]> {

@@ -1,4 +1,5 @@
 export * from "./define.ts";
+export * from "./from-module.ts";
 export * from "./host.ts";
 export * from "./problem.ts";
 export * from "./registry.ts";

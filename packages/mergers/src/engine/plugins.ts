@@ -5,39 +5,7 @@
  */
 import { M2rlError } from "@m2rl/core/errors";
 import { isMergeMethod, type MergeMethod } from "@m2rl/core/merge";
-import type { Plugin } from "@m2rl/core/plugin";
 import { METHODS } from "../methods/index.ts";
-
-/**
- * The plugins a module exports, the shapes the m2rl CLI accepts: `default`, else `plugin`, else `builtinPlugins`;
- * each a plugin object, a class with `apply` (instantiated), a factory (called, may be async) or an array of them.
- */
-export async function pluginsOfModule(mod: Record<string, unknown>, specifier: string): Promise<Plugin[]> {
-  const key = ["default", "plugin", "builtinPlugins"].find((k) => mod[k] !== undefined);
-  if (key === undefined) throw new M2rlError(`plugin module ${specifier} exports no plugin`);
-  const out: Plugin[] = [];
-  const add = async (v: unknown): Promise<void> => {
-    if (Array.isArray(v)) {
-      for (const x of v) await add(x);
-    } else if (typeof v === "function") {
-      const fn = v as (...a: unknown[]) => unknown;
-      await add(
-        typeof fn.prototype?.apply === "function" ? new (fn as unknown as new () => unknown)() : await fn(),
-      );
-    } else if (
-      v !== null &&
-      typeof v === "object" &&
-      typeof (v as Plugin).name === "string" &&
-      typeof (v as Plugin).apply === "function"
-    ) {
-      out.push(v as Plugin);
-    } else {
-      throw new M2rlError(`plugin module ${specifier}: export '${key}' is not a plugin`);
-    }
-  };
-  await add(mod[key]);
-  return out;
-}
 
 /**
  * The merge method `name` inside a worker: a built-in when `modules` is empty, else the one registered by the
@@ -54,7 +22,7 @@ export async function workerMethod(name: string, modules: readonly string[]): Pr
     );
   }
   // the plugin host (tapable, ajv) is imported only here: workers of built-in methods start as before
-  const [{ PluginHost }, { mergeMethodsPlugin }] = await Promise.all([
+  const [{ PluginHost, pluginsFromModule }, { mergeMethodsPlugin }] = await Promise.all([
     import("@m2rl/core/plugin"),
     import("../plugin.ts"),
   ]);
@@ -68,7 +36,7 @@ export async function workerMethod(name: string, modules: readonly string[]): Pr
         `merge worker: plugin module ${specifier} failed to load: ${(err as Error)?.message ?? String(err)}`,
       );
     }
-    host.use(...(await pluginsOfModule(mod, specifier)));
+    host.use(...(await pluginsFromModule(mod, specifier)));
   }
   const registry = host.registry.mergeMethods;
   const found = registry.find(name);
