@@ -9,7 +9,8 @@
  * for the built-in char-level policy's context, whose SFT learns the format from `judgeSftTasks`).
  */
 import type { Domain, Policy, Task } from "@m2rl/core";
-import { mapConcurrent, Rng } from "@m2rl/core";
+import { mapConcurrent } from "@m2rl/core/async";
+import { Rng } from "@m2rl/core/rng";
 import { logSoftmax } from "./math/divergence.ts";
 
 export type JudgeMode = "outcome" | "process";

@@ -24,7 +24,7 @@ import type {
   ReportTable,
   SequencePair,
 } from "@m2rl/core";
-import { Rng } from "@m2rl/core";
+import { Rng } from "@m2rl/core/rng";
 import { expertOf, orderArms } from "./arms.ts";
 import { finiteOrNull, fmt } from "./format.ts";
 import { positionDivergence, sequenceLogRatios } from "./math/divergence.ts";

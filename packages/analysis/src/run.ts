@@ -3,7 +3,8 @@
  * anything runs, dependencies (`after`) first, analyses whose inputs are missing skipped with the reason.
  */
 import type { Analysis, AnalysisContext, AnalysisResult } from "@m2rl/core";
-import { ConfigError, formatPath, validateWithSchema } from "@m2rl/core";
+import { ConfigError } from "@m2rl/core/errors";
+import { formatPath, validateWithSchema } from "@m2rl/core/plugin";
 
 export interface AnalysisSelection {
   name: string;

@@ -11,7 +11,7 @@
  * one domain are computed on the same drawn tasks.
  */
 import type { Analysis, AnalysisContext, EvalRow, Finding, FindingStatistic, ReportTable } from "@m2rl/core";
-import { VERIFICATION_STATUSES } from "@m2rl/core";
+import { VERIFICATION_STATUSES } from "@m2rl/core/domain";
 import { type ArmRef, expertOf, orderArms, parseArmName, referenceArm } from "./arms.ts";
 import { finiteOrNull, fmt, signed } from "./format.ts";
 import {

@@ -16,7 +16,8 @@ import type {
   MetricsRow,
   ReportTable,
 } from "@m2rl/core";
-import { trainingFlops, VERIFICATION_STATUSES } from "@m2rl/core";
+import { VERIFICATION_STATUSES } from "@m2rl/core/domain";
+import { trainingFlops } from "@m2rl/core/flops";
 import { orderArms, parseArmName } from "./arms.ts";
 import { finiteOrNull, pct } from "./format.ts";
 import { taskScoreIndex } from "./math/bootstrap.ts";

@@ -1,6 +1,6 @@
 /** The weight-geometry analysis plugin: task-vector norms, cosines, projections, footprints, subspaces. */
 import type { Analysis, AnalysisResult, Finding, ReportTable } from "@m2rl/core";
-import { ConfigError } from "@m2rl/core";
+import { ConfigError } from "@m2rl/core/errors";
 import { orderArms } from "../arms.ts";
 import { finiteOrNull, fmt, pct } from "../format.ts";
 import {

@@ -6,7 +6,10 @@
  * principal angles between the per-matrix top-r left singular subspaces. Peak memory: a few chunks per arm plus
  * the thin matrices of one weight matrix's randomized SVD; never a whole tensor of a large model, never a model.
  */
-import { ConfigError, f32BitsToBf16Bits, Rng, type TensorSource } from "@m2rl/core";
+import type { TensorSource } from "@m2rl/core";
+import { f32BitsToBf16Bits } from "@m2rl/core/checkpoint";
+import { ConfigError } from "@m2rl/core/errors";
+import { Rng } from "@m2rl/core/rng";
 import {
   type Dense,
   dense,

@@ -4,7 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import type { AnalysisPrompt, ArmCost, EvalRow, MetricsRow } from "@m2rl/core";
-import { DataError, VERIFICATION_STATUSES } from "@m2rl/core";
+import { VERIFICATION_STATUSES } from "@m2rl/core/domain";
+import { DataError } from "@m2rl/core/errors";
 
 /** Parses JSONL text (blank lines allowed) or, when the text starts with `[` / `{`, one JSON document. */
 export function parseRecords(text: string, file: string): { value: unknown; line: number }[] {

@@ -9,7 +9,7 @@
  * task count see the same drawn tasks.
  */
 import type { EvalRow } from "@m2rl/core";
-import { Rng } from "@m2rl/core";
+import { Rng } from "@m2rl/core/rng";
 
 export const BOOTSTRAP_RESAMPLES = 2000;
 export const BOOTSTRAP_LEVEL = 0.95;

@@ -10,7 +10,7 @@
  *   to s buckets with random signs and weight 1/√s. Unbiased for inner products, variance close to the Gaussian
  *   one for the dense vectors of task vectors, and O(s) work per parameter, so it suits billions of parameters.
  */
-import { Rng } from "@m2rl/core";
+import { Rng } from "@m2rl/core/rng";
 
 export type ProjectionKind = "gaussian" | "sparse";
 

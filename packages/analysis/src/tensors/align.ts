@@ -3,7 +3,8 @@
  * shapes are errors naming the tensor; tensors missing from some checkpoint (e.g. an `lm_head` tied to the
  * embeddings in one and not the other) or of non-float dtype are skipped and reported.
  */
-import { CheckpointError, type TensorSource } from "@m2rl/core";
+import type { TensorSource } from "@m2rl/core";
+import { CheckpointError } from "@m2rl/core/errors";
 
 const FLOAT = new Set(["F32", "F16", "BF16", "F64"]);
 

@@ -1,6 +1,6 @@
 /** An in-memory TensorSource (tests, tiny policies held in memory, a Policy's exported weights). */
 import type { TensorRange, TensorSource } from "@m2rl/core";
-import { CheckpointError } from "@m2rl/core";
+import { CheckpointError } from "@m2rl/core/errors";
 
 export interface MemoryTensor {
   shape: number[];

@@ -7,7 +7,7 @@
 import type { VerificationStatus } from "../domain/types.ts";
 import { ConfigError } from "../errors/index.ts";
 import type { JSONSchema } from "../plugin/schema.ts";
-import { type KlEstimator, LOSS_AGGREGATIONS, type LossAggregation } from "./losses.ts";
+import { type KlEstimator, LOSS_AGGREGATIONS, type LossAggregation } from "./loss-kinds.ts";
 import type { LrDecay } from "./lr-schedule.ts";
 
 export interface TrainerConfig {

@@ -5,20 +5,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../tensor/vendor/tfjs-gradients.ts"; // every kernel's gradient (Node-loadable copy)
 
-export type LossAggregation =
-  | "token-mean"
-  | "seq-mean-token-mean"
-  | "seq-mean-token-sum"
-  | "seq-mean-token-sum-norm";
-export const LOSS_AGGREGATIONS: readonly LossAggregation[] = [
-  "token-mean",
-  "seq-mean-token-mean",
-  "seq-mean-token-sum",
-  "seq-mean-token-sum-norm",
-];
+import type { KlEstimator, LossAggregation } from "./loss-kinds.ts";
 
-export type KlEstimator = "k1" | "k2" | "k3";
-export const KL_ESTIMATORS: readonly KlEstimator[] = ["k1", "k2", "k3"];
+export { KL_ESTIMATORS, type KlEstimator, LOSS_AGGREGATIONS, type LossAggregation } from "./loss-kinds.ts";
 
 export interface ClipOptions {
   /** Lower clip: ratio >= 1 - epsLow. Paper/DAPO 0.2. */

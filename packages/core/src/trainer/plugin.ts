@@ -4,7 +4,7 @@
  * built-in plugins.
  */
 import { TRAINER_CONFIG_SCHEMA } from "./config.ts";
-import { SFT_OPTIONS_SCHEMA } from "./sft.ts";
+import { SFT_OPTIONS_SCHEMA } from "./sft-options.ts";
 
 interface ConfigSectionRegistryLike {
   register(
