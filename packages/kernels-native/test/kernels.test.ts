@@ -62,6 +62,14 @@ function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], r:
   return { y: f(...xs), dx: g(xs) };
 }
 
+// Under CI (native not disabled on purpose) the pack must be there: these tests must not skip silently.
+it.runIf(process.env.CI === "true" && process.env["M2RL_NATIVE"] !== "0")(
+  "CI built the native kernel pack",
+  () => {
+    expect("pack" in loaded, `native addon not loaded under CI: ${JSON.stringify(loaded)}`).toBe(true);
+  },
+);
+
 describe.skipIf(!enabled)("native kernel pack vs plain tfjs", () => {
   beforeAll(async () => {
     if ("pack" in loaded) registerKernelPack(loaded.pack);

@@ -24,6 +24,8 @@ it("register honours M2RL_NATIVE and the backend line says why native is off", a
       expect.arrayContaining(["BatchMatMul", "M2rlRmsNorm", "M2rlAdam"]),
     );
   } else {
+    // Under CI the addon must have built (npm ci builds it from source): a missing pack fails, it never skips.
+    expect(process.env.CI, `native addon not loaded under CI: ${lines.join(" ")}`).not.toBe("true");
     expect(info.choice).toBe("wasm");
     expect(lines.join("\n")).toMatch(/addon not loaded/);
   }

@@ -39,6 +39,14 @@ async function maxAbsDiff(a: string, b: string): Promise<number> {
   return max;
 }
 
+// Under CI a missing yardstick is a failure, not a skip: the parity check must not go silent.
+it.runIf(process.env.CI === "true")(
+  "CI has the NumPy reference merger (python3 with numpy, merge_ref.py)",
+  () => {
+    expect(hasPython, `needs ${PY} with numpy and ${BENCH}/merge_ref.py`).toBe(true);
+  },
+);
+
 describe.skipIf(!hasPython)("against merge_ref.py (NumPy)", () => {
   let dir: string;
   let cleanup: () => Promise<void>;
