@@ -46,17 +46,27 @@ const armDomains: JSONSchema = {
   description: "Domains this arm covers; default: all domains.",
 };
 
-const nullableObject = (properties: Record<string, JSONSchema>, required: string[] = []): JSONSchema => ({
+const nullableObject = (
+  description: string,
+  properties: Record<string, JSONSchema>,
+  required: string[] = [],
+): JSONSchema => ({
   type: ["object", "null"],
   additionalProperties: false,
-  properties: { description: { type: "string" }, ...properties },
+  description,
+  properties: { description: { type: "string", description: "Free text about the arm." }, ...properties },
   ...(required.length ? { required } : {}),
 });
 
-const baseArm = nullableObject({});
-const sftArm = nullableObject({});
-const singleArm = nullableObject({ trainer: trainerOverride });
-const mixArm = nullableObject({
+const baseArm = nullableObject("The base policy, evaluated as it is (built-in: randomly initialised).", {});
+const sftArm = nullableObject("The base after the supervised warm-up (`policy.sft`), evaluated.", {});
+const singleArm = nullableObject(
+  "One RL run per domain (single:<domain> for one of them), from sft (else base).",
+  {
+    trainer: trainerOverride,
+  },
+);
+const mixArm = nullableObject("One RL run on a mixture of the domains (the paper's multi-task run).", {
   scheduler: {
     type: "string",
     minLength: 1,
@@ -67,16 +77,24 @@ const mixArm = nullableObject({
   domains: armDomains,
   trainer: trainerOverride,
 });
-const mergeArm = nullableObject({
-  method: {
-    type: "string",
-    minLength: 1,
-    description: "Registered merge method; default: the text after 'merge:'.",
+const mergeArm = nullableObject(
+  "A merge of the domains' single-task experts, relative to their start policy.",
+  {
+    method: {
+      type: "string",
+      minLength: 1,
+      description: "Registered merge method; default: the text after 'merge:'.",
+    },
+    parameters: openObject(
+      "Parameters of the merge method, with mergekit's names (validated by its schema).",
+    ),
+    domains: armDomains,
   },
-  parameters: openObject("Parameters of the merge method, with mergekit's names (validated by its schema)."),
+);
+const mopdArm = nullableObject("Multi-teacher on-policy distillation from the single-task experts.", {
   domains: armDomains,
+  trainer: trainerOverride,
 });
-const mopdArm = nullableObject({ domains: armDomains, trainer: trainerOverride });
 
 /** The experiment schema (draft-07). */
 export const experimentSchema: JSONSchema = {
@@ -93,7 +111,7 @@ export const experimentSchema: JSONSchema = {
       pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
       description: "Experiment name (used for the output folder).",
     },
-    description: { type: "string" },
+    description: { type: "string", description: "Free text about the experiment (shown in the report)." },
     seed: {
       type: "integer",
       minimum: 0,
@@ -204,7 +222,13 @@ export const experimentSchema: JSONSchema = {
           default: 0,
           description: "Sampling temperature (0: greedy).",
         },
-        topP: { type: "number", exclusiveMinimum: 0, maximum: 1, default: 1 },
+        topP: {
+          type: "number",
+          exclusiveMinimum: 0,
+          maximum: 1,
+          default: 1,
+          description: "Nucleus sampling mass (1: off).",
+        },
         maxTokens: { type: "integer", minimum: 1, description: "Generation limit; default: the policy's." },
         selfJudge: {
           type: "object",

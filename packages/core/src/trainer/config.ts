@@ -168,78 +168,137 @@ const obj = (properties: Record<string, unknown>, description?: string) => ({
 export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
   title: "M2RL trainer options",
   ...obj({
-    algorithm: { enum: ["grpo", "mopd"] },
+    algorithm: {
+      enum: ["grpo", "mopd"],
+      description: "grpo: verifier rewards, group advantages; mopd: distillation from per-domain teachers.",
+    },
     steps: int("Optimizer steps.", 1),
     promptsPerStep: int("Prompts per step.", 1),
     groupSize: int("Samples per prompt (G).", 1),
     seed: int("Run seed."),
-    sampling: obj({
-      temperature: num("Sampling temperature.", { minimum: 0 }),
-      topP: num("Nucleus mass.", { exclusiveMinimum: 0, maximum: 1 }),
-      maxNewTokens: int("Max response tokens.", 1),
-      stop: { type: "array", items: { type: "string" } },
-    }),
-    advantage: obj({
-      normalizeStd: { type: "boolean", description: "Divide by the group std (false = Dr. GRPO)." },
-      eps: num("Added to the std.", { minimum: 0 }),
-      stdKind: { enum: ["sample", "population"] },
-    }),
-    clip: obj({
-      epsLow: num("Lower clip ε.", { minimum: 0, maximum: 1 }),
-      epsHigh: num("Upper clip ε.", { minimum: 0 }),
-    }),
-    tisCap: { type: ["number", "null"], exclusiveMinimum: 0, description: "Truncated IS cap; null = off." },
-    recomputeOldLogprobs: { type: "boolean" },
-    aggregation: { enum: [...LOSS_AGGREGATIONS] },
-    aggregationNormalizer: num("Constant of seq-mean-token-sum-norm.", { exclusiveMinimum: 0 }),
-    kl: obj({
-      coef: num("β of the KL term (0 = none).", { minimum: 0 }),
-      estimator: { enum: ["k1", "k2", "k3"] },
-      monitor: {
-        type: "boolean",
-        description:
-          "Measure the KL to the reference every step even when coef is 0 (a metric; default false).",
+    sampling: obj(
+      {
+        temperature: num("Sampling temperature.", { minimum: 0 }),
+        topP: num("Nucleus mass.", { exclusiveMinimum: 0, maximum: 1 }),
+        maxNewTokens: int("Max response tokens.", 1),
+        stop: { type: "array", items: { type: "string" }, description: "Strings that end a response." },
       },
-    }),
+      "How rollouts are sampled.",
+    ),
+    advantage: obj(
+      {
+        normalizeStd: { type: "boolean", description: "Divide by the group std (false = Dr. GRPO)." },
+        eps: num("Added to the std.", { minimum: 0 }),
+        stdKind: {
+          enum: ["sample", "population"],
+          description: "Group std with n − 1 (sample) or n (population).",
+        },
+      },
+      "Group-relative advantages A = (r − mean) / (std + eps).",
+    ),
+    clip: obj(
+      {
+        epsLow: num("Lower clip ε.", { minimum: 0, maximum: 1 }),
+        epsHigh: num("Upper clip ε.", { minimum: 0 }),
+      },
+      "PPO ratio clip [1 − epsLow, 1 + epsHigh] (DAPO clip-higher).",
+    ),
+    tisCap: { type: ["number", "null"], exclusiveMinimum: 0, description: "Truncated IS cap; null = off." },
+    recomputeOldLogprobs: {
+      type: "boolean",
+      description: "Score old log-probs with the trainer's forward pass (else take the sampler's).",
+    },
+    aggregation: {
+      enum: [...LOSS_AGGREGATIONS],
+      description: "How token losses are averaged into the loss.",
+    },
+    aggregationNormalizer: num("Constant of seq-mean-token-sum-norm.", { exclusiveMinimum: 0 }),
+    kl: obj(
+      {
+        coef: num("β of the KL term (0 = none).", { minimum: 0 }),
+        estimator: {
+          enum: ["k1", "k2", "k3"],
+          description: "Per-token KL estimator (Schulman's k1, k2, k3).",
+        },
+        monitor: {
+          type: "boolean",
+          description:
+            "Measure the KL to the reference every step even when coef is 0 (a metric; default false).",
+        },
+      },
+      "KL to the reference policy (the arm's start policy in m2rl run).",
+    ),
     entropyCoef: num("Entropy bonus coefficient.", { minimum: 0 }),
     computeEntropy: { type: "boolean", description: "Entropy metric even when entropyCoef is 0." },
-    overlong: obj({
-      enabled: { type: "boolean" },
-      cacheLength: int("Soft punishment zone (tokens).", 1),
-      factor: num("Penalty multiplier.", { minimum: 0 }),
-      maxLength: int("L_max (default sampling.maxNewTokens).", 1),
-    }),
-    dynamicSampling: obj({ enabled: { type: "boolean" }, maxRefills: int("Extra sampling rounds.") }),
+    overlong: obj(
+      {
+        enabled: { type: "boolean", description: "DAPO's soft overlong punishment as a reward term." },
+        cacheLength: int("Soft punishment zone (tokens).", 1),
+        factor: num("Penalty multiplier.", { minimum: 0 }),
+        maxLength: int("L_max (default sampling.maxNewTokens).", 1),
+      },
+      "DAPO soft overlong punishment.",
+    ),
+    dynamicSampling: obj(
+      {
+        enabled: {
+          type: "boolean",
+          description: "Drop groups whose rewards are all equal and sample again.",
+        },
+        maxRefills: int("Extra sampling rounds."),
+      },
+      "DAPO dynamic sampling.",
+    ),
     dropGroupOnStatus: {
       type: "array",
       items: { enum: ["correct", "incorrect", "unparsable", "timeout", "error"] },
       uniqueItems: true,
+      description: "Drop a group when any sample has one of these verification statuses.",
     },
     ppoEpochs: int("Passes over a rollout batch.", 1),
     miniBatches: int("Optimizer updates per pass.", 1),
-    optimizer: obj({
-      lr: num("Peak learning rate.", { minimum: 0 }),
-      beta1: num("Adam β1.", { minimum: 0, exclusiveMaximum: 1 }),
-      beta2: num("Adam β2.", { minimum: 0, exclusiveMaximum: 1 }),
-      eps: num("Adam ε.", { exclusiveMinimum: 0 }),
-      weightDecay: num("Weight decay λ.", { minimum: 0 }),
-      decoupled: { type: "boolean", description: "AdamW (true) or Adam with L2 (false)." },
-      maxGradNorm: { type: ["number", "null"], exclusiveMinimum: 0 },
-      warmupSteps: int("Linear warm-up steps."),
-      decay: { enum: ["constant", "cosine", "linear"] },
-      minLr: num("Floor of the decay.", { minimum: 0 }),
-    }),
-    mopd: obj({ rewardWeight: num("Weight of the GRPO advantage added to the distillation advantage.") }),
-    scheduler: obj({ name: { type: "string" }, options: { type: "object" } }),
+    optimizer: obj(
+      {
+        lr: num("Peak learning rate.", { minimum: 0 }),
+        beta1: num("Adam β1.", { minimum: 0, exclusiveMaximum: 1 }),
+        beta2: num("Adam β2.", { minimum: 0, exclusiveMaximum: 1 }),
+        eps: num("Adam ε.", { exclusiveMinimum: 0 }),
+        weightDecay: num("Weight decay λ.", { minimum: 0 }),
+        decoupled: { type: "boolean", description: "AdamW (true) or Adam with L2 (false)." },
+        maxGradNorm: {
+          type: ["number", "null"],
+          exclusiveMinimum: 0,
+          description: "Global grad-norm clip; null = off.",
+        },
+        warmupSteps: int("Linear warm-up, in optimizer updates."),
+        decay: { enum: ["constant", "cosine", "linear"], description: "LR decay after warm-up, to minLr." },
+        minLr: num("Floor of the decay.", { minimum: 0 }),
+      },
+      "AdamW and the learning-rate schedule.",
+    ),
+    mopd: obj(
+      { rewardWeight: num("Weight of the GRPO advantage added to the distillation advantage.") },
+      "Multi-teacher on-policy distillation.",
+    ),
+    scheduler: obj(
+      {
+        name: { type: "string", description: "Registered mixing scheduler." },
+        options: { type: "object", description: "Its options (validated by its schema)." },
+      },
+      "The mixing scheduler (a mix arm's `scheduler` / `options` replace it).",
+    ),
     trainTasksPerDomain: int("Train tasks loaded per domain.", 1),
     microBatchSize: int("Sequences per forward/backward chunk (0 = whole mini-batch)."),
     rolloutBatchSize: int("Sequences per generate call (0 = all)."),
     verifyConcurrency: int("Verifications in flight at once.", 1),
     evalEvery: int("Evaluate every N steps (0 = never)."),
-    evalAtEnd: { type: "boolean" },
+    evalAtEnd: { type: "boolean", description: "A periodic-evaluation point at the last step too." },
     evalTasks: int("Eval tasks per domain of the periodic evaluation (0 = the whole eval split)."),
     checkpointEvery: int("Checkpoint every N steps (0 = never)."),
-    checkpointAtEnd: { type: "boolean" },
+    checkpointAtEnd: {
+      type: "boolean",
+      description: "Checkpoint after the last step (m2rl run always does: its arms resume from them).",
+    },
     plugins: {
       type: "object",
       description:
