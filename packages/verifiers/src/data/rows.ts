@@ -2,8 +2,9 @@
  * Row readers for dataset files: JSONL (one JSON object per line) and Parquet (hyparquet, pure JS).
  * Each row keeps its 1-based line (JSONL) or row number (Parquet) so that errors name where the bad input is.
  */
-import { DataError } from "@m2rl/core";
+import { DataError } from "@m2rl/core/errors";
 import { parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
 
 export interface Row {
   data: Record<string, unknown>;
@@ -58,7 +59,7 @@ export async function readParquet(bytes: Uint8Array, file: string): Promise<Row[
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let objs: Record<string, unknown>[];
   try {
-    objs = (await parquetReadObjects({ file: buf })) as Record<string, unknown>[];
+    objs = (await parquetReadObjects({ file: buf, compressors })) as Record<string, unknown>[];
   } catch (e) {
     throw new DataError(`not a readable Parquet file: ${(e as Error).message}`, { file }, { cause: e });
   }
