@@ -2,8 +2,10 @@
  * Loading a domain's dataset split from a file: bytes through `DomainContext.readFile` when the host gives it,
  * else Node's fs (this package runs on Node). Relative paths resolve against `DomainContext.baseDir`.
  */
-import { DataError, type DomainContext, Rng, type Split, type Task, type TaskQuery } from "@m2rl/core";
-import { type DataFormat, readRows } from "./rows.ts";
+import type { DomainContext, Split, Task, TaskQuery } from "@m2rl/core";
+import { DataError } from "@m2rl/core/errors";
+import { Rng } from "@m2rl/core/rng";
+import { type DataFormat, type DataFormatName, readRows } from "./rows.ts";
 import { type GroundTruthMapper, verlRowToTask } from "./verl.ts";
 
 export { DATA_FILES_SCHEMA } from "./schema.ts";
@@ -12,6 +14,11 @@ export interface DataFiles {
   train?: string;
   eval?: string;
   format?: DataFormat;
+  /**
+   * The format of one split's file, over `format`. Not an option users write (the `data` schema has no such key):
+   * the host sets it when an experiment gives a split's `file` and `format` (`domains.<id>.<split>`).
+   */
+  formats?: Partial<Record<Split, DataFormatName>>;
 }
 
 export async function readDataFile(
@@ -37,7 +44,7 @@ export async function tasksFromBytes<G>(
     file: string;
     domain: string;
     split: Split;
-    format?: DataFormat;
+    format?: DataFormatName;
     template?: string;
     mapGroundTruth: GroundTruthMapper<G>;
   },
@@ -61,7 +68,12 @@ export async function loadSplit<G>(
   const path = query.split === "train" ? files.train : files.eval;
   if (!path) return undefined;
   const { bytes, file } = await readDataFile(path, opts.context);
-  const tasks = await tasksFromBytes(bytes, { ...opts, file, split: query.split, format: files.format });
+  const tasks = await tasksFromBytes(bytes, {
+    ...opts,
+    file,
+    split: query.split,
+    format: files.formats?.[query.split] ?? files.format,
+  });
   if (query.split === "train") Rng.derive(query.seed, `${opts.domain}/data`).shuffle(tasks);
   return query.count !== undefined ? tasks.slice(0, query.count) : tasks;
 }

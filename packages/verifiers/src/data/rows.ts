@@ -14,13 +14,20 @@ export interface Row {
 
 export type DataFormat = "jsonl" | "parquet";
 
+/**
+ * A format as an experiment may name it: `verl` means verl-format rows in the container the file name tells
+ * (`.jsonl` or `.parquet`), Parquet when it tells neither (verl's datasets are Parquet files).
+ */
+export type DataFormatName = DataFormat | "verl";
+
 /** Max bytes accepted for one dataset file (a guard against reading an unbounded file into memory). */
 export const MAX_DATA_BYTES = 2 * 1024 ** 3;
 
-export function formatOf(file: string, format?: DataFormat): DataFormat {
-  if (format) return format;
+export function formatOf(file: string, format?: DataFormatName): DataFormat {
+  if (format && format !== "verl") return format;
   if (/\.parquet$/i.test(file)) return "parquet";
   if (/\.(jsonl|ndjson|json)$/i.test(file)) return "jsonl";
+  if (format === "verl") return "parquet";
   throw new DataError(
     "cannot tell the data format from the file name (use .jsonl or .parquet, or set format)",
     {
@@ -39,20 +46,34 @@ export function readJsonl(bytes: Uint8Array, file: string): Row[] {
   const rows: Row[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].trim();
-    if (!raw) continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(raw);
-    } catch (e) {
-      throw new DataError(`not JSON: ${(e as Error).message}`, { file, line: i + 1 });
-    }
-    if (!v || typeof v !== "object" || Array.isArray(v)) {
-      throw new DataError("each line must be a JSON object", { file, line: i + 1 });
-    }
-    rows.push({ data: v as Record<string, unknown>, line: i + 1 });
+    const row = jsonlRow(lines[i], file, i + 1);
+    if (row) rows.push(row);
   }
   return rows;
+}
+
+/** One JSONL line as a row; undefined for a blank line. */
+export function jsonlRow(text: string, file: string, line: number): Row | undefined {
+  const raw = text.trim();
+  if (!raw) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new DataError(`not JSON: ${(e as Error).message}`, { file, line });
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) {
+    throw new DataError("each line must be a JSON object", { file, line });
+  }
+  return { data: v as Record<string, unknown>, line };
+}
+
+/** Parquet compression codecs the reader decodes (hyparquet's own and hyparquet-compressors'). */
+export const PARQUET_CODECS: readonly string[] = ["UNCOMPRESSED", ...Object.keys(compressors)];
+
+/** Parquet row objects with JSONL-like values (INT64 as numbers when safe). */
+export function parquetRowData(obj: Record<string, unknown>): Record<string, unknown> {
+  return normaliseValue(obj) as Record<string, unknown>;
 }
 
 export async function readParquet(bytes: Uint8Array, file: string): Promise<Row[]> {
@@ -63,7 +84,7 @@ export async function readParquet(bytes: Uint8Array, file: string): Promise<Row[
   } catch (e) {
     throw new DataError(`not a readable Parquet file: ${(e as Error).message}`, { file }, { cause: e });
   }
-  return objs.map((data, i) => ({ data: normaliseValue(data) as Record<string, unknown>, line: i + 1 }));
+  return objs.map((data, i) => ({ data: parquetRowData(data), line: i + 1 }));
 }
 
 /** BigInt (INT64 columns) → number when safe, so rows look like their JSONL twins. */
@@ -78,7 +99,7 @@ function normaliseValue(v: unknown): unknown {
   return v;
 }
 
-export async function readRows(bytes: Uint8Array, file: string, format?: DataFormat): Promise<Row[]> {
+export async function readRows(bytes: Uint8Array, file: string, format?: DataFormatName): Promise<Row[]> {
   if (bytes.byteLength > MAX_DATA_BYTES)
     throw new DataError(`file too large (${bytes.byteLength} bytes)`, { file });
   return formatOf(file, format) === "parquet" ? readParquet(bytes, file) : readJsonl(bytes, file);

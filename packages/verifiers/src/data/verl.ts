@@ -4,7 +4,8 @@
  * The task's prompt is the text of the user turns (joined by blank lines) and the whole chat list is kept in
  * `meta.messages`, so a host with a chat template can render it itself.
  */
-import { DataError, type Split, type Task } from "@m2rl/core";
+import type { Split, Task } from "@m2rl/core";
+import { DataError } from "@m2rl/core/errors";
 import { applyTemplate } from "../common/synthetic.ts";
 import type { Row } from "./rows.ts";
 
