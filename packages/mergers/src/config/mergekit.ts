@@ -18,6 +18,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { layerIndex } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
+import { mergeParametersSchema, NO_EFFECT_PARAMS, type ParamsLevel } from "./params-schema.ts";
 import { mergeConfigSchema } from "./schema.ts";
 
 export type ParamSetting =
@@ -59,14 +60,13 @@ export interface MergeConfig {
   parameters: Record<string, ParamSetting>;
   outDtype?: DType;
   tokenizerSource?: string;
+  /** `auto` (the template most inputs share) or a Jinja template; checked here, resolved by planMerge. */
+  chatTemplate?: string;
   seed: number;
   maxShardBytes: number;
   /** Line of a JSON path in the file (1-based), for error messages. */
   lineOf(path: readonly (string | number)[], at?: "key" | "value"): number | undefined;
 }
-
-/** Parameters that mergekit accepts on every task-arithmetic method and that change nothing here. */
-const IGNORED_PARAMS = new Set(["int8_mask"]);
 
 const DTYPES: Record<string, DType> = {
   float32: "F32",
@@ -186,13 +186,20 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
   };
   const data = doc.toJS() as unknown;
   if (typeof data === "object" && data !== null && !Array.isArray(data)) {
-    for (const k of ["slices", "modules", "tokenizer"]) {
+    for (const k of ["slices", "modules"]) {
       if (k in data) {
         throw new ConfigError(
           `'${k}' is not supported by M2RL's merger (use 'models' with one entry per input model)`,
           { file, line: lineOf([k], "key"), path: k },
         );
       }
+    }
+    if ("tokenizer" in data) {
+      throw new ConfigError(
+        "the 'tokenizer' block is not supported yet: it builds a merged vocabulary (union of the models' tokens, " +
+          "embeddings permuted to match); to copy one model's tokenizer as is, use tokenizer_source: base or a model path",
+        { file, line: lineOf(["tokenizer"], "key"), path: "tokenizer" },
+      );
     }
   }
   validator ??= new Ajv({ allErrors: false, strict: false }).compile(mergeConfigSchema);
@@ -221,36 +228,11 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     line: lineOf(["merge_method"]),
     path: "merge_method",
   });
-  const defs = new Map(method.parameters.map((d) => [d.name, d]));
-  const checkKeys = (
-    params: Record<string, ParamSetting> | undefined,
-    base: (string | number)[],
-    modelLevel: boolean,
-  ) => {
-    for (const [k, v] of Object.entries(params ?? {})) {
-      const where = { file, line: lineOf([...base, k], "key"), path: [...base, k].join(".") };
-      if (IGNORED_PARAMS.has(k)) continue;
-      const def = defs.get(k);
-      if (!def) {
-        throw new ConfigError(
-          `unknown parameter '${k}' for merge method '${method.name}' (known: ${[...defs.keys()].join(", ") || "none"})`,
-          where,
-        );
-      }
-      if (modelLevel && def.scope === "global") {
-        throw new ConfigError(
-          `'${k}' is a global parameter of '${method.name}'; set it under top-level parameters`,
-          where,
-        );
-      }
-      if (!def.perTensor && (Array.isArray(v) || typeof v === "object")) {
-        throw new ConfigError(`'${k}' cannot vary by tensor; give a single value`, where);
-      }
-      checkSettingTypes(def, v, where);
-    }
-  };
-  checkKeys(raw.parameters, ["parameters"], false);
-  for (const [i, m] of raw.models.entries()) checkKeys(m.parameters, ["models", i, "parameters"], true);
+  checkParameters(method, raw.parameters ?? {}, "global", ["parameters"], file, lineOf);
+  for (const [i, m] of raw.models.entries()) {
+    if (m.parameters)
+      checkParameters(method, m.parameters, "model", ["models", i, "parameters"], file, lineOf);
+  }
 
   let models: MergeModelRef[] = raw.models.map((m, index) => ({
     model: m.model,
@@ -305,6 +287,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
       },
     );
   }
+  if (raw.chat_template !== undefined) checkChatTemplate(raw.chat_template, file, lineOf(["chat_template"]));
   return {
     file,
     text,
@@ -315,6 +298,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     parameters: raw.parameters ?? {},
     outDtype,
     tokenizerSource: raw.tokenizer_source,
+    chatTemplate: raw.chat_template,
     seed: raw.seed ?? 0,
     maxShardBytes:
       raw.out_shard_size !== undefined
@@ -324,46 +308,121 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
   };
 }
 
-function checkSettingTypes(
-  def: MergeParamDef,
-  v: ParamSetting,
-  where: { file: string; line?: number; path: string },
-) {
-  const values: unknown[] = [];
-  if (Array.isArray(v)) {
-    for (const e of v) {
-      if (typeof e === "object" && e !== null) {
-        const val = (e as { value: unknown }).value;
-        if (Array.isArray(val)) values.push(...val);
-        else values.push(val);
-      } else values.push(e);
+const paramsAjv = new Ajv({ allErrors: false, strict: false, verbose: true });
+const paramsValidators = new WeakMap<object, ValidateFunction>();
+
+/**
+ * Checks a `parameters:` block against the method's parameter schema (mergeParametersSchema: the schema an
+ * experiment's merge arm is validated with); the first problem is a ConfigError at its line.
+ */
+function checkParameters(
+  method: MergeMethod,
+  params: Record<string, ParamSetting>,
+  level: ParamsLevel,
+  base: (string | number)[],
+  file: string,
+  lineOf: MergeConfig["lineOf"],
+): void {
+  const schema = mergeParametersSchema(method.parameters, level);
+  let validate = paramsValidators.get(schema);
+  if (!validate) {
+    validate = paramsAjv.compile(schema);
+    paramsValidators.set(schema, validate);
+  }
+  if (validate(params)) return;
+  // an if/then/else reports its branch's precise error first, then "must match then/else schema"
+  const e = validate.errors!.find((x) => x.keyword !== "if") ?? validate.errors![0];
+  const rel = e.instancePath
+    .split("/")
+    .slice(1)
+    .map((x) => (/^\d+$/.test(x) ? Number(x) : x.replace(/~1/g, "/").replace(/~0/g, "~")));
+  const name = String(rel[0] ?? "");
+  const def = method.parameters.find((d) => d.name === name);
+  const where = (path: (string | number)[], at: "key" | "value" = "value") => ({
+    file,
+    line: lineOf([...base, ...path], at) ?? lineOf(base, "key"),
+    path: [...base, ...path].join("."),
+  });
+  const got = JSON.stringify(e.data);
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      if (rel.length > 0) {
+        throw new ConfigError(
+          `unknown field '${key}' in a {filter, value} entry of '${name}'`,
+          where([...rel, key], "key"),
+        );
+      }
+      const other = method.parameters.find((d) => d.name === key);
+      if (level === "model" && other?.scope === "global") {
+        throw new ConfigError(
+          `'${key}' is a global parameter of '${method.name}'; set it under top-level parameters`,
+          where([key], "key"),
+        );
+      }
+      const known = Object.keys((schema as { properties: object }).properties).filter(
+        (k) => !(k in NO_EFFECT_PARAMS),
+      );
+      throw new ConfigError(
+        `unknown parameter '${key}' for merge method '${method.name}' (known: ${known.join(", ") || "none"})`,
+        where([key], "key"),
+      );
     }
-  } else values.push(v);
-  for (const x of values) checkValue(def, x, where);
+    case "required":
+      if (rel.length === 0) {
+        const missing = String((e.params as { missingProperty: string }).missingProperty);
+        throw new ConfigError(`parameter '${missing}' of '${method.name}' is required`, {
+          file,
+          line: lineOf(base, "key") ?? 1,
+          path: base.join("."),
+        });
+      }
+      throw new ConfigError(`each {filter, value} entry of '${name}' needs a 'value'`, where(rel));
+    case "type": {
+      const want = (e.params as { type: string }).type;
+      const data = params[name];
+      if (def && !def.perTensor && rel.length === 1 && typeof data === "object" && data !== null) {
+        throw new ConfigError(`'${name}' cannot vary by tensor; give a single value`, where(rel));
+      }
+      if (want === "object" || want === "array") {
+        throw new ConfigError(
+          `'${name}' takes a list of numbers (a layer gradient) or a list of {filter, value} entries, not both; got ${JSON.stringify(data)}`,
+          where(rel),
+        );
+      }
+      if (rel.at(-1) === "filter")
+        throw new ConfigError(`a filter of '${name}' must be a string, got ${got}`, where(rel));
+      const what = want === "integer" ? "an integer" : `a ${want}`;
+      throw new ConfigError(`'${name}' must be ${what}, got ${got}`, where(rel));
+    }
+    case "minimum":
+    case "maximum": {
+      const p = e.params as { comparison: string; limit: number };
+      throw new ConfigError(`'${name}' must be ${p.comparison} ${p.limit}, got ${got}`, where(rel));
+    }
+    case "enum":
+      throw new ConfigError(
+        `'${name}' must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(", ")}, got ${got}`,
+        where(rel),
+      );
+    case "minItems":
+      throw new ConfigError(`'${name}' must not be an empty list`, where(rel));
+    default:
+      throw new ConfigError(`'${name}': ${e.message ?? e.keyword}`, where(rel));
+  }
 }
 
-function checkValue(def: MergeParamDef, x: unknown, where: { file: string; line?: number; path: string }) {
-  const t = def.type === "integer" ? "number" : def.type;
-  if (typeof x !== t || (def.type === "integer" && !Number.isInteger(x))) {
-    throw new ConfigError(
-      `'${def.name}' must be ${def.type === "integer" ? "an integer" : `a ${def.type}`}, got ${JSON.stringify(x)}`,
-      where,
-    );
-  }
-  if (typeof x === "number") {
-    if (def.minimum !== undefined && x < def.minimum) {
-      throw new ConfigError(`'${def.name}' must be >= ${def.minimum}, got ${x}`, where);
-    }
-    if (def.maximum !== undefined && x > def.maximum) {
-      throw new ConfigError(`'${def.name}' must be <= ${def.maximum}, got ${x}`, where);
-    }
-  }
-  if (def.enum && !def.enum.includes(x as string)) {
-    throw new ConfigError(
-      `'${def.name}' must be one of ${def.enum.join(", ")}, got ${JSON.stringify(x)}`,
-      where,
-    );
-  }
+/**
+ * mergekit's `chat_template`: `auto` (the template most inputs share) or a Jinja template (text with `{`, 20
+ * characters or more). mergekit's named templates (chatml, llama3, ...) are files it ships: refused here.
+ */
+function checkChatTemplate(value: string, file: string, line: number | undefined): void {
+  if (value === "auto" || (value.length >= 20 && value.includes("{"))) return;
+  throw new ConfigError(
+    `chat_template '${value}': named templates (chatml, llama3, alpaca, ...) are not supported; use 'auto' ` +
+      "(the template most input models share) or give the Jinja template itself",
+    { file, line, path: "chat_template" },
+  );
 }
 
 /**

@@ -1,20 +1,10 @@
 import type { JSONSchema } from "@m2rl/core/plugin";
 
-const scalar = { type: ["number", "boolean", "string"] };
-const gradient = { type: "array", minItems: 1, items: { type: "number" } };
-const conditional = {
-  type: "object",
-  required: ["value"],
-  additionalProperties: false,
-  properties: { filter: { type: "string" }, value: { anyOf: [scalar, gradient] } },
-};
-
-/** A parameter setting: a scalar, a layer gradient (list of numbers) or a list of {filter, value}. */
-export const settingSchema: JSONSchema = {
-  anyOf: [scalar, gradient, { type: "array", minItems: 1, items: conditional }],
-};
-
-const parameters = { type: "object", additionalProperties: settingSchema };
+/**
+ * A `parameters:` block (top level or a model's): an object here; its keys and values are checked against the
+ * chosen method's parameter schema (mergeParametersSchema), once the method is known.
+ */
+const parameters = { type: "object" };
 
 /** JSON Schema of a mergekit merge config (the subset M2RL runs: `models`, not `slices` / `modules`). */
 export const mergeConfigSchema: JSONSchema = {

@@ -11,6 +11,7 @@ import type { MergeMethod, ResolvedMergeParams } from "@m2rl/core/merge";
 import { openCheckpoint } from "@m2rl/io-node";
 import { type MergeConfig, resolveParams } from "../config/mergekit.ts";
 import { layerIndex } from "../methods/common.ts";
+import { planTokenizer } from "./tokenizer.ts";
 
 /** Where one input's data for an output tensor comes from. */
 export interface SourceRef {
@@ -50,6 +51,10 @@ export interface MergePlan {
   warnings: string[];
   /** Whether the method's whole-model pre-pass runs. */
   globalStats: boolean;
+  /** Folder the tokenizer files are copied from (tokenizer_source, else the base or first model). */
+  tokenizerPath?: string;
+  /** Chat template written into the output's tokenizer_config.json (chat_template resolved). */
+  chatTemplate?: string;
 }
 
 const EMBED_RE = /(embed_tokens|lm_head|wte|embed_out|word_embeddings|output\.weight)/;
@@ -107,6 +112,11 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
   }
   const basePath = usesBase ? resolvePath(config.baseModel!, config.file) : undefined;
   const modelPaths = config.models.map((m) => resolvePath(m.model, config.file));
+  const tokenizer = planTokenizer(config, {
+    base: basePath,
+    models: modelPaths,
+    resolve: (p) => resolvePath(p, config.file),
+  });
   const opened: Checkpoint[] = [];
   try {
     const base = basePath ? await tryOpen(basePath, "base_model", config, ["base_model"]) : undefined;
@@ -200,7 +210,18 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
     if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, outputBytes);
     const first = tensors.find((t) => t.kind === "merge");
     const globalStats = !!method.globalStats && !!first && method.globalStats.enabled(first.params);
-    return { config, method, basePath, modelPaths, tensors, inputBytes, outputBytes, warnings, globalStats };
+    return {
+      config,
+      method,
+      basePath,
+      modelPaths,
+      tensors,
+      inputBytes,
+      outputBytes,
+      warnings,
+      globalStats,
+      ...tokenizer,
+    };
   } finally {
     for (const ck of opened) await ck.close();
   }

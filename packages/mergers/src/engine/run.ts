@@ -384,11 +384,11 @@ function reportOf(
 
 /** Copies config / tokenizer files into the output through `store` (so they are as durable as the weights). */
 async function copyAuxFiles(plan: MergePlan, store: NodeFileStore): Promise<void> {
-  const src = plan.config.tokenizerSource;
-  const from =
-    src && src !== "base" ? join(plan.config.file, "..", src) : (plan.basePath ?? plan.modelPaths[0]);
   const configFrom = plan.basePath ?? plan.modelPaths[0];
+  const from = plan.tokenizerPath ?? configFrom;
   for (const f of AUX_FILES) {
+    // a chat template chosen by chat_template goes into tokenizer_config.json; a copied .jinja would override it
+    if (f === "chat_template.jinja" && plan.chatTemplate !== undefined) continue;
     const origin = f === "config.json" || f === "generation_config.json" ? configFrom : from;
     let bytes: Uint8Array;
     try {
@@ -399,6 +399,10 @@ async function copyAuxFiles(plan: MergePlan, store: NodeFileStore): Promise<void
     if (f === "config.json") {
       const cfg = JSON.parse(new TextDecoder().decode(bytes));
       if (plan.config.outDtype) cfg.torch_dtype = TORCH_DTYPE[plan.config.outDtype];
+      await store.writeText(f, `${JSON.stringify(cfg, null, 2)}\n`);
+    } else if (f === "tokenizer_config.json" && plan.chatTemplate !== undefined) {
+      const cfg = JSON.parse(new TextDecoder().decode(bytes));
+      cfg.chat_template = plan.chatTemplate;
       await store.writeText(f, `${JSON.stringify(cfg, null, 2)}\n`);
     } else {
       const sink = await store.sink(f);

@@ -1,4 +1,5 @@
 import type { MergeMethod } from "@m2rl/core/merge";
+import { mergeParametersSchema } from "../config/params-schema.ts";
 import { breadcrumbs } from "./breadcrumbs.ts";
 import { breadcrumbsTies } from "./breadcrumbs_ties.ts";
 import { dareLinear } from "./dare_linear.ts";
@@ -34,7 +35,10 @@ export {
   ties,
 };
 
-/** Every built-in method, by mergekit name. */
+/**
+ * Every built-in method, by mergekit name, each with its `optionsSchema` derived from its declared parameters
+ * (mergeParametersSchema): what an experiment's merge arm is validated with is what a mergekit YAML accepts.
+ */
 export const BUILTIN_METHODS: readonly MergeMethod[] = [
   linear,
   taskArithmetic,
@@ -50,7 +54,7 @@ export const BUILTIN_METHODS: readonly MergeMethod[] = [
   modelStock,
   sce,
   karcher,
-];
+].map((m) => Object.assign(m, { optionsSchema: mergeParametersSchema(m.parameters) }));
 
 /** Plain name -> method map (usable without a plugin host). */
 export const METHODS: ReadonlyMap<string, MergeMethod> = new Map(BUILTIN_METHODS.map((m) => [m.name, m]));
