@@ -27,7 +27,10 @@ export const VERIFY_REQUEST_SCHEMA = {
   },
 } as const;
 
-/** `POST /reward` (OpenRLHF remote reward model): `query` is prompt + response as the trainer rendered it. */
+/**
+ * `POST /reward` (OpenRLHF remote reward model): `query` is prompt + response as the trainer rendered it; `prompts`
+ * and `labels` are required by the handler (400 with a message), which grades only the response.
+ */
 export const OPENRLHF_REQUEST_SCHEMA = {
   $id: "m2rl:serve/openrlhf",
   type: "object",

@@ -68,7 +68,19 @@ function call(
 }
 
 const code = codeDomainFactory.create({ limits: { wallMs: 3000 } }, {}) as Domain<unknown>;
-const domains = provider({ math: exactDomain("math"), slow: exactDomain("slow", 200), code });
+/** Correct when the response holds `\boxed{<ground truth>}` anywhere: what a prompt's few-shot example would fool. */
+const boxed: Domain<unknown> = {
+  name: "boxed",
+  async tasks() {
+    return [];
+  },
+  async verify({ response, groundTruth }): Promise<Verification> {
+    return response.includes(`\\boxed{${String(groundTruth)}}`)
+      ? { reward: 1, status: "correct" }
+      : { reward: 0, status: "incorrect", detail: `response: ${JSON.stringify(response)}` };
+  },
+};
+const domains = provider({ math: exactDomain("math"), slow: exactDomain("slow", 200), code, boxed });
 let server: RewardServer;
 let port: number;
 beforeAll(async () => {
@@ -90,7 +102,7 @@ describe("reward server: endpoints", () => {
   it("GET /health lists the domains", async () => {
     const r = await call(port, "GET", "/health");
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ status: "ok", version: 1, domains: ["math", "slow", "code"] });
+    expect(r.body).toMatchObject({ status: "ok", version: 1, domains: ["math", "slow", "code", "boxed"] });
   });
 
   it("POST /v1/verify/<domain> returns a status per item, with ids and counts", async () => {
@@ -137,8 +149,106 @@ describe("reward server: endpoints", () => {
     expect(r.body.scores).toEqual([1, 0, 1]);
     expect(r.body.extra_logs.status_incorrect).toEqual([0, 1, 0]);
     expect(r.body.statuses).toEqual(["correct", "incorrect", "correct"]);
-    const legacy = await call(port, "POST", "/get_reward/math", { query: ["7"], labels: ["7"] });
+    const legacy = await call(port, "POST", "/get_reward/math", {
+      query: ["7"],
+      prompts: [""],
+      labels: ["7"],
+    });
     expect(legacy.body.rewards).toEqual([1]);
+  });
+
+  it("OpenRLHF: only the response is graded; a query that does not start with its prompt is refused", async () => {
+    const fewShot = "Example: 1+1 = \\boxed{2}\nQ: 5-3?\nA:";
+    const r = await call(port, "POST", "/reward/boxed", {
+      query: [
+        `${fewShot} I am not sure.`,
+        // the trainer's rendering differs from prompts[1] (a space lost): never grade the prompt's \boxed{2}
+        `Example: 1+1 =\\boxed{2}\nQ: 5-3?\nA: I am not sure.`,
+        `${fewShot} \\boxed{2}`,
+      ],
+      prompts: [fewShot, fewShot, fewShot],
+      labels: ["2", "2", "2"],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.rewards).toEqual([0, 0, 1]);
+    expect(r.body.statuses).toEqual(["incorrect", "error", "correct"]);
+    expect(r.body.extra_logs.status_error).toEqual([0, 1, 0]);
+    expect(r.body.details[1]).toMatch(/does not start with prompts\[1\]/);
+    expect(r.body.details[1]).toMatch(/character 14/);
+  });
+
+  it("OpenRLHF: left padding, BOS and trailing EOS/padding tokens are normalised away, nothing else", async () => {
+    const chat = "<|im_start|>user\nQ: 5-3? (e.g. \\boxed{2})<|im_end|>\n<|im_start|>assistant\n";
+    const r = await call(port, "POST", "/reward/boxed", {
+      query: [
+        // Qwen: left padding with <|endoftext|>, the answer, then <|im_end|> and right padding
+        `<|endoftext|><|endoftext|>${chat}\\boxed{2}<|im_end|><|endoftext|>`,
+        `<|endoftext|>${chat}no idea<|im_end|>`,
+        // Llama 2: the decoded BOS is followed by a space; the prompt has no BOS
+        "<s> [INST] 5-3, like \\boxed{2}? [/INST] \\boxed{3}</s>",
+        // Llama 3: the chat template wrote the BOS into the prompt too
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n\\boxed{2}?<|eot_id|>it is \\boxed{2}<|eot_id|>",
+        // a chat token inside the text is not normalised: the prefix does not match
+        `<|endoftext|>${chat.replace("<|im_end|>", "")}\\boxed{2}`,
+      ],
+      prompts: [
+        chat,
+        chat,
+        "[INST] 5-3, like \\boxed{2}? [/INST]",
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n\\boxed{2}?<|eot_id|>",
+        chat,
+      ],
+      labels: ["2", "2", "2", "2", "2"],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.statuses).toEqual(["correct", "incorrect", "incorrect", "correct", "error"]);
+    expect(r.body.rewards).toEqual([1, 0, 0, 1, 0]);
+  });
+
+  it("OpenRLHF: prompts are required (the query alone cannot be split into prompt and response)", async () => {
+    const r = await call(port, "POST", "/reward/boxed", { query: ["x \\boxed{2}"], labels: ["2"] });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatch(/'prompts' is required/);
+  });
+
+  it("verl: an unknown data_source is refused per item, never graded as the default domain", async () => {
+    const r = await call(port, "POST", "/verl/compute_score", {
+      items: [
+        { data_source: "acme/riddles", solution_str: "5", ground_truth: "5", extra_info: null },
+        { data_source: "openai/gsm8k", solution_str: "5", ground_truth: "5" },
+        { solution_str: "5", ground_truth: "5" },
+      ],
+    });
+    expect(r.status).toBe(200);
+    const [unknown, gsm8k, none] = r.body.results;
+    expect(unknown).toMatchObject({ score: 0, status: "error", domain: null });
+    expect(unknown.detail).toMatch(/data_source 'acme\/riddles' is not mapped/);
+    expect(unknown.detail).toMatch(/gsm8k/);
+    expect(gsm8k).toMatchObject({ score: 1, status: "correct", domain: "math" });
+    // no data_source at all: the server's default domain, as documented
+    expect(none).toMatchObject({ score: 1, status: "correct", domain: "math" });
+  });
+
+  it("verl: the dataSources option maps data sources to domains, and is checked when the server is built", async () => {
+    const s = new RewardServer({ domains, dataSources: { "acme/riddles": "math", "openai/gsm8k": "slow" } });
+    const p = (await s.listen(0)).port;
+    const r = await call(p, "POST", "/verl/compute_score", {
+      items: [
+        { data_source: "acme/riddles", solution_str: "5", ground_truth: "5" },
+        { data_source: "openai/gsm8k", solution_str: "5", ground_truth: "5" },
+        { data_source: "acme/other", solution_str: "5", ground_truth: "5" },
+      ],
+    });
+    expect(r.body.results.map((x: J) => [x.score, x.domain])).toEqual([
+      [1, "math"],
+      [1, "slow"],
+      [0, null],
+    ]);
+    expect(r.body.results[2].detail).toMatch(/acme\/riddles → math/);
+    await s.close();
+    expect(() => new RewardServer({ domains, dataSources: { x: "nope" } })).toThrow(
+      /dataSources maps 'x' to unknown domain 'nope'/,
+    );
   });
 
   it("verl: compute_score batch, domain from data_source or extra_info", async () => {
@@ -285,7 +395,7 @@ describe("reward server: safe by default", () => {
     const token = "s3cret-token-0123456789";
     const s = new RewardServer({ domains, token, defaultDomain: "math" });
     const p = (await s.listen(0)).port;
-    const body = { query: ["1"], labels: ["1"] };
+    const body = { query: ["1"], prompts: [""], labels: ["1"] };
     expect((await call(p, "POST", "/reward", body)).status).toBe(401);
     expect(
       (await call(p, "POST", "/reward", body, { authorization: "Bearer wrong-token-0123456789" })).status,

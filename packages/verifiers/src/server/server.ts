@@ -21,8 +21,14 @@ export interface DomainProvider {
 
 export interface RewardServerOptions {
   domains: DomainProvider;
-  /** Domain of `/reward`, `/trl/reward` and verl items when the request does not name one. */
+  /** Domain of `/reward`, `/trl/reward`, and of verl items that carry neither `data_source` nor `extra_info.domain`. */
   defaultDomain?: string;
+  /**
+   * verl `data_source` → domain, exact names, consulted before the built-in table (`DATA_SOURCE_RULES`). A verl item
+   * whose `data_source` maps nowhere is answered with status `error` (verl itself raises for an unknown source);
+   * it is never graded with `defaultDomain`. Every target must be a registered domain (checked by the constructor).
+   */
+  dataSources?: Record<string, string>;
   /** Bearer token; when set every request except `GET /health` must carry `Authorization: Bearer <token>`. */
   token?: string;
   /** Largest request body in bytes (413 beyond). Default 16 MiB. */
@@ -54,6 +60,8 @@ interface Item {
   domain: string;
   response: string;
   groundTruth: unknown;
+  /** Set when the item cannot be graded: answered with status `error`, reward 0 and this message. */
+  refused?: string;
 }
 
 const ajv = new Ajv({ allErrors: false, strict: false });
@@ -79,22 +87,107 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** verl `data_source` → domain, for the usual public datasets (an exact registered domain name wins). */
+/**
+ * The built-in verl `data_source` table: a source whose lower-cased name contains one of the words maps to the
+ * domain (first rule wins), when that domain is registered.
+ */
+export const DATA_SOURCE_RULES: readonly { readonly words: readonly string[]; readonly domain: string }[] = [
+  { words: ["ifeval", "instruction"], domain: "ifeval" },
+  {
+    words: ["code", "apps", "taco", "mbpp", "humaneval", "livecodebench", "primeintellect", "leetcode"],
+    domain: "code",
+  },
+  { words: ["gpqa", "science", "mmlu", "scibench", "chem", "physic", "biolog"], domain: "science" },
+  { words: ["math", "gsm8k", "aime", "amc", "numina", "olympiad", "deepscaler", "dapo"], domain: "math" },
+];
+
+/**
+ * verl `data_source` → domain: `configured` (exact name), else a registered domain's own name, else the built-in
+ * table (`DATA_SOURCE_RULES`); undefined when none maps it.
+ */
 export function domainOfDataSource(
   dataSource: string | undefined,
   known: readonly string[],
+  configured: Readonly<Record<string, string>> = {},
 ): string | undefined {
   if (!dataSource) return undefined;
+  if (Object.hasOwn(configured, dataSource)) return configured[dataSource];
   if (known.includes(dataSource)) return dataSource;
   const s = dataSource.toLowerCase();
-  const rules: [RegExp, string][] = [
-    [/ifeval|instruction/, "ifeval"],
-    [/code|apps|taco|mbpp|humaneval|livecodebench|primeintellect|leetcode/, "code"],
-    [/gpqa|science|mmlu|scibench|chem|physic|biolog/, "science"],
-    [/math|gsm8k|aime|amc|numina|olympiad|deepscaler|dapo/, "math"],
-  ];
-  for (const [re, d] of rules) if (re.test(s) && known.includes(d)) return d;
+  for (const { words, domain } of DATA_SOURCE_RULES)
+    if (known.includes(domain) && words.some((w) => s.includes(w))) return domain;
   return undefined;
+}
+
+/** Why `dataSource` maps to no domain, with everything that is mapped (for verl items answered `error`). */
+function unmappedDataSource(
+  dataSource: string,
+  known: readonly string[],
+  configured: Readonly<Record<string, string>>,
+): string {
+  const conf = Object.entries(configured).map(([k, v]) => `${k} → ${v}`);
+  const rules = DATA_SOURCE_RULES.filter((r) => known.includes(r.domain)).map(
+    (r) => `${r.words.join("|")} → ${r.domain}`,
+  );
+  return (
+    `data_source '${dataSource}' is not mapped to a domain, so it is not graded (verl raises for an unknown ` +
+    `data_source too). Mapped: configured [${conf.join(", ")}]; a registered domain's name [${known.join(", ")}]; ` +
+    `names containing [${rules.join("; ")}]. Map it in the server's dataSources option or send extra_info.domain`
+  );
+}
+
+/**
+ * Special tokens that a trainer's `batch_decode(..., skip_special_tokens=False)` leaves around prompt + response:
+ * BOS, left/right padding (often the EOS token) and the end-of-turn/EOS token that ends the response.
+ */
+export const QUERY_EDGE_TOKENS: readonly string[] = [
+  "<s>",
+  "</s>",
+  "<pad>",
+  "<unk>",
+  "<bos>",
+  "<eos>",
+  "<|endoftext|>",
+  "<|im_end|>",
+  "<|begin_of_text|>",
+  "<|end_of_text|>",
+  "<|eot_id|>",
+  "<|finetune_right_pad_id|>",
+  "<|pad|>",
+  "<|end|>",
+  "<end_of_turn>",
+  "<｜begin▁of▁sentence｜>",
+  "<｜end▁of▁sentence｜>",
+];
+const edgeToken = QUERY_EDGE_TOKENS.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+const LEADING_EDGE = new RegExp(`^(?:\\s*(?:${edgeToken}))*\\s*`);
+const TRAILING_EDGE = new RegExp(`(?:${edgeToken})(?:\\s*(?:${edgeToken}))*\\s*$`);
+
+/**
+ * The response inside an OpenRLHF `query` (prompt + response as the trainer decoded them). Normalisation, and
+ * nothing else: a leading run of `QUERY_EDGE_TOKENS` and whitespace is removed from both the query and the prompt
+ * (left padding, BOS, the space some tokenizers decode after BOS), the query must then start with the prompt
+ * exactly, and a trailing run of those tokens (EOS, right padding) is removed from the rest. Returns
+ * `{ refused }` when the query does not start with the prompt: grading the whole query would grade the prompt.
+ */
+export function responseOfQuery(
+  query: string,
+  prompt: string,
+  index = 0,
+): { response: string; refused?: undefined } | { response?: undefined; refused: string } {
+  const q = query.replace(LEADING_EDGE, "");
+  const p = prompt.replace(LEADING_EDGE, "");
+  if (!q.startsWith(p)) {
+    let at = 0;
+    while (at < p.length && q[at] === p[at]) at++;
+    return {
+      refused:
+        `the query does not start with prompts[${index}] (after removing leading BOS/padding tokens): they ` +
+        `differ at character ${at} (prompt ${JSON.stringify(p.slice(at, at + 20))}, query ` +
+        `${JSON.stringify(q.slice(at, at + 20))}); not graded, since grading the whole query would grade the prompt`,
+    };
+  }
+  return { response: q.slice(p.length).replace(TRAILING_EDGE, "") };
 }
 
 /**
@@ -120,7 +213,14 @@ export class RewardServer {
       concurrency: options.concurrency ?? 64,
       maxQueuedItems: options.maxQueuedItems ?? 50_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 300_000,
+      dataSources: { ...options.dataSources },
     };
+    const names = options.domains.names();
+    for (const [source, domain] of Object.entries(this.opts.dataSources))
+      if (!names.includes(domain))
+        throw new Error(
+          `dataSources maps '${source}' to unknown domain '${domain}'; registered: ${names.join(", ")}`,
+        );
     this.limit = pLimit({ concurrency: this.opts.concurrency, rejectOnClear: true });
     if (options.token !== undefined) {
       if (options.token.length < 16) throw new Error("the bearer token must be at least 16 characters");
@@ -244,13 +344,21 @@ export class RewardServer {
     ] as const)
       if (v && v.length !== n)
         throw new HttpError(400, `bad OpenRLHF request: ${k} has ${v.length} items, query has ${n}`);
-    const items = b.query.map((q, i) => {
-      const prompt = b.prompts?.[i];
+    if (!b.prompts)
+      throw new HttpError(
+        400,
+        "bad OpenRLHF request: 'prompts' is required: each query is prompt + response and only the response is " +
+          "graded (send prompts, or POST bare responses to /v1/verify/<domain>)",
+      );
+    const prompts = b.prompts;
+    const items = b.query.map((q, i): Item => {
       const meta = b.metas?.[i] as { domain?: unknown } | undefined;
+      const { response, refused } = responseOfQuery(q, prompts[i] as string, i);
       return {
         domain: this.pickDomain(typeof meta?.domain === "string" ? meta.domain : undefined, routeDomain),
-        response: prompt && q.startsWith(prompt) ? q.slice(prompt.length) : q,
+        response: response ?? "",
         groundTruth: b.labels?.[i],
+        refused,
       };
     });
     return {
@@ -259,7 +367,13 @@ export class RewardServer {
         const rewards = vs.map((v) => v.reward);
         const extra: Record<string, number[]> = {};
         for (const s of VERIFICATION_STATUSES) extra[`status_${s}`] = vs.map((v) => (v.status === s ? 1 : 0));
-        return { rewards, scores: rewards, extra_logs: extra, statuses: vs.map((v) => v.status) };
+        return {
+          rewards,
+          scores: rewards,
+          extra_logs: extra,
+          statuses: vs.map((v) => v.status),
+          details: vs.map((v) => v.detail ?? null),
+        };
       },
     };
   }
@@ -274,15 +388,22 @@ export class RewardServer {
       }[];
     }>(validators.verl, body, "verl");
     const known = this.opts.domains.names();
-    const items = b.items.map((it, i) => {
+    const configured = this.opts.dataSources;
+    const items = b.items.map((it, i): Item => {
+      const base = { response: it.solution_str, groundTruth: it.ground_truth };
       const named = typeof it.extra_info?.domain === "string" ? it.extra_info.domain : undefined;
-      const domain = named ?? domainOfDataSource(it.data_source, known) ?? this.opts.defaultDomain;
-      if (!domain)
+      if (named) return { ...base, domain: named };
+      if (it.data_source !== undefined) {
+        const mapped = domainOfDataSource(it.data_source, known, configured);
+        if (mapped) return { ...base, domain: mapped };
+        return { ...base, domain: "", refused: unmappedDataSource(it.data_source, known, configured) };
+      }
+      if (!this.opts.defaultDomain)
         throw new HttpError(
           400,
-          `bad verl request: /items/${i} names no known domain (data_source or extra_info.domain)`,
+          `bad verl request: /items/${i} names no domain (data_source or extra_info.domain) and the server has no default`,
         );
-      return { domain, response: it.solution_str, groundTruth: it.ground_truth };
+      return { ...base, domain: this.opts.defaultDomain };
     });
     return {
       items,
@@ -290,7 +411,7 @@ export class RewardServer {
         results: vs.map((v, i) => ({
           score: v.reward,
           status: v.status,
-          domain: items[i]?.domain,
+          domain: items[i]?.refused === undefined ? items[i]?.domain : null,
           extracted: v.extracted ?? null,
           detail: v.detail ?? null,
         })),
@@ -343,7 +464,7 @@ export class RewardServer {
         "retry-after": "5",
       });
     // Resolve every domain first, so that an unknown domain is a 404 before any work starts.
-    const names = [...new Set(items.map((i) => i.domain))];
+    const names = [...new Set(items.filter((i) => i.refused === undefined).map((i) => i.domain))];
     const domains = new Map<string, Domain>();
     for (const n of names) {
       try {
@@ -352,17 +473,25 @@ export class RewardServer {
         throw new HttpError(404, (e as Error).message);
       }
     }
-    const results: (Verification | undefined)[] = Array.from({ length: items.length }, () => undefined);
+    const results: (Verification | undefined)[] = items.map((it) =>
+      it.refused === undefined ? undefined : { reward: 0, status: "error", detail: it.refused },
+    );
     const all = Promise.all(
       items.map((it, i) =>
-        this.limit(async () => {
-          const domain = domains.get(it.domain) as Domain;
-          try {
-            results[i] = await domain.verify({ response: it.response, groundTruth: it.groundTruth });
-          } catch (e) {
-            results[i] = { reward: 0, status: "error", detail: `verifier threw: ${(e as Error).message}` };
-          }
-        }),
+        it.refused !== undefined
+          ? undefined
+          : this.limit(async () => {
+              const domain = domains.get(it.domain) as Domain;
+              try {
+                results[i] = await domain.verify({ response: it.response, groundTruth: it.groundTruth });
+              } catch (e) {
+                results[i] = {
+                  reward: 0,
+                  status: "error",
+                  detail: `verifier threw: ${(e as Error).message}`,
+                };
+              }
+            }),
       ),
     );
     let timer: NodeJS.Timeout | undefined;
