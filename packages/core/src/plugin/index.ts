@@ -6,3 +6,4 @@ export * from "./registry.ts";
 export * from "./schema.ts";
 export * from "./suggest.ts";
 export * from "./validate.ts";
+export * from "./options.ts";

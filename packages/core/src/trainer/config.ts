@@ -4,143 +4,171 @@
  * over the defaults and checks cross-field rules.
  */
 
-import type { VerificationStatus } from "../domain/types.ts";
+import { VERIFICATION_STATUSES, type VerificationStatus } from "../domain/types.ts";
 import { ConfigError } from "../errors/index.ts";
+import {
+  bool,
+  choice,
+  defaultsOf,
+  group,
+  int,
+  num,
+  type OptionsOf,
+  optional,
+  optionalKeysOf,
+  schemaOf,
+  value,
+} from "../plugin/options.ts";
 import type { JSONSchema } from "../plugin/schema.ts";
-import { type KlEstimator, LOSS_AGGREGATIONS, type LossAggregation } from "./loss-kinds.ts";
-import type { LrDecay } from "./lr-schedule.ts";
+import { KL_ESTIMATORS, LOSS_AGGREGATIONS } from "./loss-kinds.ts";
+import { LR_DECAYS } from "./lr-schedule.ts";
 
-export interface TrainerConfig {
-  /** "grpo": verifier rewards, group-relative advantages. "mopd": multi-teacher on-policy distillation. */
-  algorithm: "grpo" | "mopd";
-  /** Optimizer steps of the run. Paper: 200 single-domain, 400 multi-task. */
-  steps: number;
-  /** Prompts per step. Paper: 128 (GRPO), 256 (MT-OPD). */
-  promptsPerStep: number;
-  /** Samples (rollouts) per prompt, G. Paper: 16 (GRPO), 4 (MT-OPD). */
-  groupSize: number;
-  /** Seed of every random choice of the run (data order, scheduler, sampling). */
-  seed: number;
-  /** Rollout sampling. Paper: temperature 1.0. */
-  sampling: { temperature: number; topP: number; maxNewTokens: number; stop?: string[] };
-  /** A = (r - mean)/(std + eps) when normalizeStd, else r - mean (Dr. GRPO). */
-  advantage: { normalizeStd: boolean; eps: number; stdKind: "sample" | "population" };
-  /** Clip range [1 - epsLow, 1 + epsHigh] of the ratio (DAPO clip-higher: 0.2 / 0.28). */
-  clip: { epsLow: number; epsHigh: number };
-  /** Truncated importance sampling cap between rollout and trainer log-probs (paper 2.0); null = off. */
-  tisCap: number | null;
-  /** Recompute old log-probs with the trainer's forward pass before the update (else: the rollout's). */
-  recomputeOldLogprobs: boolean;
-  /** How per-token losses are reduced. Paper: "loss averaged per sample" = seq-mean-token-mean. */
-  aggregation: LossAggregation;
-  /** Constant of seq-mean-token-sum-norm (default: sampling.maxNewTokens). */
-  aggregationNormalizer?: number;
-  /** KL to the frozen reference: coef 0 = no KL and no reference pass (paper). */
-  /**
-   * KL to the frozen reference policy: coef 0 = no KL term (paper). `monitor`: measure it every step (a metric,
-   * one reference forward pass per step) even when coef is 0; needs the reference policy.
-   */
-  kl: { coef: number; estimator: KlEstimator; monitor: boolean };
-  /** Entropy bonus coefficient (loss -= coef · H). Paper: 0. */
-  entropyCoef: number;
-  /** Compute the policy entropy for the metrics even when entropyCoef is 0 (costs a [tokens, vocab] pass). */
-  computeEntropy: boolean;
-  /** DAPO soft overlong punishment added to the reward; maxLength defaults to sampling.maxNewTokens. */
-  overlong: { enabled: boolean; cacheLength: number; factor: number; maxLength?: number };
-  /** DAPO dynamic sampling: drop groups whose rewards are all equal, refill up to maxRefills extra rounds. */
-  dynamicSampling: { enabled: boolean; maxRefills: number };
-  /** Groups containing a sample with one of these statuses are dropped (never a silent 0). */
-  dropGroupOnStatus: VerificationStatus[];
-  /** Passes over each rollout batch, and mini-batches (optimizer updates) per pass. Paper: 1 and 1. */
-  ppoEpochs: number;
-  miniBatches: number;
-  /** Adam(W). Paper RL: lr 2e-6 constant, betas 0.9/0.98, weight decay 0.1. */
-  optimizer: {
-    lr: number;
-    beta1: number;
-    beta2: number;
-    eps: number;
-    weightDecay: number;
-    decoupled: boolean;
-    /** Global grad-norm clip (null = off). */
-    maxGradNorm: number | null;
-    /** Warm-up and decay count optimizer updates (at most steps × ppoEpochs × miniBatches in a run). */
-    warmupSteps: number;
-    decay: LrDecay;
-    minLr: number;
-  };
-  /** MOPD: A_t = (log p_teacher - log p_student)_t + rewardWeight · A_GRPO. Paper: rewardWeight 0. */
-  mopd: { rewardWeight: number };
-  /** Mixing scheduler by registry name, and its options. Paper: proportional (natural sizes). */
-  scheduler: { name: string; options: Record<string, unknown> };
-  /** Training tasks loaded per domain (undefined: the domain's default). */
-  trainTasksPerDomain?: number;
-  /** Sequences per forward/backward chunk inside a mini-batch (gradients are accumulated). 0 = whole. */
-  microBatchSize: number;
-  /** Sequences per `policy.generate` call (0 = all of a round's G·prompts in one call). */
-  rolloutBatchSize: number;
-  /** Verifications in flight at once (the verifiers bound their own sandboxes too). */
-  verifyConcurrency: number;
-  /** Evaluate every N steps (0 = only when asked) and at the end when evalAtEnd. */
-  evalEvery: number;
-  evalAtEnd: boolean;
-  /** Eval tasks per domain of those evaluations (0 = the domain's whole eval split): held-out curves on a subset. */
-  evalTasks: number;
-  /** Checkpoint every N steps (0 = never) and at the end when checkpointAtEnd (needs a checkpoint store). */
-  checkpointEvery: number;
-  checkpointAtEnd: boolean;
-  /**
-   * Options of trainer plugins, by plugin name. The trainer itself reads none of them: a plugin applied through the
-   * plugin host's `hooks.trainer` reads its own block (`trainer.config.plugins[name]`), validated at load time by the
-   * schema it registered as the config section `trainer.plugins.<name>`.
-   */
-  plugins: Record<string, Record<string, unknown>>;
-}
+/**
+ * The trainer's options, declared once: the type (`TrainerConfig`), the defaults (`DEFAULT_TRAINER_CONFIG`, the
+ * paper's RL recipe where it states one), the JSON Schema of the experiment's `trainer:` section and its optional
+ * keys all come from this tree.
+ */
+export const TRAINER_OPTIONS = group("GRPO-family trainer options (defaults: the paper's RL recipe).", {
+  algorithm: choice(
+    ["grpo", "mopd"],
+    "grpo: verifier rewards, group-relative advantages; mopd: multi-teacher on-policy distillation.",
+    "grpo",
+  ),
+  steps: int("Optimizer steps of the run. Paper: 200 single-domain, 400 multi-task.", 200, 1),
+  promptsPerStep: int("Prompts per step. Paper: 128 (GRPO), 256 (MT-OPD).", 128, 1),
+  groupSize: int("Samples (rollouts) per prompt, G. Paper: 16 (GRPO), 4 (MT-OPD).", 16, 1),
+  seed: int("Seed of every random choice of the run (data order, scheduler, sampling).", 0),
+  sampling: group("How rollouts are sampled. Paper: temperature 1.0.", {
+    temperature: num("Sampling temperature.", 1, { minimum: 0 }),
+    topP: num("Nucleus mass (1: off).", 1, { exclusiveMinimum: 0, maximum: 1 }),
+    maxNewTokens: int("Max response tokens.", 1024, 1),
+    stop: optional(
+      value<string[]>({ type: "array", items: { type: "string" } }, "Strings that end a response.", []),
+    ),
+  }),
+  advantage: group("A = (r − mean) / (std + eps) when normalizeStd, else r − mean (Dr. GRPO).", {
+    normalizeStd: bool("Divide by the group std (false = Dr. GRPO).", true),
+    eps: num("Added to the std.", 1e-6, { minimum: 0 }),
+    stdKind: choice(["sample", "population"], "Group std with n − 1 (sample) or n (population).", "sample"),
+  }),
+  clip: group("PPO ratio clip [1 − epsLow, 1 + epsHigh] (DAPO clip-higher: 0.2 / 0.28).", {
+    epsLow: num("Lower clip ε.", 0.2, { minimum: 0, maximum: 1 }),
+    epsHigh: num("Upper clip ε.", 0.28, { minimum: 0 }),
+  }),
+  tisCap: value<number | null>(
+    { type: ["number", "null"], exclusiveMinimum: 0 },
+    "Truncated importance-sampling cap between rollout and trainer log-probs (paper 2.0); null = off.",
+    2,
+  ),
+  recomputeOldLogprobs: bool(
+    "Recompute old log-probs with the trainer's forward pass before the update (else: the rollout's).",
+    true,
+  ),
+  aggregation: choice(
+    LOSS_AGGREGATIONS,
+    'How per-token losses are reduced. Paper: "loss averaged per sample" = seq-mean-token-mean.',
+    "seq-mean-token-mean",
+  ),
+  aggregationNormalizer: optional(
+    num("Constant of seq-mean-token-sum-norm (default: sampling.maxNewTokens).", 0, { exclusiveMinimum: 0 }),
+  ),
+  kl: group("KL to the frozen reference policy (the arm's start policy in m2rl run). Paper: no KL.", {
+    coef: num("β of the KL term (0 = no term and, without monitor, no reference pass).", 0, { minimum: 0 }),
+    estimator: choice(KL_ESTIMATORS, "Per-token KL estimator (Schulman's k1, k2, k3).", "k3"),
+    monitor: bool(
+      "Measure the KL to the reference every step even when coef is 0 (a metric, one reference forward pass per step).",
+      false,
+    ),
+  }),
+  entropyCoef: num("Entropy bonus coefficient (loss −= coef · H). Paper: 0.", 0, { minimum: 0 }),
+  computeEntropy: bool(
+    "Compute the policy entropy for the metrics even when entropyCoef is 0 (costs a [tokens, vocab] pass).",
+    true,
+  ),
+  overlong: group("DAPO soft overlong punishment added to the reward.", {
+    enabled: bool("Add the overlong penalty as a reward term.", false),
+    cacheLength: int("Soft punishment zone (tokens).", 256, 1),
+    factor: num("Penalty multiplier.", 1, { minimum: 0 }),
+    maxLength: optional(int("L_max (default sampling.maxNewTokens).", 0, 1)),
+  }),
+  dynamicSampling: group("DAPO dynamic sampling.", {
+    enabled: bool("Drop groups whose rewards are all equal and sample again.", false),
+    maxRefills: int("Extra sampling rounds.", 3),
+  }),
+  dropGroupOnStatus: value<VerificationStatus[]>(
+    { type: "array", items: { enum: [...VERIFICATION_STATUSES] }, uniqueItems: true },
+    "Groups containing a sample with one of these verification statuses are dropped (never a silent 0).",
+    ["error"],
+  ),
+  ppoEpochs: int("Passes over each rollout batch. Paper: 1.", 1, 1),
+  miniBatches: int("Mini-batches (optimizer updates) per pass. Paper: 1.", 1, 1),
+  optimizer: group(
+    "AdamW and the learning-rate schedule. Paper RL: lr 2e-6 constant, betas 0.9/0.98, wd 0.1.",
+    {
+      lr: num("Peak learning rate.", 2e-6, { minimum: 0 }),
+      beta1: num("Adam β1.", 0.9, { minimum: 0, exclusiveMaximum: 1 }),
+      beta2: num("Adam β2.", 0.98, { minimum: 0, exclusiveMaximum: 1 }),
+      eps: num("Adam ε.", 1e-8, { exclusiveMinimum: 0 }),
+      weightDecay: num("Weight decay λ.", 0.1, { minimum: 0 }),
+      decoupled: bool("AdamW (true) or Adam with L2 (false).", true),
+      maxGradNorm: value<number | null>(
+        { type: ["number", "null"], exclusiveMinimum: 0 },
+        "Global grad-norm clip; null = off.",
+        1,
+      ),
+      warmupSteps: int(
+        "Linear warm-up, in optimizer updates (at most steps × ppoEpochs × miniBatches in a run).",
+        0,
+      ),
+      decay: choice(LR_DECAYS, "LR decay after warm-up, to minLr.", "constant"),
+      minLr: num("Floor of the decay.", 0, { minimum: 0 }),
+    },
+  ),
+  mopd: group("MOPD: A_t = (log p_teacher − log p_student)_t + rewardWeight · A_GRPO.", {
+    rewardWeight: num("Weight of the GRPO advantage added to the distillation advantage. Paper: 0.", 0),
+  }),
+  scheduler: group(
+    "The mixing scheduler (a mix arm's `scheduler` / `options` replace it). Paper: proportional.",
+    {
+      name: value<string>({ type: "string" }, "Registered mixing scheduler.", "proportional"),
+      options: value<Record<string, unknown>>(
+        { type: "object" },
+        "Its options (validated by its schema).",
+        {},
+      ),
+    },
+  ),
+  trainTasksPerDomain: optional(int("Train tasks loaded per domain (default: the domain's).", 0, 1)),
+  microBatchSize: int(
+    "Sequences per forward/backward chunk inside a mini-batch (gradients accumulate exactly); 0 = whole.",
+    0,
+  ),
+  rolloutBatchSize: int("Sequences per policy.generate call (0 = all of a round's G · prompts).", 0),
+  verifyConcurrency: int(
+    "Verifications in flight at once (the verifiers bound their own sandboxes too).",
+    64,
+    1,
+  ),
+  evalEvery: int("Evaluate every N steps (0 = only when asked).", 0),
+  evalAtEnd: bool("A periodic-evaluation point at the last step too.", false),
+  evalTasks: int("Eval tasks per domain of the periodic evaluation (0 = the whole eval split).", 0),
+  checkpointEvery: int("Checkpoint every N steps (0 = never; needs a checkpoint store).", 0),
+  checkpointAtEnd: bool(
+    "Checkpoint after the last step (m2rl run always does: its arms resume from them).",
+    false,
+  ),
+  plugins: value<Record<string, Record<string, unknown>>>(
+    { type: "object", additionalProperties: { type: "object" } },
+    "Options of trainer plugins by plugin name. The trainer reads none of them: a plugin applied through the " +
+      "plugin host's hooks.trainer reads its own block, checked by the schema it registered (config section " +
+      "`trainer.plugins.<name>`); a name no loaded plugin registered is an error.",
+    {},
+  ),
+});
 
-export const DEFAULT_TRAINER_CONFIG: TrainerConfig = {
-  algorithm: "grpo",
-  steps: 200,
-  promptsPerStep: 128,
-  groupSize: 16,
-  seed: 0,
-  sampling: { temperature: 1, topP: 1, maxNewTokens: 1024 },
-  advantage: { normalizeStd: true, eps: 1e-6, stdKind: "sample" },
-  clip: { epsLow: 0.2, epsHigh: 0.28 },
-  tisCap: 2,
-  recomputeOldLogprobs: true,
-  aggregation: "seq-mean-token-mean",
-  kl: { coef: 0, estimator: "k3", monitor: false },
-  entropyCoef: 0,
-  computeEntropy: true,
-  overlong: { enabled: false, cacheLength: 256, factor: 1 },
-  dynamicSampling: { enabled: false, maxRefills: 3 },
-  dropGroupOnStatus: ["error"],
-  ppoEpochs: 1,
-  miniBatches: 1,
-  optimizer: {
-    lr: 2e-6,
-    beta1: 0.9,
-    beta2: 0.98,
-    eps: 1e-8,
-    weightDecay: 0.1,
-    decoupled: true,
-    maxGradNorm: 1,
-    warmupSteps: 0,
-    decay: "constant",
-    minLr: 0,
-  },
-  mopd: { rewardWeight: 0 },
-  scheduler: { name: "proportional", options: {} },
-  microBatchSize: 0,
-  rolloutBatchSize: 0,
-  verifyConcurrency: 64,
-  evalEvery: 0,
-  evalAtEnd: false,
-  evalTasks: 0,
-  checkpointEvery: 0,
-  checkpointAtEnd: false,
-  plugins: {},
-};
+export type TrainerConfig = OptionsOf<typeof TRAINER_OPTIONS>;
+
+export const DEFAULT_TRAINER_CONFIG: TrainerConfig = defaultsOf(TRAINER_OPTIONS);
 
 /** Deep partial of the config, as written in an experiment file. */
 export type TrainerConfigInput = {
@@ -151,163 +179,8 @@ export type TrainerConfigInput = {
       : TrainerConfig[K];
 };
 
-const num = (description: string, extra: Record<string, unknown> = {}) => ({
-  type: "number",
-  description,
-  ...extra,
-});
-const int = (description: string, minimum = 0) => ({ type: "integer", minimum, description });
-const obj = (properties: Record<string, unknown>, description?: string) => ({
-  type: "object",
-  additionalProperties: false,
-  properties,
-  ...(description ? { description } : {}),
-});
-
-/** JSON Schema of the experiment's `trainer:` section (every key optional; defaults in DEFAULT_TRAINER_CONFIG). */
-export const TRAINER_CONFIG_SCHEMA: JSONSchema = {
-  title: "M2RL trainer options",
-  ...obj({
-    algorithm: {
-      enum: ["grpo", "mopd"],
-      description: "grpo: verifier rewards, group advantages; mopd: distillation from per-domain teachers.",
-    },
-    steps: int("Optimizer steps.", 1),
-    promptsPerStep: int("Prompts per step.", 1),
-    groupSize: int("Samples per prompt (G).", 1),
-    seed: int("Run seed."),
-    sampling: obj(
-      {
-        temperature: num("Sampling temperature.", { minimum: 0 }),
-        topP: num("Nucleus mass.", { exclusiveMinimum: 0, maximum: 1 }),
-        maxNewTokens: int("Max response tokens.", 1),
-        stop: { type: "array", items: { type: "string" }, description: "Strings that end a response." },
-      },
-      "How rollouts are sampled.",
-    ),
-    advantage: obj(
-      {
-        normalizeStd: { type: "boolean", description: "Divide by the group std (false = Dr. GRPO)." },
-        eps: num("Added to the std.", { minimum: 0 }),
-        stdKind: {
-          enum: ["sample", "population"],
-          description: "Group std with n − 1 (sample) or n (population).",
-        },
-      },
-      "Group-relative advantages A = (r − mean) / (std + eps).",
-    ),
-    clip: obj(
-      {
-        epsLow: num("Lower clip ε.", { minimum: 0, maximum: 1 }),
-        epsHigh: num("Upper clip ε.", { minimum: 0 }),
-      },
-      "PPO ratio clip [1 − epsLow, 1 + epsHigh] (DAPO clip-higher).",
-    ),
-    tisCap: { type: ["number", "null"], exclusiveMinimum: 0, description: "Truncated IS cap; null = off." },
-    recomputeOldLogprobs: {
-      type: "boolean",
-      description: "Score old log-probs with the trainer's forward pass (else take the sampler's).",
-    },
-    aggregation: {
-      enum: [...LOSS_AGGREGATIONS],
-      description: "How token losses are averaged into the loss.",
-    },
-    aggregationNormalizer: num("Constant of seq-mean-token-sum-norm.", { exclusiveMinimum: 0 }),
-    kl: obj(
-      {
-        coef: num("β of the KL term (0 = none).", { minimum: 0 }),
-        estimator: {
-          enum: ["k1", "k2", "k3"],
-          description: "Per-token KL estimator (Schulman's k1, k2, k3).",
-        },
-        monitor: {
-          type: "boolean",
-          description:
-            "Measure the KL to the reference every step even when coef is 0 (a metric; default false).",
-        },
-      },
-      "KL to the reference policy (the arm's start policy in m2rl run).",
-    ),
-    entropyCoef: num("Entropy bonus coefficient.", { minimum: 0 }),
-    computeEntropy: { type: "boolean", description: "Entropy metric even when entropyCoef is 0." },
-    overlong: obj(
-      {
-        enabled: { type: "boolean", description: "DAPO's soft overlong punishment as a reward term." },
-        cacheLength: int("Soft punishment zone (tokens).", 1),
-        factor: num("Penalty multiplier.", { minimum: 0 }),
-        maxLength: int("L_max (default sampling.maxNewTokens).", 1),
-      },
-      "DAPO soft overlong punishment.",
-    ),
-    dynamicSampling: obj(
-      {
-        enabled: {
-          type: "boolean",
-          description: "Drop groups whose rewards are all equal and sample again.",
-        },
-        maxRefills: int("Extra sampling rounds."),
-      },
-      "DAPO dynamic sampling.",
-    ),
-    dropGroupOnStatus: {
-      type: "array",
-      items: { enum: ["correct", "incorrect", "unparsable", "timeout", "error"] },
-      uniqueItems: true,
-      description: "Drop a group when any sample has one of these verification statuses.",
-    },
-    ppoEpochs: int("Passes over a rollout batch.", 1),
-    miniBatches: int("Optimizer updates per pass.", 1),
-    optimizer: obj(
-      {
-        lr: num("Peak learning rate.", { minimum: 0 }),
-        beta1: num("Adam β1.", { minimum: 0, exclusiveMaximum: 1 }),
-        beta2: num("Adam β2.", { minimum: 0, exclusiveMaximum: 1 }),
-        eps: num("Adam ε.", { exclusiveMinimum: 0 }),
-        weightDecay: num("Weight decay λ.", { minimum: 0 }),
-        decoupled: { type: "boolean", description: "AdamW (true) or Adam with L2 (false)." },
-        maxGradNorm: {
-          type: ["number", "null"],
-          exclusiveMinimum: 0,
-          description: "Global grad-norm clip; null = off.",
-        },
-        warmupSteps: int("Linear warm-up, in optimizer updates."),
-        decay: { enum: ["constant", "cosine", "linear"], description: "LR decay after warm-up, to minLr." },
-        minLr: num("Floor of the decay.", { minimum: 0 }),
-      },
-      "AdamW and the learning-rate schedule.",
-    ),
-    mopd: obj(
-      { rewardWeight: num("Weight of the GRPO advantage added to the distillation advantage.") },
-      "Multi-teacher on-policy distillation.",
-    ),
-    scheduler: obj(
-      {
-        name: { type: "string", description: "Registered mixing scheduler." },
-        options: { type: "object", description: "Its options (validated by its schema)." },
-      },
-      "The mixing scheduler (a mix arm's `scheduler` / `options` replace it).",
-    ),
-    trainTasksPerDomain: int("Train tasks loaded per domain.", 1),
-    microBatchSize: int("Sequences per forward/backward chunk (0 = whole mini-batch)."),
-    rolloutBatchSize: int("Sequences per generate call (0 = all)."),
-    verifyConcurrency: int("Verifications in flight at once.", 1),
-    evalEvery: int("Evaluate every N steps (0 = never)."),
-    evalAtEnd: { type: "boolean", description: "A periodic-evaluation point at the last step too." },
-    evalTasks: int("Eval tasks per domain of the periodic evaluation (0 = the whole eval split)."),
-    checkpointEvery: int("Checkpoint every N steps (0 = never)."),
-    checkpointAtEnd: {
-      type: "boolean",
-      description: "Checkpoint after the last step (m2rl run always does: its arms resume from them).",
-    },
-    plugins: {
-      type: "object",
-      description:
-        "Options of trainer plugins by plugin name; each block is checked by the schema its plugin registered " +
-        "(config section `trainer.plugins.<name>`), and a name no loaded plugin registered is an error.",
-      additionalProperties: { type: "object" },
-    },
-  }),
-};
+/** JSON Schema of the experiment's `trainer:` section (every key optional, no defaults: see TRAINER_OPTIONS). */
+export const TRAINER_CONFIG_SCHEMA: JSONSchema = schemaOf(TRAINER_OPTIONS, { title: "M2RL trainer options" });
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
@@ -335,12 +208,7 @@ function merge(
   return out;
 }
 
-const OPTIONAL_KEYS = new Set([
-  "aggregationNormalizer",
-  "trainTasksPerDomain",
-  "sampling.stop",
-  "overlong.maxLength",
-]);
+const OPTIONAL_KEYS = new Set(optionalKeysOf(TRAINER_OPTIONS));
 
 /** Defaults ⊕ input, with cross-field checks (errors name the `trainer.<field>` at fault). */
 /** True when the run measures a KL to the reference policy: as a loss term (kl.coef > 0) or as a metric (kl.monitor). */
@@ -349,11 +217,7 @@ export function measuresKl(config: Pick<TrainerConfig, "kl">): boolean {
 }
 
 export function resolveTrainerConfig(input: TrainerConfigInput = {}): TrainerConfig {
-  const c = merge(
-    DEFAULT_TRAINER_CONFIG as unknown as Record<string, unknown>,
-    input as Record<string, unknown>,
-    "",
-  ) as unknown as TrainerConfig;
+  const c = merge(DEFAULT_TRAINER_CONFIG, input, "") as TrainerConfig;
   const fail = (path: string, msg: string) => {
     throw new ConfigError(msg, { path: `trainer.${path}` });
   };

@@ -1,6 +1,7 @@
 /** Learning-rate schedules: linear warm-up, then constant, cosine or linear decay to `minLr`. */
 
 export type LrDecay = "constant" | "cosine" | "linear";
+export const LR_DECAYS: readonly LrDecay[] = ["constant", "cosine", "linear"];
 
 export interface LrScheduleOptions {
   /** Peak learning rate. */
