@@ -5,7 +5,7 @@
 import type { DomainContext, Split, Task, TaskQuery } from "@m2rl/core";
 import { DataError } from "@m2rl/core/errors";
 import { Rng } from "@m2rl/core/rng";
-import { type DataFormat, type DataFormatName, readRows } from "./rows.ts";
+import { type DataFormat, type DataFormatName, formatOf, readRows } from "./rows.ts";
 import { type GroundTruthMapper, verlRowToTask } from "./verl.ts";
 
 export { DATA_FILES_SCHEMA } from "./schema.ts";
@@ -76,4 +76,50 @@ export async function loadSplit<G>(
   });
   if (query.split === "train") Rng.derive(query.seed, `${opts.domain}/data`).shuffle(tasks);
   return query.count !== undefined ? tasks.slice(0, query.count) : tasks;
+}
+
+/**
+ * Whether a domain factory reads data files: its options schema has a `data` property (the shape of
+ * `DATA_FILES_SCHEMA`), which its `tasks` serves splits from (as the built-in domains do through `loadSplit`).
+ * A host hands an experiment's split files (`domains.<id>.<split>.file`) to such a domain only.
+ */
+export function takesDataFiles(optionsSchema: unknown): boolean {
+  const props = (optionsSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return !!props && typeof props === "object" && props.data !== undefined;
+}
+
+/** A split's file as an experiment names it (`domains.<id>.<split>`). */
+export interface SplitFile {
+  file?: string;
+  format?: DataFormatName;
+}
+
+/**
+ * Domain options with the experiment's split files put into `data` (`data.<split>` and `data.formats.<split>`), so
+ * that the domain's own loader reads them. The options are not changed; a split whose file is given in both places
+ * is the caller's to refuse (the split file wins here).
+ */
+export function withSplitFiles<O extends { data?: DataFiles }>(
+  options: O,
+  splits: Partial<Record<Split, SplitFile>>,
+): O {
+  let data: DataFiles | undefined;
+  for (const split of ["train", "eval"] as const) {
+    const s = splits[split];
+    if (!s?.file) continue;
+    data ??= { ...options.data, formats: { ...options.data?.formats } };
+    data[split] = s.file;
+    // A split file's format is its own (or its extension's), never the one `data.format` gives the other files.
+    const format = s.format ?? formatFromName(s.file);
+    if (format) data.formats = { ...data.formats, [split]: format };
+  }
+  return data ? { ...options, data } : options;
+}
+
+function formatFromName(file: string): DataFormat | undefined {
+  try {
+    return formatOf(file);
+  } catch {
+    return undefined;
+  }
 }
