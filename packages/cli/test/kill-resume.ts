@@ -3,7 +3,10 @@
  * once uninterrupted, then again in another folder killing it with SIGKILL at seeded random moments and re-running
  * until it finishes; the per-arm eval scores, the report's score table and every arm's held-out curve points
  * (heldout.jsonl) must be identical.
- * Usage: npm run kill-resume -w @m2rl/cli [-- --kills 4 --seed 1]
+ * (heldout.jsonl) must be identical, and the run folder must hold no temp file (`*.tmp-*`) afterwards.
+ * Kills land at (0.1 + (max − 0.1)·u) × the reference run's wall time, u uniform; a small --max gives many early
+ * kills (the e2e target runs 20 with --max 0.25).
+ * Usage: npm run kill-resume -w @m2rl/cli [-- --kills 4 --seed 1 --max 0.9]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -17,6 +20,7 @@ const opt = (name: string, d: number) => {
   return i >= 0 ? Number(args[i + 1]) : d;
 };
 const kills = opt("kills", 4);
+const maxFraction = opt("max", 0.9);
 const rng = new Rng(opt("seed", 1));
 const bin = resolve(import.meta.dirname, "..", "bin", "m2rl.js");
 const runArgs = [bin, "run", "--preset", "smoke"];
@@ -38,6 +42,19 @@ function heldOut(dir: string): Record<string, string> {
   }
   return out;
 }
+/** Every `*.tmp-*` entry under `dir`: temp files of killed writers that the runs did not sweep. */
+function tempFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (/\.tmp-\d+/.test(e.name)) out.push(p.slice(dir.length + 1));
+      else if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
 const scoreTable = (dir: string) =>
   readFileSync(join(dir, "runs", "builtin-smoke", "report.md"), "utf8")
     .split("**Avg@K")[1]
@@ -52,7 +69,7 @@ try {
   const full = (Date.now() - t0) / 1000;
   const killedAt: number[] = [];
   for (let k = 0; k < kills; k++) {
-    const delay = (0.1 + 0.8 * rng.next()) * full;
+    const delay = (0.1 + (maxFraction - 0.1) * rng.next()) * full;
     const child = spawn(process.execPath, runArgs, { cwd: b, stdio: "ignore" });
     const timer = setTimeout(() => child.kill("SIGKILL"), delay * 1000);
     const code = await new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
@@ -64,8 +81,12 @@ try {
   if (last.status !== 0) throw new Error(`final run failed:\n${last.stderr}`);
   const sameHeldOut = JSON.stringify(heldOut(a)) === JSON.stringify(heldOut(b));
   if (Object.keys(heldOut(a)).length === 0) throw new Error("the smoke preset wrote no heldout.jsonl");
+  const leftovers = tempFiles(join(b, "runs"));
   const same =
-    JSON.stringify(scores(a)) === JSON.stringify(scores(b)) && scoreTable(a) === scoreTable(b) && sameHeldOut;
+    JSON.stringify(scores(a)) === JSON.stringify(scores(b)) &&
+    scoreTable(a) === scoreTable(b) &&
+    sameHeldOut &&
+    leftovers.length === 0;
   console.log(
     JSON.stringify({
       check: "kill-resume",
@@ -73,6 +94,7 @@ try {
       killedAtSeconds: killedAt,
       identical: same,
       heldOutIdentical: sameHeldOut,
+      tempFilesLeft: leftovers,
     }),
   );
   if (!same) {

@@ -24,6 +24,7 @@ import { planExperiment } from "../run/plan.ts";
 import { writeRunReport } from "../run/report.ts";
 import { runSeeds } from "../run/runner.ts";
 import { RunStore, seedRunDir } from "../run/store.ts";
+import { sweepStaleTemps } from "../run/sweep.ts";
 import { PRESETS, parseSeeds, presetFile, type RunOptions } from "./run.ts";
 
 export async function runCommand(file: string | undefined, opts: RunOptions): Promise<number> {
@@ -123,6 +124,12 @@ async function runExperiment(
 
   const backend = await initBackend({ log: (l) => display.line(l) });
   await mkdir(outDir, { recursive: true });
+  // A killed run leaves temp files (partial checkpoints, reports); their writers are gone: remove them.
+  const swept = await sweepStaleTemps(outDir);
+  if (swept.length)
+    display.line(
+      `removed ${swept.length} temp file(s) left by killed runs (e.g. ${relative(outDir, swept[0])})`,
+    );
   const writeRunFiles = async (dir: string, c: ExperimentConfig) => {
     const store = new RunStore(dir);
     await store.writeFileAtomic(join(dir, "config.yaml"), stringify(c));

@@ -2,7 +2,6 @@
  * What every arm executor shares: the experiment, its plugin host and domains, progress, the arm seeds, and how an
  * arm's policy is read from and written to its checkpoint folder.
  */
-import { mkdir, rename, rm } from "node:fs/promises";
 import {
   type Domain,
   type ExperimentConfig,
@@ -12,7 +11,7 @@ import {
   Rng,
   savePolicy,
 } from "@m2rl/core";
-import { NodeFileStore } from "@m2rl/io-node";
+import { atomicDirectory, NodeFileStore } from "@m2rl/io-node";
 import type { ArmJob } from "../runner.ts";
 
 /** `done` of `total` units of the current arm (steps, tensors, eval tasks). */
@@ -54,13 +53,15 @@ export async function loadArm(job: ArmJob, armId: string, trainable = true): Pro
   return loadPolicy(new NodeFileStore(job.store.checkpointDir(armId)), { trainable });
 }
 
-/** Writes the job's arm checkpoint: into a temp folder, then renamed over the old one. */
+/**
+ * Writes the job's arm checkpoint into a temp folder beside it, then swaps it in: the old checkpoint is moved
+ * aside and removed only after the new one is in place, so a kill at any moment leaves a complete checkpoint (or
+ * temp folders that the next run's sweep removes).
+ */
 export async function saveArm(job: ArmJob, policy: Policy): Promise<void> {
-  const dir = job.store.checkpointDir(job.node.id);
-  await rm(dir, { recursive: true, force: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  await savePolicy(policy, new NodeFileStore(tmp));
-  await rename(tmp, dir);
+  await atomicDirectory(
+    job.store.checkpointDir(job.node.id),
+    (tmp) => savePolicy(policy, new NodeFileStore(tmp)),
+    { overwrite: true, durable: false },
+  );
 }
