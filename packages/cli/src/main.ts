@@ -28,10 +28,3 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   return exitCodeOf(program);
 }
-
-/**
- * Sets the exit code from inside a plain commander action.
- * @deprecated Commands resolve to their exit code (see `onAction` in ./commands/action.ts); this stays until the
- * last command module that imports it from here has moved.
- */
-export { setExitCode } from "./commands/action.ts";

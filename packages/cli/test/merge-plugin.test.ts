@@ -81,23 +81,23 @@ describe("m2rl merge --plugin", () => {
   });
 
   it("an unknown method lists the registered ones, the plugin's included; parameters follow its declaration", async () => {
-    expect(await run(join(dir, "typo.yml"), "--out", join(dir, "bad"), "--plugin", pluginFile)).toBe(1);
+    expect(await run(join(dir, "typo.yml"), "--out", join(dir, "bad"), "--plugin", pluginFile)).toBe(2);
     expect(io.err.join("")).toMatch(
       /typo\.yml:1 merge_method: unknown merge_method 'medain' \(did you mean 'median'\?\) \(known: linear, .*, karcher, median\)/,
     );
-    expect(await run(join(dir, "param.yml"), "--out", join(dir, "bad"), "--plugin", pluginFile)).toBe(1);
+    expect(await run(join(dir, "param.yml"), "--out", join(dir, "bad"), "--plugin", pluginFile)).toBe(2);
     expect(io.err.join("")).toMatch(/unknown parameter 'lamda' for merge method 'median' \(known: lambda\)/);
     // lambda is a per-tensor parameter: a layer gradient is accepted
     expect(await run(join(dir, "gradient.yml"), "--out", join(dir, "grad"), "--plugin", pluginFile)).toBe(0);
     expect(existsSync(join(dir, "bad"))).toBe(false);
   });
 
-  it("a --plugin that is not there exits 1 naming it", async () => {
-    expect(await run(join(dir, "median.yml"), "--out", join(dir, "bad"), "--plugin", "./nope.js")).toBe(1);
+  it("a --plugin that is not there exits 2 naming it", async () => {
+    expect(await run(join(dir, "median.yml"), "--out", join(dir, "bad"), "--plugin", "./nope.js")).toBe(2);
     expect(io.err.join("")).toMatch(/\[\.\/nope\.js\]: plugin file not found: .*nope\.js/);
     expect(
       await run(join(dir, "median.yml"), "--out", join(dir, "bad"), "--plugin", "m2rl-plugin-merge-nope"),
-    ).toBe(1);
+    ).toBe(2);
     expect(io.err.join("")).toMatch(/cannot find plugin module 'm2rl-plugin-merge-nope'/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `m2rl merge` in-process: the merged weights are the method's (checked against a hand computation), `--no-fsync`
- * writes the same bytes, `--dry-run` writes nothing, a bad config exits 1 naming the problem.
+ * writes the same bytes, `--dry-run` writes nothing, the density table only with `--analyze`, a bad config exits 2
+ * naming the problem, a failure while merging exits 1.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,12 +63,40 @@ describe("m2rl merge", () => {
     );
   });
 
-  it("--dry-run writes nothing; a bad config exits 1 and says what is wrong", async () => {
+  it("prints the per-tensor density table only with --analyze", async () => {
+    const table = /update density per model/;
+    expect(await run(join(dir, "ta.yml"), "--out", join(dir, "quiet"), "--no-progress")).toBe(0);
+    expect(io.out.join("")).not.toMatch(table);
+    expect(io.out.join("")).toMatch(/wrote 1 file\(s\)/);
+    io.out.length = 0;
+    expect(await run(join(dir, "ta.yml"), "--out", join(dir, "an"), "--no-progress", "--analyze")).toBe(0);
+    expect(io.out.join("").match(new RegExp(table, "g"))).toHaveLength(1);
+    expect(io.out.join("")).toMatch(/model\.layers\.0\.mlp\.up_proj\.weight +75\.0% +75\.0%/);
+  });
+
+  it("--dry-run writes nothing; a bad config exits 2 and says what is wrong", async () => {
     expect(await run(join(dir, "ta.yml"), "--out", join(dir, "dry"), "--dry-run", "--no-progress")).toBe(0);
     expect(existsSync(join(dir, "dry"))).toBe(false);
     writeFileSync(join(dir, "bad.yml"), "merge_method: tiez\nmodels:\n  - model: ft0\n");
-    expect(await run(join(dir, "bad.yml"), "--out", join(dir, "bad"), "--no-progress")).toBe(1);
-    expect(io.err.join("")).toMatch(/tiez/);
+    expect(await run(join(dir, "bad.yml"), "--out", join(dir, "bad"), "--no-progress")).toBe(2);
+    expect(io.err.join("")).toMatch(/bad\.yml:1 merge_method: unknown merge_method 'tiez'/);
+    expect(await run(join(dir, "nope.yml"), "--out", join(dir, "bad"), "--no-progress")).toBe(2);
+    expect(io.err.join("")).toMatch(/nope\.yml: cannot read the merge config/);
+    expect(await run(join(dir, "ta.yml"), "--out", join(dir, "bad"), "--workers", "-1")).toBe(2);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
+
+  it("a failure while merging (inputs that do not match) exits 1", async () => {
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(join(dir, "odd"), { recursive: true });
+    const w = await CheckpointWriter.create(new NodeFileStore(join(dir, "odd")), [
+      { name: "model.layers.0.mlp.up_proj.weight", shape: [3], dtype: "F32" },
+    ]);
+    await w.write("model.layers.0.mlp.up_proj.weight", Float32Array.from([1, 2, 3]));
+    await w.finish();
+    writeFileSync(join(dir, "odd.yml"), "merge_method: linear\nmodels:\n  - model: ft0\n  - model: odd\n");
+    expect(await run(join(dir, "odd.yml"), "--out", join(dir, "bad"), "--no-progress")).toBe(1);
+    expect(io.err.join("")).toMatch(/shape mismatch/);
     expect(existsSync(join(dir, "bad"))).toBe(false);
   });
 });

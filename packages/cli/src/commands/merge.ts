@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { setExitCode } from "../main.ts";
+import { onAction } from "./action.ts";
 
 export interface MergeOptions {
   out: string;
@@ -16,10 +16,11 @@ export interface MergeOptions {
 
 /**
  * `m2rl merge <config.yaml> --out <dir>`: mergekit-compatible merge, streaming, atomic output. Declares the options
- * only; the implementation (../merge/command.ts) is imported when the command runs.
+ * only; the implementation (../merge/command.ts) is imported when the command runs and resolves to the exit code:
+ * 0, 1 when the merge failed, 2 for a bad config or option.
  */
 export function register(program: Command): void {
-  program
+  const command = program
     .command("merge")
     .description(
       "merge models with a mergekit YAML config (one tensor at a time, sharded safetensors output)",
@@ -37,7 +38,10 @@ export function register(program: Command): void {
       "worker threads (0 = inline; default 0 with the native merge kernels, else min(4, cores))",
     )
     .option("--overwrite", "replace an existing output folder")
-    .option("--analyze", "first print per-tensor update density and sign agreement of the task vectors")
+    .option(
+      "--analyze",
+      "first print per-tensor update density and sign agreement of the task vectors (needs a base)",
+    )
     .option("--dry-run", "pre-flight only: validate the config and the checkpoints' headers, print the plan")
     .option("--no-progress", "no progress bar")
     .option(
@@ -50,9 +54,8 @@ export function register(program: Command): void {
       "load a plugin that registers merge methods (repeatable; a path relative to the current folder, or a module name)",
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
-    )
-    .action(async (configPath: string, opts: MergeOptions, command: Command) => {
-      const code = await (await import("../merge/command.ts")).merge(configPath, opts);
-      if (code !== 0) setExitCode(command, code);
-    });
+    );
+  onAction(command, async (configPath: string, opts: MergeOptions) =>
+    (await import("../merge/command.ts")).merge(configPath, opts),
+  );
 }

@@ -1,6 +1,6 @@
 /** `m2rl merge`: the implementation, loaded when the command runs. */
 import { readFile } from "node:fs/promises";
-import { M2rlError } from "@m2rl/core/errors";
+import { ConfigError, M2rlError, PluginError } from "@m2rl/core/errors";
 import {
   analyzeUpdates,
   type MergeProgress,
@@ -74,15 +74,22 @@ function printUpdates(updates: MergeReport["updates"], modelNames: string[]): vo
   });
 }
 
-/** Runs `m2rl merge <config> --out <dir>` with the parsed options; resolves to the exit code. */
+/**
+ * Runs `m2rl merge <config> --out <dir>` with the parsed options; resolves to the exit code: 0, 2 for a bad config,
+ * option or plugin (ConfigError, PluginError), 1 for any other failure. The per-tensor density table is printed
+ * only with --analyze (it is in merge_report.json and --json either way).
+ */
 export async function merge(configPath: string, opts: MergeOptions): Promise<number> {
   const bar = makeBar(opts.progress);
   try {
+    const workers = opts.workers !== undefined ? Number.parseInt(opts.workers, 10) : undefined;
+    if (workers !== undefined && !(workers >= 0))
+      throw new ConfigError(`--workers must be >= 0, got ${opts.workers}`);
     let text: string;
     try {
       text = await readFile(configPath, "utf8");
     } catch {
-      throw new M2rlError("cannot read the merge config", { file: configPath });
+      throw new ConfigError("cannot read the merge config", { file: configPath });
     }
     // the methods come from a plugin host: the built-ins and those of --plugin, in the workers too
     const { host, modules } = await loadMergeHost(opts.plugin);
@@ -103,9 +110,6 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
       printUpdates(updates, names);
     }
     if (opts.dryRun) return 0;
-    const workers = opts.workers !== undefined ? Number.parseInt(opts.workers, 10) : undefined;
-    if (workers !== undefined && !(workers >= 0))
-      throw new M2rlError(`--workers must be >= 0, got ${opts.workers}`);
     const report = await runMerge(plan, {
       outDir: opts.out,
       workers,
@@ -118,7 +122,6 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {
-      if (!opts.analyze) printUpdates(report.updates, names);
       process.stdout.write(
         `\nwrote ${report.files.length} file(s) to ${report.outDir} in ${report.seconds.toFixed(1)} s (${((report.inputBytes + report.outputBytes) / report.seconds / 1e9).toFixed(2)} GB/s, ${report.workers} workers, ${report.kernels} kernels)\n`,
       );
@@ -128,7 +131,8 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
     // M2RL errors name the file / field / tensor; anything else is unexpected: show its stack
     const e = err as Error;
     process.stderr.write(`m2rl merge: ${err instanceof M2rlError ? e.message : (e.stack ?? String(e))}\n`);
-    return 1;
+    // bad input (config, options, --plugin) exits 2; a merge that failed on the way, 1
+    return err instanceof ConfigError || err instanceof PluginError ? 2 : 1;
   }
   return 0;
 }
