@@ -97,6 +97,7 @@ export async function loadPolicy(store: FileStore, options: LoadPolicyOptions = 
   }
   const ckpt = await Checkpoint.open(store);
   try {
+    checkConfigAgainstHeaders(config, ckpt, configFile);
     const shapes = parameterShapes(config);
     // Validate names and shapes from the headers before reading any data.
     for (const [name, shape] of shapes) {
@@ -135,6 +136,38 @@ export async function loadPolicy(store: FileStore, options: LoadPolicyOptions = 
   } finally {
     await ckpt.close();
   }
+}
+
+/**
+ * The config's sizes against the checkpoint's headers, before anything proportional to the config is built: the
+ * layer count, vocabulary and hidden size must be the ones the stored tensors have. A config claiming 1e9 layers
+ * is refused here, naming config.json and the field, instead of allocating for it.
+ */
+function checkConfigAgainstHeaders(config: ResolvedConfig, ckpt: Checkpoint, configFile: string): void {
+  let layers = 0;
+  for (const name of ckpt.names) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  if (config.num_hidden_layers !== layers)
+    throw new ConfigError(
+      `num_hidden_layers is ${config.num_hidden_layers}, but the checkpoint holds ${layers} layer(s) ` +
+        `(model.layers.0 … model.layers.${Math.max(0, layers - 1)})`,
+      { file: configFile, path: "num_hidden_layers" },
+    );
+  const embed = "model.embed_tokens.weight";
+  if (!ckpt.has(embed)) throw new CheckpointError("missing tensor", { file: ckpt.name, path: embed });
+  const [v, d] = ckpt.tensor(embed).shape;
+  if (config.vocab_size !== v)
+    throw new ConfigError(`vocab_size is ${config.vocab_size}, but ${embed} has ${v} rows`, {
+      file: configFile,
+      path: "vocab_size",
+    });
+  if (config.hidden_size !== d)
+    throw new ConfigError(`hidden_size is ${config.hidden_size}, but ${embed} has ${d} columns`, {
+      file: configFile,
+      path: "hidden_size",
+    });
 }
 
 export interface SavePolicyOptions {

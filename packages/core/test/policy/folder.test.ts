@@ -66,8 +66,9 @@ describe("model folders", () => {
 
     const more = fixtureStore("qwen2_gqa_tied");
     await more.writeText("config.json", JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
+    // one layer more than the checkpoint holds: refused from the headers, naming config.json and the field
     await expect(loadPolicy(more, { allowMissingTokenizer: true })).rejects.toThrow(
-      /model\.layers\.2\.input_layernorm\.weight: missing tensor/,
+      /config\.json num_hidden_layers: num_hidden_layers is 3, but the checkpoint holds 2 layer\(s\)/,
     );
 
     const wide = fixtureStore("qwen2_gqa_tied");
@@ -82,6 +83,34 @@ describe("model folders", () => {
     await expect(loadPolicy(llama, { allowMissingTokenizer: true })).rejects.toThrow(
       /self_attn\.q_proj\.bias: unexpected tensor/,
     );
+  });
+
+  it("checks the config's sizes against the checkpoint headers before building anything (1e9 layers, vocab, width)", async () => {
+    const { store } = await saved(true);
+    const cfg = JSON.parse(await store.readText("config.json"));
+    const withConfig = async (patch: Record<string, unknown>) => {
+      await store.writeText("config.json", JSON.stringify({ ...cfg, ...patch }));
+      const t0 = performance.now();
+      const err = await loadPolicy(store).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      return { err: err as ConfigError, ms: performance.now() - t0 };
+    };
+    const huge = await withConfig({ num_hidden_layers: 1e9 });
+    expect(huge.err).toBeInstanceOf(ConfigError);
+    expect(huge.err.message).toMatch(
+      /tiny\/config\.json.*num_hidden_layers is 1000000000, but the checkpoint holds 2 layer/,
+    );
+    expect(huge.ms).toBeLessThan(2000); // refused from the headers, not after allocating for a billion layers
+    expect((await withConfig({ vocab_size: 500 })).err.message).toMatch(
+      /vocab_size is 500, but model\.embed_tokens\.weight has \d+ rows/,
+    );
+    expect((await withConfig({ hidden_size: 128, num_attention_heads: 4 })).err.message).toMatch(
+      /hidden_size is 128/,
+    );
+    await store.writeText("config.json", JSON.stringify(cfg));
+    (await loadPolicy(store)).dispose();
   });
 
   it("rejects a folder without config or without tokenizer (unless allowed)", async () => {
