@@ -74,6 +74,61 @@ describe("m2rl model logits", () => {
   });
 });
 
+describe("non-finite weights", () => {
+  /** A saved tiny policy whose `model.norm.weight` gets `value` at index 3. */
+  async function broken(value: number): Promise<string> {
+    const tok = new CharTokenizer();
+    const model = new CausalLM(
+      tinyConfig({
+        vocabSize: tok.vocabSize,
+        eosId: tok.eosId,
+        hiddenSize: 16,
+        layers: 1,
+        heads: 2,
+        kvHeads: 1,
+      }),
+      tok,
+      { seed: 1 },
+    );
+    const w = model.exportWeights().get("model.norm.weight")!;
+    const data = Float32Array.from(w.data);
+    data[3] = value;
+    model.setWeight("model.norm.weight", data);
+    const folder = mkdtempSync(join(tmpdir(), "m2rl-nonfinite-"));
+    await savePolicy(model, new NodeFileStore(folder));
+    model.dispose();
+    return folder;
+  }
+
+  it("a NaN weight fails the load naming the file, tensor and index; --allow-nonfinite loads it", async () => {
+    const folder = await broken(Number.NaN);
+    try {
+      expect(await m2rl("model", "logits", "--model", folder, "--ids", "5,6")).toBe(1);
+      expect(err.join("")).toMatch(
+        /model\.safetensors model\.norm\.weight: non-finite weight NaN at flat index 3/,
+      );
+      expect(
+        await m2rl("model", "logits", "--model", folder, "--ids", "5,6", "--allow-nonfinite", "--json"),
+      ).toBe(0);
+      expect(
+        JSON.parse(out.join("").trim().split("\n").pop()!).logits.some((l: number | null) => l === null),
+      ).toBe(true);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("finite weights that overflow the forward pass fail instead of printing non-finite logits", async () => {
+    const folder = await broken(3e38);
+    try {
+      expect(await m2rl("model", "logits", "--model", folder, "--ids", "5,6")).toBe(1);
+      expect(err.join("")).toMatch(/the forward pass overflowed/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("m2rl model generate", () => {
   it("samples from a saved tiny policy, seeded, equal to Policy.generate", async () => {
     const dir = mkdtempSync(join(tmpdir(), "m2rl-model-"));

@@ -13,6 +13,7 @@ export async function logits(opts: LogitsOptions): Promise<number> {
     const info = await initBackend({ log: (line) => process.stderr.write(`${line}\n`) });
     const policy = await loadPolicy(new NodeFileStore(opts.model), {
       allowMissingTokenizer: opts.text === undefined,
+      allowNonFinite: opts.allowNonfinite === true,
     });
     const ids = opts.ids !== undefined ? parseIds(opts.ids) : policy.tokenizer.encode(opts.text!);
     if (ids.length === 0) throw new Error("the sequence is empty");
@@ -20,6 +21,11 @@ export async function logits(opts: LogitsOptions): Promise<number> {
     const logits = Array.from(t.dataSync());
     t.dispose();
     policy.dispose();
+    const bad = logits.findIndex((l) => !Number.isFinite(l));
+    if (bad >= 0 && !opts.allowNonfinite)
+      throw new Error(
+        `logit ${bad} is ${logits[bad]}: the forward pass overflowed (weights too large for float32 arithmetic?)`,
+      );
     const k = Math.max(0, Math.min(logits.length, Number.parseInt(opts.top, 10) || 0));
     const top = logits
       .map((l, id) => ({ id, logit: l }))

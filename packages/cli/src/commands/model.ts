@@ -8,6 +8,7 @@ export interface LogitsOptions {
   json?: boolean;
   top: string;
   all?: boolean;
+  allowNonfinite?: boolean;
 }
 
 export interface GenerateOptions {
@@ -44,7 +45,8 @@ export function register(program: Command): void {
     .option("--text <string>", "text to encode with the folder's tokenizer (instead of --ids)")
     .option("--top <k>", "how many top tokens to list", "10")
     .option("--all", "print every logit (one per line) instead of the top tokens")
-    .option("--json", "print {ids, vocab_size, backend, logits, top} as JSON");
+    .option("--json", "print {ids, vocab_size, backend, logits, top} as JSON")
+    .option("--allow-nonfinite", "load NaN / Inf weights and print non-finite logits instead of failing");
   onAction(logits, async (opts: LogitsOptions) => (await import("./model-impl.ts")).logits(opts));
 
   const generate = model

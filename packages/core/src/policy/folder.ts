@@ -40,6 +40,21 @@ export interface LoadPolicyOptions {
   allowMissingTokenizer?: boolean;
   /** Parameters as trainable variables (default true). */
   trainable?: boolean;
+  /**
+   * Accept NaN / ±Inf weights (default false: a non-finite value fails the load, naming the file, the tensor and the
+   * first index). Only for inspecting a broken checkpoint.
+   */
+  allowNonFinite?: boolean;
+}
+
+/** Index of the first NaN / ±Inf value, or −1. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    // x − x is 0 for every finite x and NaN for NaN and ±Inf: one subtraction and one compare per value
+    if (x - x !== 0) return i;
+  }
+  return -1;
 }
 
 /** Tensors a checkpoint may carry that are not parameters (recomputed buffers). */
@@ -127,7 +142,16 @@ export async function loadPolicy(store: FileStore, options: LoadPolicyOptions = 
     // One tensor at a time into zero-initialised parameters: peak memory ≈ the model plus one tensor.
     const model = new CausalLM(config, tokenizer, { weights: "zeros", trainable: options.trainable });
     try {
-      for (const name of shapes.keys()) model.setWeight(name, await ckpt.readFloat32(name));
+      for (const name of shapes.keys()) {
+        const data = await ckpt.readFloat32(name);
+        const bad = options.allowNonFinite ? -1 : firstNonFinite(data);
+        if (bad >= 0)
+          throw new CheckpointError(
+            `non-finite weight ${data[bad]} at flat index ${bad} (load with allowNonFinite / --allow-nonfinite to inspect it)`,
+            { file: `${store.name}/${ckpt.tensor(name).file}`, path: name },
+          );
+        model.setWeight(name, data);
+      }
     } catch (err) {
       model.dispose();
       throw err;
