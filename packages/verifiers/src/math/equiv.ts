@@ -6,6 +6,7 @@
 import { Rng } from "@m2rl/core";
 import { simplify } from "mathjs";
 import { compileExpr } from "./evaluate.ts";
+import { evalExact } from "./exact.ts";
 import type { MathValue } from "./parse.ts";
 import { isInteger, type Rational, rat, ratEq, ratToNumber } from "./rational.ts";
 
@@ -39,10 +40,15 @@ const POINTS: number[][] = (() => {
   return out;
 })();
 
+/**
+ * Relative closeness. There is no absolute slack except for float noise around zero (|a|, |b| < 1e-14): `1e-7` is
+ * not `2e-7`, and values that underflow or overflow are compared exactly before this (exact.ts).
+ */
 export function close(a: number, b: number, tol: number): boolean {
   if (a === b) return true;
   if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
-  return Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
+  const m = Math.max(Math.abs(a), Math.abs(b));
+  return m < 1e-14 || Math.abs(a - b) <= tol * m;
 }
 
 function numEq(
@@ -53,7 +59,8 @@ function numEq(
   const same = (x: Rational, y: Rational, approx: boolean) =>
     ratEq(x, y) ||
     (approx && !(isInteger(x) && isInteger(y)) && close(ratToNumber(x), ratToNumber(y), o.tolerance));
-  const approx = a.approx || b.approx || a.value.den !== 1n || b.value.den !== 1n;
+  // Exact values (integers, fractions) compare exactly; a decimal literal on either side is an approximation.
+  const approx = a.approx || b.approx;
   if (same(a.value, b.value, approx)) return true;
   if (!o.percentAsFraction) return false;
   const hundred = rat(100n)!;
@@ -105,10 +112,31 @@ function constValue(v: MathValue): Complexish | undefined {
   return undefined;
 }
 
+/** The exact rational value of an exact number or a constant rational expression (`\\frac{1}{2004!}`). */
+function exactValue(v: MathValue): Rational | undefined {
+  if (v.kind === "number") return v.approx || v.percent ? undefined : v.value;
+  if (v.kind === "expr" && v.vars.length === 0 && !/\d\.\d/.test(v.expr)) return evalExact(v.expr);
+  return undefined;
+}
+
+/** A float that stands for a nonzero exact value but underflowed to 0 or overflowed: not comparable numerically. */
+function lostRange(x: Rational | undefined, f: number): boolean {
+  if (!Number.isFinite(f)) return true;
+  if (!x) return f !== 0 && (Math.abs(f) < 1e-250 || Math.abs(f) > 1e250);
+  return x.num !== 0n && (f === 0 || Math.abs(f) < 1e-250 || Math.abs(f) > 1e250);
+}
+
 function exprEq(a: MathValue, b: MathValue, o: EquivOptions): boolean {
+  const xa = exactValue(a);
+  const xb = exactValue(b);
+  if (xa && xb) return ratEq(xa, xb);
   const ca = constValue(a);
   const cb = constValue(b);
-  if (ca && cb) return close(ca.re, cb.re, o.tolerance) && close(ca.im, cb.im, o.tolerance);
+  if (ca && cb) {
+    if (ca.re === cb.re && ca.im === cb.im) return true;
+    if (lostRange(xa, ca.re) || lostRange(xb, cb.re)) return false;
+    return close(ca.re, cb.re, o.tolerance) && close(ca.im, cb.im, o.tolerance);
+  }
   const ea = a.kind === "expr" ? a : undefined;
   const eb = b.kind === "expr" ? b : undefined;
   if (!ea && !eb) return false;
@@ -151,6 +179,27 @@ function isLoneVariable(v: MathValue): boolean {
   return /^(?:[A-Za-z]|\\[a-z]+)(?:_\{?\w+\}?)?(?:\([^()]*\))?$/.test(v.text.replace(/\s+/g, ""));
 }
 
+/**
+ * The left side of a gold `name = value` that names the answer rather than constrains it: `x`, `f(x)`, `(p,q)`,
+ * `\\frac{NO}{BO}`, `|AB|`, `S_{MBCN}:S`. No digits (outside subscripts) and no `+`/`-`: `7 = 11a + c` and
+ * `a + 3z = 0` are equations to satisfy, not names.
+ */
+function isAssignedName(v: MathValue): boolean {
+  if (isLoneVariable(v)) return true;
+  const t = v.text.replace(/_\{[^{}]*\}|_[A-Za-z0-9]/g, "").replace(/\s+/g, "");
+  return /[A-Za-z]/.test(t) && /^(?:[A-Za-z(),:|{}^]|\\frac)+$/.test(t);
+}
+
+function isConstant(v: MathValue): boolean {
+  return v.kind === "number" || (v.kind === "expr" && v.vars.length === 0);
+}
+
+/** Same members, duplicates ignored: for lists of tuples (`(1,2), (2,1), (1,2)`), which are sets of solutions. */
+function setEq(a: MathValue[], b: MathValue[], o: EquivOptions): boolean {
+  const covers = (x: MathValue[], y: MathValue[]) => x.every((u) => y.some((w) => equivalent(u, w, o)));
+  return covers(a, b) && covers(b, a);
+}
+
 function multisetEq(a: MathValue[], b: MathValue[], o: EquivOptions): boolean {
   if (a.length !== b.length) return false;
   const used = new Array<boolean>(b.length).fill(false);
@@ -190,8 +239,12 @@ export function equivalent(gold: MathValue, pred: MathValue, o: EquivOptions = D
       return false;
     }
     if (!o.equationRhs) return false;
-    if (gold.kind === "equation") return isLoneVariable(gold.lhs) && equivalent(gold.rhs, pred, o);
-    if (pred.kind === "equation") return isLoneVariable(pred.lhs) && equivalent(gold, pred.rhs, o);
+    if (gold.kind === "equation") return isAssignedName(gold.lhs) && equivalent(gold.rhs, pred, o);
+    if (pred.kind === "equation") {
+      // `x = 3`, or a true computation `12 + 7 = 19` whose result is the answer.
+      const named = isLoneVariable(pred.lhs) || (isConstant(pred.lhs) && equivalent(pred.lhs, pred.rhs, o));
+      return named && equivalent(gold, pred.rhs, o);
+    }
   }
 
   if (gold.kind === "union" || pred.kind === "union") {
@@ -221,7 +274,10 @@ export function equivalent(gold: MathValue, pred: MathValue, o: EquivOptions = D
       return multisetEq(gi, pi, o);
     }
     if (bare) {
-      if (go === "" && po === "" && o.unorderedLists) return multisetEq(gi, pi, o);
+      if (go === "" && po === "" && o.unorderedLists) {
+        const tuples = (xs: MathValue[]) => xs.every((x) => x.kind === "seq" && x.open === "(");
+        return tuples(gi) && tuples(pi) ? setEq(gi, pi, o) : multisetEq(gi, pi, o);
+      }
       // A bare list against a bracketed tuple: same order required.
       return gi.every((x, k) => equivalent(x, pi[k], o));
     }

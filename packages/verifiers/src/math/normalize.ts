@@ -1,3 +1,5 @@
+import { removeLatexThousands } from "./extract.ts";
+
 /**
  * Removes the presentation noise of a LaTeX answer: math delimiters, spacing commands, `\left`/`\right`,
  * `\text{}`/`\mathrm{}` wrappers, degree signs, dollar signs, trailing periods; maps unicode math symbols to LaTeX.
@@ -6,6 +8,7 @@
 
 const WRAPPERS = [
   "\\text",
+  "\\textnormal",
   "\\textbf",
   "\\textit",
   "\\mathrm",
@@ -78,8 +81,22 @@ const IN_PREFIX = /^[A-Za-z]\s*\\in\s*/;
 const SPACES = /\s+/g;
 const TRAILING_DOTS = /[.。]+$/;
 
+/** `\\frac` written with a doubled backslash (a JSON or raw-string slip) is `\frac`; `\\` before a space stays a row break. */
+const DOUBLED_BACKSLASH =
+  /(?<!\\)\\\\(?=(?:left|right|frac|dfrac|tfrac|sqrt|boxed|text|pi|infty|cdot|times|le|ge|leq|geq|lt|gt|in|cup|pm)(?![A-Za-z]))/g;
+const RELATION_SPELLINGS: [RegExp, string][] = [
+  [/\\lt(?![A-Za-z])/g, "<"],
+  [/\\gt(?![A-Za-z])/g, ">"],
+  [/<=/g, "\\le "],
+  [/>=/g, "\\ge "],
+  [/!=/g, "\\ne "],
+  [/\\approx(?![A-Za-z])/g, "="],
+];
+
 export function stripNoise(raw: string): string {
-  let s = raw.trim();
+  let s = removeLatexThousands(raw.trim());
+  if (s.includes("\\\\") && !s.includes("\\begin")) s = s.replace(DOUBLED_BACKSLASH, "\\");
+  if (/[<>!]=|\\lt|\\gt|\\approx/.test(s)) for (const [re, to] of RELATION_SPELLINGS) s = s.replace(re, to);
   if (NON_ASCII.test(s)) for (const [re, to] of UNICODE) s = s.replace(re, to);
   if (s.includes("$")) s = s.replace(DOLLARS, "");
   const hasBackslash = s.includes("\\");

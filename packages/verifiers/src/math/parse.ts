@@ -129,8 +129,10 @@ export function parseAnswer(raw: string): MathValue | undefined {
     const n = parseNumber(plain);
     if (n) return { kind: "number", ...n, text: plain };
   }
-  const s = stripNoise(raw);
+  let s = stripNoise(raw);
   if (!s) return undefined;
+  // `-12;-11;-10` and `(0;-2;6)`: semicolons separate items like commas.
+  if (s.includes(";")) s = s.replace(/;/g, ",");
   if (s.length > MAX_ANSWER_CHARS) return { kind: "text", text: canonicalText(s) };
   return parseInner(s, 0);
 }
@@ -178,12 +180,14 @@ function parseInner(s0: string, depth: number): MathValue {
   }
   // "1,000" is a number, but "(99,100)" is a tuple.
   if (open !== "" || !THOUSANDS_RE.test(body.trim())) {
-    const items = splitTop(body, ",");
+    const items = splitTop(body, ",")
+      .map((p) => p.replace(/^\s*(?:and|or)\s+/, ""))
+      .filter((p, k, all) => p.trim() !== "" || k < all.length - 1);
     if (items.length > 1) {
       return { kind: "seq", open, close, items: items.map((p) => parseInner(p, depth + 1)), text };
     }
-    // "x = 1 or x = 2" / "1 and 2" read as a bare list.
-    const words = body.split(/\s+(?:or|and)\s+/);
+    // "x = 1 or x = 2" / "1 and 2" / "(11,7)or(7,11)" read as a bare list.
+    const words = body.split(/\s+(?:or|and)\s+|(?<=[)\]])\s*(?:or|and)\s*(?=[([])/);
     if (open === "" && words.length > 1) {
       return { kind: "seq", open: "", close: "", items: words.map((p) => parseInner(p, depth + 1)), text };
     }
@@ -247,7 +251,7 @@ const REL = String.raw`(<|>|\\le |\\ge )`;
 /** `x > 3` → (3, ∞), `x \le 2` → (-∞, 2], `1 < x \le 2` → (1, 2]; undefined when not of that shape. */
 function relationToInterval(s: string, depth: number): MathValue | undefined {
   const norm = s.replace(/\\le(?!\w)\s*/g, "\\le ").replace(/\\ge(?!\w)\s*/g, "\\ge ");
-  const two = new RegExp(`^(.+?)\\s*${REL}\\s*([A-Za-z])\\s*${REL}\\s*(.+)$`).exec(norm);
+  const two = new RegExp(`^(.+?)\\s*${REL}\\s*([A-Za-z](?:\\([a-z]\\))?)\\s*${REL}\\s*(.+)$`).exec(norm);
   const inf = (sign: string) => parseInner(`${sign}\\infty`, depth + 1);
   if (two) {
     const [, a, r1, , r2, b] = two;

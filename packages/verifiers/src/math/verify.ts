@@ -5,7 +5,15 @@ import type { Verification } from "@m2rl/core";
 import { correct, incorrect, unparsable, verificationError } from "../common/status.ts";
 import { applyThinkGate, type ThinkGateMode } from "../common/think.ts";
 import { DEFAULT_EQUIV, type EquivOptions, equivalent } from "./equiv.ts";
-import { DEFAULT_EXTRACTION, extractAnswer, findBoxed, type MathExtractor } from "./extract.ts";
+import {
+  boxedAnswer,
+  DEFAULT_EXTRACTION,
+  extractAnswer,
+  isMathy,
+  type MathExtractor,
+  removeLatexThousands,
+} from "./extract.ts";
+import { stripNoise } from "./normalize.ts";
 import { type MathValue, parseAnswer } from "./parse.ts";
 
 export interface MathVerifyOptions extends EquivOptions {
@@ -44,13 +52,22 @@ function goldStrings(groundTruth: unknown): string[] | undefined {
   const out: string[] = [];
   for (const g of list) {
     if (typeof g === "number" && Number.isFinite(g)) out.push(String(g));
-    else if (typeof g === "string" && g.trim() !== "") {
-      // Ground truths written as a full solution or `\boxed{...}`: grade against the last box.
-      const boxes = findBoxed(g);
-      out.push(boxes.length ? boxes[boxes.length - 1] : g);
-    } else return undefined;
+    else if (typeof g === "string" && g.trim() !== "") out.push(goldAnswer(g));
+    else return undefined;
   }
   return out.length ? out : undefined;
+}
+
+/**
+ * The answer in a ground truth. A plain answer (`10/9`, `$[0,1)$`) is used whole; one written as a solution is read
+ * like a response (boxes, answer phrase, last expression), falling back to the whole string.
+ */
+export function goldAnswer(g: string): string {
+  const t = removeLatexThousands(g.trim());
+  const boxed = boxedAnswer(t);
+  if (boxed) return boxed.answer;
+  if (isMathy(t)) return t;
+  return extractAnswer(t)?.answer || t;
 }
 
 export function verifyMath(
@@ -71,10 +88,17 @@ export function verifyMath(
   if (!pred) return unparsable("extracted answer is empty after normalisation", ex.answer);
   for (const gs of golds) {
     // Identical strings are equivalent (fast path; the parse above already rejected an empty answer).
-    if (gs.trim() === ex.answer) return correct(ex.answer, `identical via ${ex.by}`);
+    if (gs.trim() === ex.answer || sameText(gs, ex.answer))
+      return correct(ex.answer, `identical via ${ex.by}`);
     const gold = parseCached(gs);
     if (!gold) return verificationError(`ground truth ${JSON.stringify(gs)} is empty after normalisation`);
     if (equivalent(gold, pred, options)) return correct(ex.answer, `${pred.kind} via ${ex.by}`);
   }
   return incorrect(ex.answer, `expected ${golds.map((g) => JSON.stringify(g)).join(" or ")} (${ex.by})`);
+}
+
+/** Identical after presentation noise is removed (`$n=1, 2, 3$` and `n=1, 2, 3`). */
+function sameText(a: string, b: string): boolean {
+  const x = stripNoise(a).replace(/\s+/g, "");
+  return x !== "" && x === stripNoise(b).replace(/\s+/g, "");
 }
