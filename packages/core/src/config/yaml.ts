@@ -35,8 +35,76 @@ export interface ParsedYaml {
   place(problem: Problem): ConfigProblem;
 }
 
+/** Largest YAML text parsed (an experiment or merge config is kilobytes; 10 MB of YAML takes ~1 GB to parse). */
+export const MAX_YAML_BYTES = 1 << 20;
+
+/**
+ * Largest number of nodes the document may expand to through its aliases. Counts the expanded size, not the
+ * aliases: 5,000 references to one small anchor are fine, a "billion laughs" alias bomb is not.
+ */
+export const MAX_YAML_EXPANDED_NODES = 1_000_000;
+
+/** Nodes the document becomes once every alias is replaced by its anchor (memoised per anchored node). */
+export function expandedNodeCount(doc: Document, limit = Number.POSITIVE_INFINITY): number {
+  const memo = new Map<Node, number>();
+  const active = new Set<Node>();
+  const size = (node: unknown): number => {
+    if (!node || typeof node !== "object") return 0;
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      return target ? size(target) : 1;
+    }
+    const n = node as Node;
+    const known = memo.get(n);
+    if (known !== undefined) return known;
+    if (active.has(n)) return 1; // a recursive alias: counted once (toJS refuses it)
+    active.add(n);
+    let total = 1;
+    if (isMap(n) || isSeq(n)) {
+      for (const item of n.items) {
+        total += isPair(item) ? size(item.key) + size(item.value) : size(item);
+        if (total > limit) break;
+      }
+    }
+    active.delete(n);
+    memo.set(n, total);
+    return total;
+  };
+  return size(doc.contents);
+}
+
 /** Parses YAML text keeping positions. Never throws for bad input: syntax errors come back as problems. */
 export function parseYaml(text: string, fileName: string): ParsedYaml {
+  const top = (message: string): ConfigProblem => ({
+    file: fileName,
+    line: 1,
+    column: 1,
+    path: [],
+    pathText: "(yaml)",
+    message,
+    severity: "error",
+  });
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > MAX_YAML_BYTES) {
+    return {
+      fileName,
+      data: undefined,
+      problems: [
+        top(
+          `the file is ${bytes.toLocaleString("en")} bytes; the limit is ${MAX_YAML_BYTES.toLocaleString("en")} (a config, not a dataset)`,
+        ),
+      ],
+      locate: () => ({ line: 1, column: 1 }),
+      place: (p) => ({
+        ...p,
+        severity: p.severity ?? "error",
+        file: fileName,
+        line: 1,
+        column: 1,
+        pathText: formatPath(p.path),
+      }),
+    };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
@@ -71,18 +139,20 @@ export function parseYaml(text: string, fileName: string): ParsedYaml {
   }
   let data: unknown;
   if (doc.errors.length === 0) {
-    try {
-      data = doc.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      problems.push({
-        file: fileName,
-        line: 1,
-        column: 1,
-        path: [],
-        pathText: "(yaml)",
-        message: (err as Error).message,
-        severity: "error",
-      });
+    const expanded = expandedNodeCount(doc, MAX_YAML_EXPANDED_NODES);
+    if (expanded > MAX_YAML_EXPANDED_NODES) {
+      problems.push(
+        top(
+          `the document expands to more than ${MAX_YAML_EXPANDED_NODES.toLocaleString("en")} nodes through its aliases (an alias bomb?)`,
+        ),
+      );
+    } else {
+      try {
+        // The expanded size is bounded above; yaml's own alias-count check would refuse legitimate reuse.
+        data = doc.toJS({ maxAliasCount: -1 });
+      } catch (err) {
+        problems.push(top((err as Error).message));
+      }
     }
   }
   return { fileName, data, problems, locate, place };
