@@ -35,7 +35,7 @@ describe("YAML resource limits", () => {
     const p = parseYaml(text, "big.yaml");
     expect(p.data).toBeUndefined();
     expect(p.problems.map((q) => q.message)).toEqual([
-      `the file is ${(MAX_YAML_BYTES + 17).toLocaleString("en")} bytes; the limit is 1,048,576 (a config, not a dataset)`,
+      `the file is ${(MAX_YAML_BYTES + 18).toLocaleString("en")} bytes; the limit is 1,048,576 (a config, not a dataset)`,
     ]);
   });
 });
