@@ -63,6 +63,17 @@ function goldStrings(groundTruth: unknown): string[] | undefined {
  * like a response (boxes, answer phrase, last expression), falling back to the whole string.
  */
 export function goldAnswer(g: string): string {
+  const hit = goldCache.get(g);
+  if (hit !== undefined) return hit;
+  const a = readGold(g);
+  if (goldCache.size >= CACHE_MAX) goldCache.clear();
+  goldCache.set(g, a);
+  return a;
+}
+
+const goldCache = new Map<string, string>();
+
+function readGold(g: string): string {
   const t = removeLatexThousands(g.trim());
   const boxed = boxedAnswer(t);
   if (boxed) return boxed.answer;
@@ -88,11 +99,11 @@ export function verifyMath(
   if (!pred) return unparsable("extracted answer is empty after normalisation", ex.answer);
   for (const gs of golds) {
     // Identical strings are equivalent (fast path; the parse above already rejected an empty answer).
-    if (gs.trim() === ex.answer || sameText(gs, ex.answer))
-      return correct(ex.answer, `identical via ${ex.by}`);
+    if (gs.trim() === ex.answer) return correct(ex.answer, `identical via ${ex.by}`);
     const gold = parseCached(gs);
     if (!gold) return verificationError(`ground truth ${JSON.stringify(gs)} is empty after normalisation`);
     if (equivalent(gold, pred, options)) return correct(ex.answer, `${pred.kind} via ${ex.by}`);
+    if (sameText(gs, ex.answer)) return correct(ex.answer, `identical via ${ex.by}`);
   }
   return incorrect(ex.answer, `expected ${golds.map((g) => JSON.stringify(g)).join(" or ")} (${ex.by})`);
 }
