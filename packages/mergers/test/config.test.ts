@@ -131,3 +131,35 @@ describe("merge config errors name the file and line", () => {
     ).toMatch(/'normalize' cannot vary by tensor/);
   });
 });
+
+describe("merge config resource limits", () => {
+  it("an alias bomb is a ConfigError naming the file (never a raw yaml exception), quickly", () => {
+    let text = 'a0: &a0 ["lol"]\n';
+    for (let i = 1; i <= 10; i++)
+      text += `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(", ")}]\n`;
+    text += "merge_method: linear\nmodels:\n  - model: a\n";
+    const t0 = performance.now();
+    const err = (() => {
+      try {
+        parseMergeConfig(text, "bomb.yml");
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/^bomb\.yml:1: the document expands to more than 1,000,000 nodes/);
+  });
+
+  it("many references to one small anchor are fine (expanded size, not alias count)", () => {
+    const models = Array.from(
+      { length: 200 },
+      (_, i) => `  - model: m${i}\n    parameters: { weight: ${i ? "*w" : "&w 0.5"} }\n`,
+    );
+    const text = `merge_method: linear\ndtype: float32\nmodels:\n${models.join("")}`;
+    const c = parseMergeConfig(text, "many.yml");
+    expect(c.models).toHaveLength(200);
+  });
+});

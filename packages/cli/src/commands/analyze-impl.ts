@@ -17,8 +17,8 @@ import {
 } from "@m2rl/analysis";
 import type { AnalysisContext, ArmInput, ArmKind, Checkpoint, MetricsRow } from "@m2rl/core";
 import { ConfigError, initBackend, loadPolicy } from "@m2rl/core";
+import { parseYaml } from "@m2rl/core/config";
 import { NodeFileStore, openCheckpoint } from "@m2rl/io-node";
-import { parse as parseYaml } from "yaml";
 import type { AnalyzeOptions } from "./analyze.ts";
 
 /** `name=path` → [name, path]; a bare path gets `fallbackName`. */
@@ -62,7 +62,10 @@ async function armFromPath(
 
 /** Reads the `--options` file: `{ <analysis>: {options} }` in YAML or JSON. */
 async function readOptions(file: string): Promise<Record<string, Record<string, unknown>>> {
-  const v = parseYaml(await readFile(file, "utf8")) as unknown;
+  const parsed = parseYaml(await readFile(file, "utf8"), file);
+  const bad = parsed.problems.find((p) => p.severity === "error");
+  if (bad) throw new ConfigError(bad.message, { file, line: bad.line });
+  const v = parsed.data;
   if (v === null || typeof v !== "object" || Array.isArray(v)) {
     throw new ConfigError("must map analysis names to their options", { file });
   }
