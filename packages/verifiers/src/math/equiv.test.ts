@@ -233,6 +233,26 @@ const TABLE: [string, string, boolean][] = [
     "\\begin{pmatrix} x & 0 \\\\ 0 & x \\end{pmatrix}",
     true,
   ],
+  // lists of solutions: a repeated tuple counts once; a missing or extra one does not match
+  ["(1,2),(3,4)", "(3,4),(1,2),(3,4)", true],
+  ["(1,2),(3,4)", "(1,2),(1,2)", false],
+  ["(1,2),(3,4)", "(1,2),(3,4),(5,6)", false],
+  ["1, 2", "1, 2, 2", false],
+  // assignment groups, one per solution
+  ["p=5,q=2;p=7,q=2", "(5,2),(7,2)", true],
+  ["p=5,q=2;p=7,q=2", "(7,2),(5,2)", true],
+  ["p=5,q=2;p=7,q=2", "(5,2),(7,3)", false],
+  ["p=5,q=2;q=7,p=2", "(5,2),(7,2)", false],
+  // a double inequality on |x| is a union of two intervals
+  [
+    "1\\leq|z|\\leq \\frac{3}{2}",
+    "\\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]",
+    true,
+  ],
+  ["1 < |z| \\le 2", "[-2, -1) \\cup (1, 2]", true],
+  ["1 < |z| \\le 2", "[-2, -1] \\cup [1, 2]", false],
+  ["1\\le |z| \\le 2", "[1, 2]", false],
+  ["1\\le \\lvert z\\rvert \\le 2", "[-2,-1] \\cup [1,2]", true],
   // text
   ["East", "\\text{east}", true],
   ["\\text{odd}", "odd", true],

@@ -200,6 +200,10 @@ function setEq(a: MathValue[], b: MathValue[], o: EquivOptions): boolean {
   return covers(a, b) && covers(b, a);
 }
 
+function allTuples(xs: MathValue[]): boolean {
+  return xs.every((x) => x.kind === "seq" && x.open === "(");
+}
+
 function multisetEq(a: MathValue[], b: MathValue[], o: EquivOptions): boolean {
   if (a.length !== b.length) return false;
   const used = new Array<boolean>(b.length).fill(false);
@@ -262,22 +266,22 @@ export function equivalent(gold: MathValue, pred: MathValue, o: EquivOptions = D
   if (gold.kind === "seq" || pred.kind === "seq" || gold.kind === "matrix" || pred.kind === "matrix") {
     const gi = seqItems(gold);
     const pi = seqItems(pred);
-    if (!gi || !pi || gi.length !== pi.length) return false;
+    if (!gi || !pi) return false;
     const go = gold.kind === "seq" ? gold.open : "(";
     const po = pred.kind === "seq" ? pred.open : "(";
     const gc = gold.kind === "seq" ? gold.close : ")";
     const pc = pred.kind === "seq" ? pred.close : ")";
     const isSet = go === "{" || po === "{";
     const bare = go === "" || po === "";
+    // Lists of tuples compare as sets of solutions, where a repeated tuple counts once.
+    if (go === "" && po === "" && o.unorderedLists && allTuples(gi) && allTuples(pi)) return setEq(gi, pi, o);
+    if (gi.length !== pi.length) return false;
     if (isSet) {
       if (!(go === "{" || go === "") || !(po === "{" || po === "")) return false;
       return multisetEq(gi, pi, o);
     }
     if (bare) {
-      if (go === "" && po === "" && o.unorderedLists) {
-        const tuples = (xs: MathValue[]) => xs.every((x) => x.kind === "seq" && x.open === "(");
-        return tuples(gi) && tuples(pi) ? setEq(gi, pi, o) : multisetEq(gi, pi, o);
-      }
+      if (go === "" && po === "" && o.unorderedLists) return multisetEq(gi, pi, o);
       // A bare list against a bracketed tuple: same order required.
       return gi.every((x, k) => equivalent(x, pi[k], o));
     }

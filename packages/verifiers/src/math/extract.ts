@@ -108,14 +108,25 @@ function isConnector(sep: string): boolean {
 }
 
 /**
- * The answer in boxes: the last box, joined with the boxes right before it when only connectors separate them
+ * Text between two boxes of a reference answer: connectors, or a few words naming the first box's quantity before
+ * a connector (`\\boxed{1} papers and \\boxed{2} bins`). Words without a connector (`\\boxed{1} no no \\boxed{2}`)
+ * do not join.
+ */
+function isLabel(sep: string): boolean {
+  if (isConnector(sep)) return true;
+  return sep.length <= 40 && !/[\n=<>]/.test(sep) && /(?:,|\band|\bor)\s*(?:\$\s*)?$/.test(sep);
+}
+
+/**
+ * The answer in boxes (`labelled`: read as a reference answer, see `isLabel`): the last box, joined with the boxes right before it when only connectors separate them
  * (`\boxed{1}, \boxed{2}` is the list `1, 2`; a repeated identical box counts once).
  */
-export function boxedAnswer(text: string): { answer: string; end: number } | undefined {
+export function boxedAnswer(text: string, labelled = false): { answer: string; end: number } | undefined {
   const spans = boxSpans(text);
   if (!spans.length) return undefined;
   let first = spans.length - 1;
-  while (first > 0 && isConnector(text.slice(spans[first - 1].end, spans[first].start))) first--;
+  const joins = labelled ? isLabel : isConnector;
+  while (first > 0 && joins(text.slice(spans[first - 1].end, spans[first].start))) first--;
   const parts: string[] = [];
   for (const sp of spans.slice(first)) {
     const c = sp.content.trim();

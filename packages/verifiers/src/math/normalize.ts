@@ -70,6 +70,7 @@ const DELIMS = /^\\\(|\\\)$|^\\\[|\\\]$/g;
 const DISPLAY = /\\displaystyle|\\limits/g;
 const LEFT_RIGHT_DOT = /\\left\s*\\?\.|\\right\s*\\?\./g;
 const SIZING = /\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)\b/g;
+const VERT = /\\[lr]?vert\b/g;
 const DFRAC = /\\[dt]frac/g;
 const DEGREES = /\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree/g;
 const SPACING = /\\\\|\\[!,;: ]|~|\\quad|\\qquad/g;
@@ -105,6 +106,7 @@ export function stripNoise(raw: string): string {
     s = s.replace(DISPLAY, "");
     s = s.replace(LEFT_RIGHT_DOT, "");
     s = s.replace(SIZING, "");
+    if (s.includes("vert")) s = s.replace(VERT, "|");
     s = s.replace(DFRAC, "\\frac");
   }
   if (s.includes("circ") || s.includes("degree")) s = s.replace(DEGREES, "");

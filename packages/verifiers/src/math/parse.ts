@@ -5,7 +5,15 @@
 import { type CompiledExpr, compileExpr } from "./evaluate.ts";
 import { latexToMathjs } from "./latex.ts";
 import { canonicalText, stripNoise, UNIT_WORDS } from "./normalize.ts";
-import { isDecimalLiteral, parseDecimal, type Rational, rat, ratAdd, ratDiv } from "./rational.ts";
+import {
+  isDecimalLiteral,
+  parseDecimal,
+  type Rational,
+  rat,
+  ratAdd,
+  ratDiv,
+  ratToNumber,
+} from "./rational.ts";
 
 export type MathValue =
   | { kind: "number"; value: Rational; approx: boolean; percent: boolean; text: string }
@@ -118,6 +126,7 @@ export function parseNumber(s: string): { value: Rational; approx: boolean; perc
   return undefined;
 }
 
+const LIST_WORDS = /\s+(?:or|and)\s+|(?<=[)\]])\s*(?:or|and)\s*(?=[([])/;
 const MATRIX_RE = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[^}]*\})?([\s\S]*)\\end\{\1\}$/;
 const MAX_ANSWER_CHARS = 2000;
 
@@ -131,10 +140,45 @@ export function parseAnswer(raw: string): MathValue | undefined {
   }
   let s = stripNoise(raw);
   if (!s) return undefined;
-  // `-12;-11;-10` and `(0;-2;6)`: semicolons separate items like commas.
-  if (s.includes(";")) s = s.replace(/;/g, ",");
+  if (s.includes(";")) {
+    // `p=5,q=2;p=7,q=2` is the list of solutions `(5,2),(7,2)`; otherwise (`-12;-11;-10`, `(0;-2;6)`)
+    // semicolons separate items like commas.
+    s = assignmentGroups(s) ?? s.replace(/;/g, ",");
+  }
   if (s.length > MAX_ANSWER_CHARS) return { kind: "text", text: canonicalText(s) };
   return parseInner(s, 0);
+}
+
+const ASSIGNMENT = /^\s*([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*([^=<>]+?)\s*$/;
+
+/**
+ * Groups of assignments to the same variables, one group per solution (`p=5,q=2;p=7,q=2`), as the list of tuples
+ * `(5,2),(7,2)`; undefined for anything else.
+ */
+function assignmentGroups(s: string): string | undefined {
+  const groups = splitTop(s, ";");
+  if (groups.length < 2) return undefined;
+  let names: string | undefined;
+  const tuples: string[] = [];
+  for (const g of groups) {
+    const parts = splitTop(g, ",").map((a) => ASSIGNMENT.exec(a));
+    if (parts.length < 2 || parts.some((m) => !m)) return undefined;
+    const these = parts.map((m) => m![1].replace(/[{}]/g, "")).join(",");
+    if (names !== undefined && names !== these) return undefined;
+    names = these;
+    tuples.push(`(${parts.map((m) => m![2]).join(",")})`);
+  }
+  return tuples.join(",");
+}
+
+/** `(x, y) = (5, 8)` as an item of a list of solutions: the tuple `(5, 8)`, its left side only names it. */
+function namedTuple(v: MathValue): MathValue {
+  if (v.kind !== "equation" || v.lhs.kind !== "seq" || v.rhs.kind !== "seq") return v;
+  const { lhs, rhs } = v;
+  if (lhs.open !== "(" || rhs.open !== "(" || lhs.items.length !== rhs.items.length) return v;
+  const names = lhs.items.map((x) => x.text.replace(/\s+/g, ""));
+  const lone = names.every((n) => /^(?:[A-Za-z]|\\[a-z]+)(?:_\{?\w+\}?)?$/.test(n));
+  return lone && new Set(names).size === names.length ? rhs : v;
 }
 
 function parseInner(s0: string, depth: number): MathValue {
@@ -180,16 +224,20 @@ function parseInner(s0: string, depth: number): MathValue {
   }
   // "1,000" is a number, but "(99,100)" is a tuple.
   if (open !== "" || !THOUSANDS_RE.test(body.trim())) {
-    const items = splitTop(body, ",")
+    let items = splitTop(body, ",")
       .map((p) => p.replace(/^\s*(?:and|or)\s+/, ""))
       .filter((p, k, all) => p.trim() !== "" || k < all.length - 1);
+    // A bare list may join its last items with words: `21, 16 or 11`.
+    if (open === "" && items.length > 1) items = items.flatMap((p) => p.split(LIST_WORDS));
     if (items.length > 1) {
-      return { kind: "seq", open, close, items: items.map((p) => parseInner(p, depth + 1)), text };
+      const values = items.map((p) => parseInner(p, depth + 1));
+      return { kind: "seq", open, close, items: open === "" ? values.map(namedTuple) : values, text };
     }
     // "x = 1 or x = 2" / "1 and 2" / "(11,7)or(7,11)" read as a bare list.
-    const words = body.split(/\s+(?:or|and)\s+|(?<=[)\]])\s*(?:or|and)\s*(?=[([])/);
+    const words = body.split(LIST_WORDS);
     if (open === "" && words.length > 1) {
-      return { kind: "seq", open: "", close: "", items: words.map((p) => parseInner(p, depth + 1)), text };
+      const values = words.map((p) => namedTuple(parseInner(p, depth + 1)));
+      return { kind: "seq", open: "", close: "", items: values, text };
     }
   }
 
@@ -251,15 +299,18 @@ const REL = String.raw`(<|>|\\le |\\ge )`;
 /** `x > 3` → (3, ∞), `x \le 2` → (-∞, 2], `1 < x \le 2` → (1, 2]; undefined when not of that shape. */
 function relationToInterval(s: string, depth: number): MathValue | undefined {
   const norm = s.replace(/\\le(?!\w)\s*/g, "\\le ").replace(/\\ge(?!\w)\s*/g, "\\ge ");
-  const two = new RegExp(`^(.+?)\\s*${REL}\\s*([A-Za-z](?:\\([a-z]\\))?)\\s*${REL}\\s*(.+)$`).exec(norm);
+  const two = new RegExp(
+    `^(.+?)\\s*${REL}\\s*([A-Za-z](?:\\([a-z]\\))?|\\|\\s*[A-Za-z]\\s*\\|)\\s*${REL}\\s*(.+)$`,
+  ).exec(norm);
   const inf = (sign: string) => parseInner(`${sign}\\infty`, depth + 1);
   if (two) {
-    const [, a, r1, , r2, b] = two;
+    const [, a, r1, middle, r2, b] = two;
     const lower = r1 === "<" || r1.startsWith("\\le");
     if (lower !== (r2 === "<" || r2.startsWith("\\le"))) return undefined;
     const [lo, hi, rlo, rhi] = lower ? [a, b, r1, r2] : [b, a, r2, r1];
     const open = rlo === "<" || rlo === ">" ? "(" : "[";
     const close = rhi === "<" || rhi === ">" ? ")" : "]";
+    if (middle.startsWith("|")) return absBetween(lo, hi, open, close, s, depth);
     return {
       kind: "seq",
       open,
@@ -277,6 +328,38 @@ function relationToInterval(s: string, depth: number): MathValue | undefined {
   if (r.startsWith("\\ge")) return { kind: "seq", open: "[", close: ")", items: [bound, inf("")], text: s };
   if (r === "<") return { kind: "seq", open: "(", close: ")", items: [inf("-"), bound], text: s };
   return { kind: "seq", open: "(", close: "]", items: [inf("-"), bound], text: s };
+}
+
+/**
+ * `1 \\le |z| \\le \\frac32` → `[-\\frac32, -1] \\cup [1, \\frac32]` (real z); undefined unless the lower bound is a
+ * positive number.
+ */
+function absBetween(lo: string, hi: string, open: string, close: string, s: string, depth: number) {
+  const low = parseInner(lo, depth + 1);
+  const v =
+    low.kind === "number"
+      ? ratToNumber(low.value)
+      : low.kind === "expr" && low.vars.length === 0
+        ? (low.real?.({}) ?? Number.NaN)
+        : Number.NaN;
+  if (!(v > 0)) return undefined;
+  const mirror: Record<string, string> = { "(": ")", "[": "]", ")": "(", "]": "[" };
+  const neg = (x: string) => parseInner(`-(${x})`, depth + 1);
+  const left: MathValue = {
+    kind: "seq",
+    open: mirror[close],
+    close: mirror[open],
+    items: [neg(hi), neg(lo)],
+    text: `${mirror[close]}-(${hi}),-(${lo})${mirror[open]}`,
+  };
+  const right: MathValue = {
+    kind: "seq",
+    open,
+    close,
+    items: [low, parseInner(hi, depth + 1)],
+    text: `${open}${lo},${hi}${close}`,
+  };
+  return { kind: "union", parts: [left, right], text: s } satisfies MathValue;
 }
 
 /** `3 < x` → the relation and bound of `x > 3`. */

@@ -60,6 +60,28 @@ describe("extractAnswer", () => {
     expect(r?.by).toBe(by);
   });
 
+  it("reads a list of solutions whose first tuple is named: (x, y) = (5, 8) and (8, 5)", () => {
+    const pred = "$$\\boxed{(x, y) = (5, 8) \\quad \\text{and} \\quad (8, 5)}$$";
+    expect(verifyMath(pred, "(5, 8), (8, 5)").status).toBe("correct");
+    expect(verifyMath(pred, "(5, 8), (8, 6)").status).toBe("incorrect");
+    expect(verifyMath("\\boxed{(x, x) = (5, 8) \\text{ and } (8, 5)}", "(5, 8), (8, 5)").status).toBe(
+      "incorrect",
+    );
+  });
+
+  it("reads a list split by words: $21,16$ or $11$", () => {
+    expect(verifyMath("$21,16,11$", "$21,16$ or $11$").status).toBe("correct");
+    expect(verifyMath("$21,16,12$", "$21,16$ or $11$").status).toBe("incorrect");
+    expect(verifyMath("$21,16$", "$21,16$ or $11$").status).toBe("incorrect");
+  });
+
+  it("joins a reference's boxes separated by a label and a connector, never by words alone", () => {
+    expect(verifyMath("$\\boxed{1,2}$", "\\boxed{1} papers and \\boxed{2} bins").status).toBe("correct");
+    expect(verifyMath("$\\boxed{1,2}$", "\\boxed{1} no no no no no \\boxed{2}").status).toBe("incorrect");
+    // A response's words between boxes still mark a correction.
+    expect(verifyMath("\\boxed{1} papers and \\boxed{2} bins", "2").status).toBe("correct");
+  });
+
   it("respects a configured order", () => {
     expect(extractAnswer("The answer is 3. \\boxed{4}", ["answer_phrase", "boxed"])?.answer).toBe("3");
     expect(extractAnswer("The answer is 3. \\boxed{4}", ["boxed", "answer_phrase"])?.answer).toBe("4");

@@ -75,7 +75,7 @@ const goldCache = new Map<string, string>();
 
 function readGold(g: string): string {
   const t = removeLatexThousands(g.trim());
-  const boxed = boxedAnswer(t);
+  const boxed = boxedAnswer(t, true);
   if (boxed) return boxed.answer;
   if (isMathy(t)) return t;
   return extractAnswer(t)?.answer || t;
