@@ -15,6 +15,7 @@ import {
 } from "@m2rl/core";
 import { stringify } from "yaml";
 import { loadExperimentFile } from "../plugins/experiment.ts";
+import { promptFormat } from "../run/chat.ts";
 import { builtinModelConfig, estimateArmCost, formatFlops, parameterCount } from "../run/cost.ts";
 import { RunDisplay } from "../run/display.ts";
 import { createDomains } from "../run/domains.ts";
@@ -141,7 +142,12 @@ async function runExperiment(
   };
   await writeRunFiles(outDir, config);
 
-  const domains = await createDomains(config, loaded.host, loaded.baseDir);
+  const domains = await createDomains(
+    config,
+    loaded.host,
+    loaded.baseDir,
+    await promptFormat(config, loaded.baseDir),
+  );
   const abort = new AbortController();
   const onSigint = () => {
     display.line("interrupted: finished arms are kept; run the same command again to resume");

@@ -9,6 +9,7 @@
  * `m2rl validate` refuses a split file for a domain whose factory takes no `data` option, and a split whose file is
  * named both as `<split>.file` and as `options.data.<split>`.
  */
+
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type {
@@ -24,6 +25,7 @@ import type {
 } from "@m2rl/core";
 import { ConfigError, validateWithSchema } from "@m2rl/core";
 import { type DataFiles, takesDataFiles, withSplitFiles } from "@m2rl/verifiers/data";
+import type { PromptFormat } from "./chat.ts";
 
 /** Verifications kept per domain (least recently used dropped first). */
 const CACHE_SIZE = 50_000;
@@ -46,6 +48,8 @@ class NamedDomain implements Domain {
     private readonly counts: { train?: number; eval?: number },
     /** The splits whose tasks come from a data file. */
     private readonly fromFile: ReadonlySet<Split> = new Set(),
+    /** Renders each task's prompt (the model's chat template, `policy.chatTemplate`). */
+    private readonly format?: PromptFormat,
   ) {}
 
   async tasks(query: TaskQuery): Promise<Task[]> {
@@ -55,7 +59,10 @@ class NamedDomain implements Domain {
       !this.fromFile.has(query.split) && this.fromFile.has(other)
         ? await this.generatedApartFrom(other, { ...query, count })
         : await this.inner.tasks({ ...query, count });
-    return tasks.map((t) => (t.domain === this.name ? t : { ...t, domain: this.name }));
+    return tasks.map((t) => {
+      const named = t.domain === this.name ? t : { ...t, domain: this.name };
+      return this.format ? { ...named, prompt: this.format(named) } : named;
+    });
   }
 
   /**
@@ -106,6 +113,7 @@ export async function createDomains(
   config: ExperimentConfig,
   host: PluginHost,
   baseDir: string,
+  format?: PromptFormat,
 ): Promise<Map<string, Domain>> {
   const out = new Map<string, Domain>();
   for (const [id, d] of Object.entries(config.domains)) {
@@ -133,7 +141,7 @@ export async function createDomains(
       baseDir,
       readFile: async (path) => new Uint8Array(await readFile(resolve(baseDir, path))),
     });
-    out.set(id, new NamedDomain(id, inner, { train: d.train.count, eval: d.eval.count }, fromFile));
+    out.set(id, new NamedDomain(id, inner, { train: d.train.count, eval: d.eval.count }, fromFile, format));
   }
   return out;
 }

@@ -196,6 +196,13 @@ class Checker {
           "'model' overrides the built-in recipe's architecture; a model folder has its own config.json",
         at: "key",
       });
+    const chat = p.chatTemplate;
+    if (p.builtin !== undefined && (chat === true || isObj(chat)))
+      this.problems.push({
+        path: ["policy", "chatTemplate"],
+        message:
+          "the built-in policy's character tokenizer has no chat template; use a model folder (policy.path) whose tokenizer has one",
+      });
   }
 
   domains(): void {
@@ -477,7 +484,8 @@ function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
       ? { source: "path", path: p.path }
       : { source: "builtin", builtin: String(p.builtin), model: asObj(p.model) };
   if (isObj(p.sft)) policy.sft = p.sft;
-  if (typeof p.chatTemplate === "boolean") policy.chatTemplate = p.chatTemplate;
+  if (p.chatTemplate === true) policy.chatTemplate = { variables: {} };
+  else if (isObj(p.chatTemplate)) policy.chatTemplate = { variables: asObj(p.chatTemplate.variables) };
 
   const domains: Record<string, DomainConfig> = {};
   for (const [id, v] of Object.entries(asObj(raw.domains))) {

@@ -156,7 +156,20 @@ export const experimentSchema: JSONSchema = {
           "Architecture overrides of the built-in recipe (validated by the policy's schema).",
         ),
         sft: openObject("Supervised warm-up options (validated by the trainer's schema)."),
-        chatTemplate: { type: "boolean", description: "Apply the tokenizer's chat template to prompts." },
+        chatTemplate: {
+          type: ["boolean", "object"],
+          additionalProperties: false,
+          properties: {
+            variables: {
+              type: "object",
+              description: "Extra template variables, e.g. { enable_thinking: false } for Qwen3.",
+            },
+          },
+          description:
+            "Render every prompt (SFT, rollouts, evaluation, MOPD, analyses) with the model folder's chat template " +
+            "(tokenizer_config.json `chat_template` or chat_template.jinja): a verl chat list keeps its system turn, " +
+            "a plain prompt becomes one user turn, then the generation prompt. true, or { variables }.",
+        },
       },
     },
     domains: {

@@ -30,14 +30,14 @@ export type PolicyConfig =
       builtin: string;
       model: Record<string, unknown>;
       sft?: Record<string, unknown>;
-      chatTemplate?: boolean;
+      chatTemplate?: ChatTemplateConfig;
     }
   | {
       source: "path";
       /** Model folder as written (relative to the experiment file). */
       path: string;
       sft?: Record<string, unknown>;
-      chatTemplate?: boolean;
+      chatTemplate?: ChatTemplateConfig;
     };
 
 export interface SplitConfig {
@@ -80,6 +80,11 @@ export type ArmConfig =
     })
   | (ArmBase & { kind: "merge"; domains: string[]; method: string; parameters: Record<string, unknown> })
   | (ArmBase & { kind: "mopd"; domains: string[]; trainer: Record<string, unknown> });
+
+/** `policy.chatTemplate`: render prompts with the model folder's chat template, with these extra variables. */
+export interface ChatTemplateConfig {
+  variables: Record<string, unknown>;
+}
 
 export interface EvaluationConfig {
   samples: number;

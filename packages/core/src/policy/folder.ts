@@ -85,6 +85,9 @@ export async function loadTokenizer(
   const tcfg = (await store.exists("tokenizer_config.json"))
     ? await readJson(store, "tokenizer_config.json")
     : {};
+  // Newer folders keep the template in its own file.
+  if (typeof tcfg.chat_template !== "string" && (await store.exists("chat_template.jinja")))
+    tcfg.chat_template = await store.readText("chat_template.jinja");
   const eos = eosIds(config)[0];
   return new HfTokenizer(json, tcfg, {
     eosId: eos,
