@@ -32,6 +32,11 @@ export interface VerifyInput<G = unknown> {
   groundTruth: G;
   /** The task the response answers, when the caller has it (some verifiers need its metadata). */
   task?: Task<G>;
+  /**
+   * Aborted when the caller no longer wants the answer (e.g. the reward server's request deadline passed). A
+   * verifier that runs external work (a sandboxed program) stops it and returns promptly; any result is ignored.
+   */
+  signal?: AbortSignal;
 }
 
 export type Split = "train" | "eval";

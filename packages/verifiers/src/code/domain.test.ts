@@ -317,6 +317,39 @@ describe("synthetic code tasks", () => {
   });
 });
 
+describe("code verification: cancellation", () => {
+  it("the input's abort signal kills the running program; the item is a timeout that says it was cancelled", async () => {
+    const slow = new Sandbox({ concurrency: 1, limits: { wallMs: 30_000 } });
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const gt = { language: "python", tests: [{ input: "", output: "1\n" }] };
+    for (const testIsolation of ISOLATIONS) {
+      const r = verifyCode(
+        slow,
+        { response: "import time\ntime.sleep(60)\nprint(1)", groundTruth: gt, signal: ac.signal },
+        { testIsolation },
+      );
+      if (testIsolation === "process") setTimeout(() => ac.abort(), 400);
+      expect(await r).toMatchObject({
+        reward: 0,
+        status: "timeout",
+        detail: expect.stringMatching(/cancelled/),
+      });
+    }
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(slow.load).toEqual({ active: 0, pending: 0 });
+    const domain = await codeDomainFactory.create({ limits: { wallMs: 30_000 } }, {});
+    const r = await domain.verify({
+      response: "print(1)",
+      groundTruth: gt as never,
+      signal: AbortSignal.abort(),
+    });
+    expect(r).toMatchObject({ status: "timeout", detail: expect.stringMatching(/cancelled/) });
+    await domain.close?.();
+    await slow.close();
+  });
+});
+
 describe("code domain plugin", () => {
   it("registers `code` on a plugin host and verifies through the Domain contract", async () => {
     const host = new PluginHost([codePlugin]);

@@ -45,10 +45,13 @@ export interface CodeDomainOptions {
   defaultCount?: number;
 }
 
-/** Grades one response against a code ground truth. Never throws. */
+/**
+ * Grades one response against a code ground truth. Never throws. When `input.signal` aborts, the running sandbox is
+ * killed and the result is `timeout` with a detail saying the check was cancelled.
+ */
 export async function verifyCode(
   sandbox: Sandbox,
-  input: { response: string; groundTruth: unknown },
+  input: { response: string; groundTruth: unknown; signal?: AbortSignal },
   options: Pick<CodeDomainOptions, "reward" | "thinkGate" | "defaultLanguage" | "testIsolation"> = {},
 ): Promise<Verification> {
   const gate = applyThinkGate(input.response, { mode: options.thinkGate ?? "optional" });
@@ -61,12 +64,23 @@ export async function verifyCode(
   }
   const extracted = extractProgram(gate.text);
   if (!extracted) return { reward: 0, status: "unparsable", detail: "no program in the response" };
+  const signal = input.signal;
+  const cancelled = (): Verification => ({
+    reward: 0,
+    status: "timeout",
+    extracted: extracted.program,
+    detail: "cancelled before the tests finished (the caller's deadline passed)",
+  });
+  if (signal?.aborted) return cancelled();
   try {
-    return await runTests(sandbox, extracted.program, gt, {
+    const v = await runTests(sandbox, extracted.program, gt, {
       reward: options.reward ?? "all",
       isolation: options.testIsolation ?? "process",
+      signal,
     });
+    return signal?.aborted ? cancelled() : v;
   } catch (e) {
+    if (signal?.aborted) return cancelled();
     return {
       reward: 0,
       status: "error",

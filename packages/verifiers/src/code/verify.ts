@@ -25,6 +25,8 @@ export type TestIsolation = "process" | "sandbox";
 export interface RunTestsOptions {
   reward: RewardMode;
   isolation?: TestIsolation;
+  /** Cancels the runs: running sandboxes are killed and the call rejects (a SandboxError saying so). */
+  signal?: AbortSignal;
 }
 
 /** Failure of one test, in the order of the checks (the first one names the verification's detail). */
@@ -98,7 +100,7 @@ export async function runStdioTests(
       });
   };
   if (gt.language === "python" && (opts.isolation ?? "process") === "process") {
-    const reports = await runPythonBatch(sandbox, program, gt, opts.reward === "all");
+    const reports = await runPythonBatch(sandbox, program, gt, opts.reward === "all", opts.signal);
     for (let i = 0; i < gt.tests.length; i++) {
       const rep = reports.results[i];
       if (rep) check(i, rep);
@@ -114,11 +116,16 @@ export async function runStdioTests(
   } else if (opts.reward === "all") {
     for (let i = 0; i < gt.tests.length && failures.length === 0; i++) {
       const t = gt.tests[i] as { input: string };
-      check(i, await sandbox.run({ language: gt.language, code: program, stdin: t.input }));
+      check(
+        i,
+        await sandbox.run({ language: gt.language, code: program, stdin: t.input, signal: opts.signal }),
+      );
     }
   } else {
     const results = await Promise.all(
-      gt.tests.map((t) => sandbox.run({ language: gt.language, code: program, stdin: t.input })),
+      gt.tests.map((t) =>
+        sandbox.run({ language: gt.language, code: program, stdin: t.input, signal: opts.signal }),
+      ),
     );
     results.forEach((r, i) => {
       check(i, r);
@@ -133,6 +140,7 @@ async function runPythonBatch(
   program: string,
   gt: StdioGroundTruth,
   stopOnTimeout: boolean,
+  signal?: AbortSignal,
 ): Promise<{ results: SandboxResult[]; run: SandboxResult }> {
   const nonce = `@@m2rl-${randomBytes(12).toString("hex")}@@`;
   const per = sandbox.limits;
@@ -155,6 +163,7 @@ async function runPythonBatch(
       stdoutBytes: (6 * per.stdoutBytes + 4096) * n,
       stderrBytes: 64 * 1024,
     },
+    signal,
   });
   const results = parseBatchOutput(run.stdout, nonce).map(reportToResult);
   return { results, run };
@@ -189,6 +198,7 @@ export async function runCallTests(
     code: py ? PYTHON_HARNESS : JS_HARNESS,
     files: { [py ? "solution.py" : "solution.js"]: program },
     stdin: JSON.stringify({ nonce, fn_name: gt.fn_name, tests: gt.tests.map((t) => t.args) }),
+    signal: opts.signal,
   });
   const lines = parseHarnessOutput(r.stdout, nonce);
   const failures: Failure[] = [];

@@ -228,6 +228,31 @@ describe.skipIf(!!reason)("sandbox", () => {
     await expect(s.run({ language: "python", code: "print(1)" })).rejects.toThrow(/closed/);
   });
 
+  it("an aborted run kills the sandbox's process group at once and rejects", async () => {
+    const s = new Sandbox({
+      bwrap: { unprivilegedUid: UID, hostname: LABEL },
+      concurrency: 1,
+      limits: { wallMs: 30_000 },
+    });
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const running = s.run({ language: "python", code: "import time\ntime.sleep(60)", signal: ac.signal });
+    const queued = s.run({ language: "python", code: "print(1)", signal: ac.signal });
+    await new Promise((res) => setTimeout(res, 500));
+    ac.abort();
+    await expect(running).rejects.toThrow(/cancelled/);
+    await expect(queued).rejects.toThrow(/cancelled/);
+    expect(performance.now() - t0).toBeLessThan(10_000); // the wall limit is 30 s
+    expect(s.load).toEqual({ active: 0, pending: 0 });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(leftovers()).toEqual([]);
+    // an already aborted signal never starts a sandbox
+    await expect(s.run({ language: "python", code: "print(1)", signal: ac.signal })).rejects.toThrow(
+      /cancelled/,
+    );
+    await s.close();
+  });
+
   it("leaves no process and no file behind after all of the above", () => {
     expect(leftovers()).toEqual([]);
     expect(readdirSync(root)).toEqual([]);

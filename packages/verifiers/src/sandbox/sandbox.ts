@@ -41,6 +41,11 @@ export interface RunRequest {
   files?: Record<string, string>;
   /** Per-run overrides of the sandbox's limits. */
   limits?: Partial<SandboxLimits>;
+  /**
+   * Cancels the run: a queued run never starts, a running one has its sandbox's process group killed at once.
+   * Either way `run` rejects with a SandboxError whose message says the run was cancelled.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SandboxOptions {
@@ -115,12 +120,20 @@ export class Sandbox {
     return { active: this.limit.activeCount, pending: this.limit.pendingCount };
   }
 
-  /** Runs one program. Rejects only for sandbox failures (SandboxError), never for what the program does. */
+  /**
+   * Runs one program. Rejects only for sandbox failures and cancellation (SandboxError), never for what the program
+   * does.
+   */
   run(req: RunRequest): Promise<SandboxResult> {
     if (this.closed) return Promise.reject(new SandboxError("sandbox is closed"));
+    if (req.signal?.aborted) return Promise.reject(cancelled());
     if (this.limit.pendingCount >= this.maxQueue)
       return Promise.reject(new SandboxError(`sandbox queue is full (${this.maxQueue} runs waiting)`));
-    return this.limit(() => this.runNow(req)).catch((e: unknown) => {
+    return this.limit(() => {
+      // Cancelled while it waited: give the slot back without starting anything.
+      if (req.signal?.aborted) throw cancelled();
+      return this.runNow(req);
+    }).catch((e: unknown) => {
       if ((e as Error)?.name === "AbortError")
         throw new SandboxError("sandbox closed before the run started");
       throw e;
@@ -155,6 +168,7 @@ export class Sandbox {
       files.map(([, c]) => c),
       req.stdin ?? "",
       limits,
+      req.signal,
     );
   }
 
@@ -163,6 +177,7 @@ export class Sandbox {
     files: string[],
     stdin: string,
     limits: SandboxLimits,
+    signal?: AbortSignal,
   ): Promise<SandboxResult> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
@@ -188,17 +203,20 @@ export class Sandbox {
       let outBytes = 0;
       let errBytes = 0;
       let truncated = false;
-      let killedFor: "timeout" | "output_limit" | undefined;
+      let killedFor: "timeout" | "output_limit" | "cancelled" | undefined;
       let settled = false;
       const pid = child.pid;
       if (pid !== undefined) this.live.add(pid);
 
-      const kill = (why: "timeout" | "output_limit") => {
+      const kill = (why: "timeout" | "output_limit" | "cancelled") => {
         if (killedFor) return;
         killedFor = why;
         if (pid !== undefined) killGroup(pid);
       };
       const timer = setTimeout(() => kill("timeout"), limits.wallMs);
+      const onAbort = () => kill("cancelled");
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal?.aborted) onAbort();
       // If the streams never close after a kill (they always should), give up waiting after a grace period.
       let grace: NodeJS.Timeout | undefined;
 
@@ -227,10 +245,11 @@ export class Sandbox {
       child.stdin.on("error", () => {}); // EPIPE when the program exits without reading its input
       child.stdin.end(stdin);
 
-      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      const finish = (code: number | null, exitSignal: NodeJS.Signals | null) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         if (grace) clearTimeout(grace);
         if (pid !== undefined) {
           killGroup(pid); // nothing should be left; this is a no-op then
@@ -239,17 +258,21 @@ export class Sandbox {
         const stdout = Buffer.concat(out).toString("utf8");
         const stderr = Buffer.concat(err).toString("utf8");
         const wallMs = performance.now() - started;
-        const exitCode = signal ? null : code;
+        const exitCode = exitSignal ? null : code;
+        if (killedFor === "cancelled") {
+          reject(cancelled());
+          return;
+        }
         if (!sandboxReady && !killedFor && !this.closed) {
           reject(
             new SandboxError(
-              `the sandbox failed to start (exit ${exitCode ?? signal}): ${stderr.trim().slice(-500) || "no message"}`,
+              `the sandbox failed to start (exit ${exitCode ?? exitSignal}): ${stderr.trim().slice(-500) || "no message"}`,
             ),
           );
           return;
         }
         resolve({
-          outcome: classify(exitCode, stderr, killedFor),
+          outcome: classify(exitCode, stderr, killedFor as "timeout" | "output_limit" | undefined),
           exitCode,
           stdout,
           stderr,
@@ -261,6 +284,7 @@ export class Sandbox {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         if (pid !== undefined) this.live.delete(pid);
         reject(new SandboxError(`cannot start the sandbox (${cmd}): ${e.message}`));
       });
@@ -270,6 +294,11 @@ export class Sandbox {
       child.on("close", finish);
     });
   }
+}
+
+/** The rejection of a run whose signal aborted. */
+function cancelled(): SandboxError {
+  return new SandboxError("run cancelled by the caller (its abort signal fired)");
 }
 
 function classify(
