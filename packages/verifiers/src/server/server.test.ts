@@ -1,7 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import type { Domain, Verification } from "@m2rl/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { codeDomainFactory } from "../code/domain.ts";
+import { codeDomainFactory, verifyCode } from "../code/domain.ts";
+import { Sandbox, sandboxUnavailableReason } from "../sandbox/sandbox.ts";
 import { type DomainProvider, domainOfDataSource, isLoopback, RewardServer } from "./server.ts";
 
 /** A deterministic test domain: correct when the response (trimmed) equals the ground truth string. */
@@ -40,6 +43,7 @@ type J = any;
 interface Reply {
   status: number;
   body: J;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 function call(
@@ -58,7 +62,11 @@ function call(
         res.on("data", (c) => chunks.push(c));
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? JSON.parse(text) : undefined,
+            headers: res.headers,
+          });
         });
       },
     );
@@ -432,7 +440,7 @@ describe("reward server: load", () => {
           }));
           const r = await call(port, "POST", "/v1/verify/math", { items }).catch(() => ({
             status: 0,
-            body: undefined,
+            body: undefined as J,
           }));
           if (r.status !== 200 || r.body.results.length !== 8) errors++;
           else rewards += r.body.results.reduce((s: number, x: J) => s + x.reward, 0);
@@ -445,5 +453,212 @@ describe("reward server: load", () => {
     const h = await call(port, "GET", "/health");
     expect(h.body.active).toBe(0);
     expect(h.body.queued).toBe(0);
+  });
+});
+
+/** One raw HTTP/1.1 request line (any request target), answered with the status and the body. */
+function raw(port: number, target: string, headers = ""): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    let text = "";
+    sock.on("data", (c) => {
+      text += c;
+    });
+    sock.on("error", reject);
+    sock.on("close", () => {
+      const [head = "", body = ""] = text.split("\r\n\r\n");
+      resolve({ status: Number(head.split(" ")[1]), body });
+    });
+    sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`);
+  });
+}
+
+describe("reward server: request targets", () => {
+  it("an absolute-form target is a 400 with a message, before the token check; never a 500", async () => {
+    const token = "s3cret-token-0123456789";
+    const s = new RewardServer({ domains, token, defaultDomain: "math" });
+    const p = (await s.listen(0)).port;
+    for (const target of ["http://host/health", "http://host:99999/health", "http://[bad/v1/domains", "*"]) {
+      const r = await raw(p, target);
+      expect(r.status, target).toBe(400);
+      expect(JSON.parse(r.body).error, target).toMatch(/request target/);
+    }
+    // origin-form is unchanged; a path starting with // is a path, not a host
+    expect((await raw(p, "/health")).status).toBe(200);
+    expect((await raw(p, "//x/health")).status).toBe(401);
+    expect((await raw(p, "//x/health", `Authorization: Bearer ${token}\r\n`)).status).toBe(404);
+    await s.close();
+  });
+});
+
+/** A domain that takes `ms` unless its input's signal aborts first; counts starts and aborts. */
+function waiter(name: string, ms = 20_000) {
+  const seen = { started: 0, aborted: 0, withSignal: 0 };
+  const domain: Domain<unknown> = {
+    name,
+    async tasks() {
+      return [];
+    },
+    verify({ signal }): Promise<Verification> {
+      seen.started++;
+      if (signal) seen.withSignal++;
+      return new Promise((resolve) => {
+        const t = setTimeout(() => resolve({ reward: 1, status: "correct" }), ms);
+        t.unref();
+        signal?.addEventListener("abort", () => {
+          seen.aborted++;
+          clearTimeout(t);
+          resolve({ reward: 0, status: "timeout", detail: "aborted" });
+        });
+      });
+    },
+  };
+  return { domain, seen };
+}
+
+const until = async (what: () => Promise<boolean>, ms: number): Promise<boolean> => {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (await what()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return what();
+};
+
+describe("reward server: fairness and cancellation", () => {
+  it("the deadline aborts a request's unfinished items: running ones see the signal, queued ones never start", async () => {
+    const w = waiter("wait");
+    const s = new RewardServer({
+      domains: provider({ math: exactDomain("math"), wait: w.domain }),
+      concurrency: 2,
+      requestTimeoutMs: 300,
+    });
+    const p = (await s.listen(0)).port;
+    const r = await call(p, "POST", "/v1/verify/wait", {
+      items: Array.from({ length: 5 }, () => ({ response: "1", ground_truth: "1" })),
+    });
+    expect(r.body.results.map((x: J) => x.status)).toEqual(Array(5).fill("timeout"));
+    const idle = await until(async () => {
+      const h = (await call(p, "GET", "/health")).body;
+      return h.active === 0 && h.queued === 0;
+    }, 2000);
+    expect(idle).toBe(true);
+    expect(w.seen).toEqual({ started: 2, aborted: 2, withSignal: 2 });
+    await s.close();
+  });
+
+  it("each domain has its own budget: a domain that holds every slot does not delay math", async () => {
+    const w = waiter("wait");
+    const s = new RewardServer({
+      domains: provider({ math: exactDomain("math"), wait: w.domain }),
+      concurrency: 2,
+      requestTimeoutMs: 5000,
+    });
+    const p = (await s.listen(0)).port;
+    const blocked = call(p, "POST", "/v1/verify/wait", {
+      items: Array.from({ length: 6 }, () => ({ response: "1", ground_truth: "1" })),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    const m = await call(p, "POST", "/v1/verify/math", { items: [{ response: "2", ground_truth: "2" }] });
+    expect(m.body.results[0].status).toBe("correct");
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const h = (await call(p, "GET", "/health")).body;
+    expect(h.load.wait).toEqual({ active: 2, queued: 4, concurrency: 2 });
+    expect(h.load.math).toEqual({ active: 0, queued: 0, concurrency: 2 });
+    expect([h.active, h.queued]).toEqual([2, 4]);
+    await s.close(); // close aborts the work in flight
+    expect(w.seen.aborted).toBe(2);
+    await blocked.catch(() => undefined);
+  });
+
+  it("domainConcurrency sets one domain's budget", async () => {
+    const w = waiter("wait");
+    const s = new RewardServer({
+      domains: provider({ math: exactDomain("math"), wait: w.domain }),
+      concurrency: 8,
+      domainConcurrency: { wait: 1 },
+    });
+    const p = (await s.listen(0)).port;
+    const blocked = call(p, "POST", "/v1/verify/wait", {
+      items: Array.from({ length: 3 }, () => ({ response: "1", ground_truth: "1" })),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await call(p, "GET", "/health")).body.load.wait).toEqual({
+      active: 1,
+      queued: 2,
+      concurrency: 1,
+    });
+    await s.close();
+    await blocked.catch(() => undefined);
+    expect(() => new RewardServer({ domains, domainConcurrency: { nope: 2 } })).toThrow(
+      /domainConcurrency names unknown domain 'nope'/,
+    );
+    expect(() => new RewardServer({ domains, domainConcurrency: { math: 0 } })).toThrow(/positive integer/);
+  });
+
+  it("the queue bound is per domain: 503 with Retry-After for the full one, the others still served", async () => {
+    const w = waiter("wait");
+    const s = new RewardServer({
+      domains: provider({ math: exactDomain("math"), wait: w.domain }),
+      concurrency: 1,
+      maxQueuedItems: 3,
+    });
+    const p = (await s.listen(0)).port;
+    const first = call(p, "POST", "/v1/verify/wait", {
+      items: [1, 2, 3].map(() => ({ response: "1", ground_truth: "1" })),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const full = await call(p, "POST", "/v1/verify/wait", {
+      items: [1, 2].map(() => ({ response: "1", ground_truth: "1" })),
+    });
+    expect(full.status).toBe(503);
+    expect(full.body.error).toMatch(/'wait' is busy/);
+    expect(Number(full.headers["retry-after"])).toBeGreaterThan(0);
+    const m = await call(p, "POST", "/v1/verify/math", {
+      items: [1, 2].map(() => ({ response: "1", ground_truth: "1" })),
+    });
+    expect(m.status).toBe(200);
+    expect(m.body.counts.correct).toBe(2);
+    await s.close();
+    await first.catch(() => undefined);
+  });
+});
+
+const sandboxReason = sandboxUnavailableReason();
+const LABEL = `m2rl-srvtest-${process.pid}`;
+
+describe.skipIf(!!sandboxReason)("reward server: the deadline kills sandboxed programs", () => {
+  it("sleeping programs are killed when their request times out, and their slots are free again", async () => {
+    const sb = new Sandbox({ concurrency: 2, limits: { wallMs: 30_000 }, bwrap: { hostname: LABEL } });
+    const sleepy: Domain<unknown> = {
+      name: "code",
+      async tasks() {
+        return [];
+      },
+      verify: (input) => verifyCode(sb, input),
+    };
+    const s = new RewardServer({
+      domains: provider({ math: exactDomain("math"), code: sleepy }),
+      requestTimeoutMs: 1500,
+    });
+    const p = (await s.listen(0)).port;
+    const gt = { language: "python", tests: [{ input: "", output: "1\n" }] };
+    const live = () =>
+      execFileSync("ps", ["-eo", "stat,args"], { encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l.includes(LABEL) && !l.trim().startsWith("Z"));
+    const r = await call(p, "POST", "/v1/verify/code", {
+      items: Array.from({ length: 6 }, () => ({ response: "import time\ntime.sleep(60)", ground_truth: gt })),
+    });
+    expect(r.body.results.map((x: J) => x.status)).toEqual(Array(6).fill("timeout"));
+    const freed = await until(async () => {
+      const h = (await call(p, "GET", "/health")).body;
+      return h.active === 0 && h.queued === 0 && live().length === 0;
+    }, 3000);
+    expect(freed, live().join("\n")).toBe(true);
+    expect(sb.load).toEqual({ active: 0, pending: 0 });
+    await s.close();
+    await sb.close();
   });
 });

@@ -35,11 +35,26 @@ export interface RewardServerOptions {
   maxBodyBytes?: number;
   /** Most items in one request (413 beyond). Default 4096. */
   maxBatch?: number;
-  /** Verifications running at once, across all requests. Default 64. */
+  /**
+   * Verifications running at once per domain, across all requests. Each domain has its own budget, so a slow domain
+   * (code) never holds the slots of a fast one (math). Default 64.
+   */
   concurrency?: number;
-  /** Items allowed to wait for a verification slot; a request that would exceed it gets 503. Default 50,000. */
+  /**
+   * Per-domain overrides of `concurrency`, e.g. `{code: 16}`. The code domain's sandbox has its own pool (CPU count
+   * by default), which bounds how many programs really run; the server's budget only bounds how many wait on it.
+   */
+  domainConcurrency?: Record<string, number>;
+  /**
+   * Items of one domain allowed to wait for a slot of that domain; a request that would exceed it gets 503 with a
+   * `Retry-After` header (and the other domains are still served). Default 16,384 (four full batches).
+   */
   maxQueuedItems?: number;
-  /** Deadline of one request: items not verified by then are returned with status `timeout`. Default 300 s. */
+  /**
+   * Deadline of one request: items not verified by then are returned with status `timeout`, and their work is
+   * cancelled (queued items never start; running ones get an aborted `signal`, which kills a sandboxed program),
+   * so an expired request holds no slot. Default 300 s.
+   */
   requestTimeoutMs?: number;
   /** One line per request (method, path, status, items, ms). */
   log?: (line: string) => void;
@@ -200,7 +215,10 @@ export class RewardServer {
   readonly server: Server;
   private readonly opts: Required<Omit<RewardServerOptions, "token" | "defaultDomain" | "log">> &
     Pick<RewardServerOptions, "token" | "defaultDomain" | "log">;
-  private readonly limit: LimitFunction;
+  /** One limiter per domain, created on the domain's first item. */
+  private readonly limits = new Map<string, LimitFunction>();
+  /** Requests being verified, aborted by `close`. */
+  private readonly inFlight = new Set<AbortController>();
   private readonly tokenDigest?: Buffer;
   private readonly started = Date.now();
   private served = 0;
@@ -211,9 +229,10 @@ export class RewardServer {
       maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
       maxBatch: options.maxBatch ?? 4096,
       concurrency: options.concurrency ?? 64,
-      maxQueuedItems: options.maxQueuedItems ?? 50_000,
+      maxQueuedItems: options.maxQueuedItems ?? 16_384,
       requestTimeoutMs: options.requestTimeoutMs ?? 300_000,
       dataSources: { ...options.dataSources },
+      domainConcurrency: { ...options.domainConcurrency },
     };
     const names = options.domains.names();
     for (const [source, domain] of Object.entries(this.opts.dataSources))
@@ -221,7 +240,14 @@ export class RewardServer {
         throw new Error(
           `dataSources maps '${source}' to unknown domain '${domain}'; registered: ${names.join(", ")}`,
         );
-    this.limit = pLimit({ concurrency: this.opts.concurrency, rejectOnClear: true });
+    for (const [domain, n] of Object.entries({ "": this.opts.concurrency, ...this.opts.domainConcurrency })) {
+      if (domain && !names.includes(domain))
+        throw new Error(
+          `domainConcurrency names unknown domain '${domain}'; registered: ${names.join(", ")}`,
+        );
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`concurrency${domain ? ` of '${domain}'` : ""} must be a positive integer, got ${n}`);
+    }
     if (options.token !== undefined) {
       if (options.token.length < 16) throw new Error("the bearer token must be at least 16 characters");
       this.tokenDigest = createHash("sha256").update(options.token).digest();
@@ -249,7 +275,8 @@ export class RewardServer {
   }
 
   async close(): Promise<void> {
-    this.limit.clearQueue();
+    for (const ac of this.inFlight) ac.abort();
+    for (const limit of this.limits.values()) limit.clearQueue();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -258,8 +285,7 @@ export class RewardServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = performance.now();
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname.replace(/\/+$/, "") || "/";
+    const path = requestPath(req.url ?? "/");
     let items = 0;
     res.on("finish", () => {
       this.served++;
@@ -268,12 +294,20 @@ export class RewardServer {
       );
     });
     if (req.method === "GET" && path === "/health") {
+      const load = Object.fromEntries(
+        [...this.limits].map(([d, l]) => [
+          d,
+          { active: l.activeCount, queued: l.pendingCount, concurrency: l.concurrency },
+        ]),
+      );
+      const sum = (k: "active" | "queued") => Object.values(load).reduce((n, x) => n + x[k], 0);
       return this.send(res, 200, {
         status: "ok",
         version: API_VERSION,
         domains: this.opts.domains.names(),
-        active: this.limit.activeCount,
-        queued: this.limit.pendingCount,
+        active: sum("active"),
+        queued: sum("queued"),
+        load,
         served: this.served,
         uptimeS: Math.round((Date.now() - this.started) / 1000),
       });
@@ -457,49 +491,86 @@ export class RewardServer {
     return d;
   }
 
-  /** Verifies every item under the global concurrency limit; items unfinished at the deadline get `timeout`. */
+  /** The limiter of `domain`: its own budget, so that one domain's slow items never hold another's slots. */
+  private limiterOf(domain: string): LimitFunction {
+    let limit = this.limits.get(domain);
+    if (!limit) {
+      const concurrency = this.opts.domainConcurrency[domain] ?? this.opts.concurrency;
+      limit = pLimit({ concurrency, rejectOnClear: true });
+      this.limits.set(domain, limit);
+    }
+    return limit;
+  }
+
+  /**
+   * Verifies every item under its domain's concurrency limit. At the deadline the request's signal aborts: items
+   * unfinished then get `timeout`, queued ones never start and running ones are told to stop (`VerifyInput.signal`).
+   */
   private async verifyAll(items: Item[]): Promise<Verification[]> {
-    if (this.limit.pendingCount + items.length > this.opts.maxQueuedItems)
-      throw new HttpError(503, `server busy: ${this.limit.pendingCount} items queued`, {
-        "retry-after": "5",
-      });
     // Resolve every domain first, so that an unknown domain is a 404 before any work starts.
-    const names = [...new Set(items.filter((i) => i.refused === undefined).map((i) => i.domain))];
+    const perDomain = new Map<string, number>();
+    for (const it of items)
+      if (it.refused === undefined) perDomain.set(it.domain, (perDomain.get(it.domain) ?? 0) + 1);
     const domains = new Map<string, Domain>();
-    for (const n of names) {
+    for (const n of perDomain.keys()) {
       try {
         domains.set(n, await this.opts.domains.get(n));
       } catch (e) {
         throw new HttpError(404, (e as Error).message);
       }
     }
+    for (const [n, count] of perDomain) {
+      const limit = this.limiterOf(n);
+      if (limit.pendingCount + count > this.opts.maxQueuedItems)
+        throw new HttpError(
+          503,
+          `server busy: domain '${n}' is busy (${limit.activeCount} items running, ${limit.pendingCount} queued, ` +
+            `at most ${this.opts.maxQueuedItems} may wait); retry later`,
+          { "retry-after": String(this.retryAfterS()) },
+        );
+    }
     const results: (Verification | undefined)[] = items.map((it) =>
       it.refused === undefined ? undefined : { reward: 0, status: "error", detail: it.refused },
     );
+    const ac = new AbortController();
+    const signal = ac.signal;
+    this.inFlight.add(ac);
+    const timer = setTimeout(() => ac.abort(), this.opts.requestTimeoutMs);
+    const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
     const all = Promise.all(
-      items.map((it, i) =>
-        it.refused !== undefined
-          ? undefined
-          : this.limit(async () => {
-              const domain = domains.get(it.domain) as Domain;
-              try {
-                results[i] = await domain.verify({ response: it.response, groundTruth: it.groundTruth });
-              } catch (e) {
-                results[i] = {
-                  reward: 0,
-                  status: "error",
-                  detail: `verifier threw: ${(e as Error).message}`,
-                };
-              }
-            }),
+      items.map(
+        (it, i) =>
+          it.refused !== undefined
+            ? undefined
+            : this.limiterOf(it.domain)(async () => {
+                if (signal.aborted) return; // expired while it waited: give the slot back at once
+                const domain = domains.get(it.domain) as Domain;
+                try {
+                  const v = await domain.verify({
+                    response: it.response,
+                    groundTruth: it.groundTruth,
+                    signal,
+                  });
+                  if (!signal.aborted) results[i] = v;
+                } catch (e) {
+                  if (!signal.aborted)
+                    results[i] = {
+                      reward: 0,
+                      status: "error",
+                      detail: `verifier threw: ${(e as Error).message}`,
+                    };
+                }
+              }).catch(() => undefined), // the queue was cleared by close()
       ),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.opts.requestTimeoutMs);
-    });
-    await Promise.race([all, deadline]);
-    clearTimeout(timer);
+    try {
+      await Promise.race([all, aborted]);
+    } finally {
+      clearTimeout(timer);
+      // Anything still queued or running belongs to a request that is answered now: cancel it.
+      ac.abort();
+      this.inFlight.delete(ac);
+    }
     return results.map(
       (v) =>
         v ?? {
@@ -508,6 +579,11 @@ export class RewardServer {
           detail: `not verified within the server deadline (${this.opts.requestTimeoutMs} ms)`,
         },
     );
+  }
+
+  /** Seconds a client refused with 503 should wait: a tenth of the deadline, between 1 and 30. */
+  private retryAfterS(): number {
+    return Math.min(30, Math.max(1, Math.ceil(this.opts.requestTimeoutMs / 10_000)));
   }
 
   private authorize(req: IncomingMessage): void {
@@ -605,6 +681,27 @@ function matchRoute(path: string): Route | undefined {
   m = /^\/trl\/reward(?:\/([A-Za-z0-9_.:@-]+))?$/.exec(path);
   if (m) return { kind: "trl", domain: m[1] };
   return undefined;
+}
+
+/**
+ * The path of an origin-form request target (`/v1/verify/math?x`), without trailing slashes. Any other form
+ * (absolute-form `http://host/health`, authority-form, a target not starting with `/`) is a 400: this service is
+ * no proxy, and a target it cannot parse must never be a 500.
+ */
+function requestPath(target: string): string {
+  if (!target.startsWith("/"))
+    throw new HttpError(
+      400,
+      `unsupported request target ${JSON.stringify(target.slice(0, 200))}: send the path only (origin-form, e.g. /health)`,
+    );
+  let pathname: string;
+  try {
+    // Prefixing the origin keeps a target like //x/health a path (new URL with a base would read x as a host).
+    pathname = new URL(`http://localhost${target}`).pathname;
+  } catch {
+    throw new HttpError(400, `bad request target ${JSON.stringify(target.slice(0, 200))}`);
+  }
+  return pathname.replace(/\/+$/, "") || "/";
 }
 
 function countStatuses(vs: Verification[]): Record<VerificationStatus, number> {
