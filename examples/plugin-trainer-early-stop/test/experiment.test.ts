@@ -19,8 +19,14 @@ async function cli(args: string[]): Promise<{ code: number; text: string }> {
     vi.spyOn(console, "log").mockImplementation(keep),
     vi.spyOn(console, "error").mockImplementation(keep),
     vi.spyOn(console, "info").mockImplementation(keep),
-    vi.spyOn(process.stdout, "write").mockImplementation((c) => (keep(c), true)),
-    vi.spyOn(process.stderr, "write").mockImplementation((c) => (keep(c), true)),
+    vi.spyOn(process.stdout, "write").mockImplementation((c) => {
+      keep(c);
+      return true;
+    }),
+    vi.spyOn(process.stderr, "write").mockImplementation((c) => {
+      keep(c);
+      return true;
+    }),
   ];
   try {
     const code = await main(["node", "m2rl", ...args]);

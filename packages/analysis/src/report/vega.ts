@@ -40,7 +40,8 @@ function installTextMetrics(vega: typeof import("vega")): void {
   metricsInstalled = true;
   // vega re-exports vega-scenegraph's textMetrics at run time; its typings do not declare it.
   const tm: TextMetrics | undefined = Reflect.get(vega, "textMetrics");
-  if (!tm) throw new Error("vega no longer exports textMetrics: the report's text measurement needs updating");
+  if (!tm)
+    throw new Error("vega no longer exports textMetrics: the report's text measurement needs updating");
   tm.width = (item, text) => {
     const bold = item.fontWeight === "bold" || Number(item.fontWeight) >= 600;
     return textWidth(text == null ? "" : String(text), item.fontSize ?? 11, bold);
