@@ -253,6 +253,32 @@ const TABLE: [string, string, boolean][] = [
   ["1 < |z| \\le 2", "[-2, -1] \\cup [1, 2]", false],
   ["1\\le |z| \\le 2", "[1, 2]", false],
   ["1\\le \\lvert z\\rvert \\le 2", "[-2,-1] \\cup [1,2]", true],
+  // unit words after a number or a fraction; a variable is not a unit
+  ["\\frac{1}{3}", "\\frac{1}{3} \\text{meters}", true],
+  ["25", "25 m^2", true],
+  ["2", "2 x^2", false],
+  ["\\frac{1}{2}", "\\frac{1}{2} x^2", false],
+  // approximations: the exact value before `\\approx` is the answer
+  ["\\frac{1}{3}", "x=1/3\\approx0.3", true],
+  ["x = \\frac{1}{3}", "x = 5+5+1 = 1/3 \\approx 11", true],
+  ["0.33", "\\frac{1}{3} \\approx 0.33", false],
+  ["1.2", "x \\approx 1.2", true],
+  ["1.2, 3.4", "x \\approx 1.2, y \\approx 3.4", true],
+  // negated variable in an inequality
+  ["x < 1", "-x > -1", true],
+  ["x \\le 1", "-x \\ge -1", true],
+  ["x < 1", "-x < -1", false],
+  // a matrix drawn with brackets around an array
+  [
+    "\\begin{pmatrix}1 & 2 \\\\3 & 4\\end{pmatrix}",
+    "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2 \\\\3 & 4\\end{pmatrix}",
+    "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 5\\end{array}\\right]",
+    false,
+  ],
   // text
   ["East", "\\text{east}", true],
   ["\\text{odd}", "odd", true],

@@ -162,9 +162,9 @@ export function isMathy(s: string): boolean {
 }
 
 const TUPLE_OR_NUMBER =
-  /[([]\s*-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*[,;]\s*-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))+\s*[)\]]|-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*\/\s*\d+)?|-?\.\d+/g;
+  /[([]\s*-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*[,;]\s*-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))+\s*[)\]]|(?<![A-Za-z_])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*\/\s*\d+)?|-?\.\d+/g;
 
-/** The last tuple `(1, 2)` or number in plain text. */
+/** The last tuple `(1, 2)` or number in plain text; digits glued to a letter before them (`AZYUK2A`) are no number. */
 function lastTupleOrNumber(text: string): Span | undefined {
   let last: Span | undefined;
   for (const m of text.matchAll(TUPLE_OR_NUMBER))
@@ -221,7 +221,8 @@ function answerPhrase(text: string): { answer: string; start: number } | undefin
   return answer === undefined ? undefined : { answer, start: last.index ?? 0 };
 }
 
-const NUMBER = /-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*\/\s*\d+)?|-?\.\d+/g;
+const NUMBER =
+  /(?<![A-Za-z_])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*\/\s*\d+)?|-?\.\d+/g;
 
 /** The last number in the text (integers, decimals, thousands separators, `a/b`). */
 export function findLastNumber(text: string): string | undefined {

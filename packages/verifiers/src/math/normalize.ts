@@ -91,13 +91,13 @@ const RELATION_SPELLINGS: [RegExp, string][] = [
   [/<=/g, "\\le "],
   [/>=/g, "\\ge "],
   [/!=/g, "\\ne "],
-  [/\\approx(?![A-Za-z])/g, "="],
 ];
 
 export function stripNoise(raw: string): string {
   let s = removeLatexThousands(raw.trim());
   if (s.includes("\\\\") && !s.includes("\\begin")) s = s.replace(DOUBLED_BACKSLASH, "\\");
-  if (/[<>!]=|\\lt|\\gt|\\approx/.test(s)) for (const [re, to] of RELATION_SPELLINGS) s = s.replace(re, to);
+  if (/[<>!]=|\\lt|\\gt/.test(s)) for (const [re, to] of RELATION_SPELLINGS) s = s.replace(re, to);
+  if (s.includes("\\approx")) s = dropApproximations(s);
   if (NON_ASCII.test(s)) for (const [re, to] of UNICODE) s = s.replace(re, to);
   if (s.includes("$")) s = s.replace(DOLLARS, "");
   const hasBackslash = s.includes("\\");
@@ -124,6 +124,20 @@ export function stripNoise(raw: string): string {
   // Outer braces around the whole answer: "{5}" → "5" (but not "\{1,2\}").
   while (s.startsWith("{") && s.endsWith("}") && matchesWhole(s)) s = s.slice(1, -1).trim();
   return s;
+}
+
+/**
+ * `\\approx`: after a value (`\\frac{70}{9} \\approx 7.78`, `x = 1/3 \\approx 0.33`) the approximation is dropped and the
+ * exact value kept; after a name (`x \\approx 1.2`) it reads as `=`; at the start of an item it is removed. An item
+ * ends at `,` or `;`.
+ */
+function dropApproximations(s: string): string {
+  return s.replace(/\\approx(?![A-Za-z])([^,;]*)/g, (_m, tail: string, at: number) => {
+    const start = Math.max(s.lastIndexOf(",", at), s.lastIndexOf(";", at)) + 1;
+    const before = s.slice(start, at).trim();
+    if (before === "") return tail;
+    return /[=\d]/.test(before) ? "" : `=${tail}`;
+  });
 }
 
 function matchesWhole(s: string): boolean {

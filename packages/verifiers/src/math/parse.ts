@@ -128,6 +128,7 @@ export function parseNumber(s: string): { value: Rational; approx: boolean; perc
 
 const LIST_WORDS = /\s+(?:or|and)\s+|(?<=[)\]])\s*(?:or|and)\s*(?=[([])/;
 const MATRIX_RE = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[^}]*\})?([\s\S]*)\\end\{\1\}$/;
+const BRACKETED_ARRAY = /^[[(]\s*(\\begin\{array\}[\s\S]*\\end\{array\})\s*[\])]$/;
 const MAX_ANSWER_CHARS = 2000;
 
 /** Parses an answer string (raw, noise included) into a MathValue; undefined for an empty answer. */
@@ -186,7 +187,8 @@ function parseInner(s0: string, depth: number): MathValue {
   const text = s;
   if (depth > 8) return { kind: "text", text: canonicalText(s) };
 
-  const mm = MATRIX_RE.exec(s);
+  // `\\left[\\begin{array}{cc}…\\end{array}\\right]`: the brackets drawn around an array are a matrix's.
+  const mm = MATRIX_RE.exec(BRACKETED_ARRAY.exec(s)?.[1] ?? s);
   if (mm) {
     const rows = mm[2]
       .split(/\\\\/)
@@ -263,8 +265,10 @@ function parseInner(s0: string, depth: number): MathValue {
   if (n) return { kind: "number", ...n, text };
 
   // Trailing unit words after a number: "5 cm", "12 \text{ dollars}" (already unwrapped), "30 degrees".
-  const um = /^(.*?\d)\s+([A-Za-z][A-Za-z ^23]*)$/.exec(s);
-  if (um && um[2].trim().length >= 2 && UNIT_WORDS.test(um[2].trim())) {
+  // A single letter with an exponent is a variable (`2 x^2`), except square and cubic metres.
+  const um = /^(.*?[\d}])\s+([A-Za-z][A-Za-z ^23]*)$/.exec(s);
+  const unit = um?.[2].trim() ?? "";
+  if (um && UNIT_WORDS.test(unit) && (/^[A-Za-z]{2}/.test(unit) || /^m\^?[23]$/.test(unit))) {
     const n2 = parseNumber(um[1]);
     if (n2) return { kind: "number", ...n2, text };
   }
@@ -319,6 +323,9 @@ function relationToInterval(s: string, depth: number): MathValue | undefined {
       text: s,
     };
   }
+  // `-x > -1` is `x < 1`.
+  const neg = new RegExp(`^-\\s*([A-Za-z])\\s*${REL}\\s*(.+)$`).exec(norm);
+  if (neg) return relationToInterval(`${neg[1]} ${FLIP[neg[2]]} -(${neg[3]})`, depth);
   const m = new RegExp(`^([A-Za-z])\\s*${REL}\\s*(.+)$`).exec(norm);
   const one = m ? { relation: m[2], bound: m[3] } : reversed(norm);
   if (!one) return undefined;
@@ -362,10 +369,11 @@ function absBetween(lo: string, hi: string, open: string, close: string, s: stri
   return { kind: "union", parts: [left, right], text: s } satisfies MathValue;
 }
 
+const FLIP: Record<string, string> = { "<": ">", ">": "<", "\\le ": "\\ge ", "\\ge ": "\\le " };
+
 /** `3 < x` → the relation and bound of `x > 3`. */
 function reversed(s: string): { relation: string; bound: string } | null {
   const m = new RegExp(`^(.+?)\\s*${REL}\\s*([A-Za-z])$`).exec(s);
   if (!m) return null;
-  const flip: Record<string, string> = { "<": ">", ">": "<", "\\le ": "\\ge ", "\\ge ": "\\le " };
-  return { relation: flip[m[2]] ?? m[2], bound: m[1] };
+  return { relation: FLIP[m[2]] ?? m[2], bound: m[1] };
 }

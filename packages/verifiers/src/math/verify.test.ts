@@ -82,6 +82,11 @@ describe("extractAnswer", () => {
     expect(verifyMath("\\boxed{1} papers and \\boxed{2} bins", "2").status).toBe("correct");
   });
 
+  it("reads no number inside a word: AZYUK2A", () => {
+    expect(verifyMath("AZYUK2A", "2").status).not.toBe("correct");
+    expect(verifyMath("x = 2", "2").status).toBe("correct");
+  });
+
   it("respects a configured order", () => {
     expect(extractAnswer("The answer is 3. \\boxed{4}", ["answer_phrase", "boxed"])?.answer).toBe("3");
     expect(extractAnswer("The answer is 3. \\boxed{4}", ["boxed", "answer_phrase"])?.answer).toBe("4");
