@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { startServe } from "../src/commands/serve.ts";
+import { pairs, startServe } from "../src/commands/serve.ts";
 
 async function post(port: number, path: string, body: unknown, headers: Record<string, string> = {}) {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -14,6 +14,49 @@ async function post(port: number, path: string, body: unknown, headers: Record<s
   });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
+
+describe("m2rl serve options reach the server", () => {
+  it("--data-source maps a verl data_source; --domain-concurrency and --max-queued-items set the budgets", async () => {
+    const parse = pairs("--data-source", (v) => v);
+    expect(parse("acme/riddles=math,b=code", parse("x=math"))).toEqual({
+      x: "math",
+      "acme/riddles": "math",
+      b: "code",
+    });
+    expect(() => parse("nodomain")).toThrow(/name=value/);
+    const s = await startServe({
+      port: 0,
+      host: "127.0.0.1",
+      dataSources: { "acme/riddles": "math" },
+      domainConcurrency: { code: 3 },
+      maxQueuedItems: 100,
+    });
+    try {
+      const r = await post(s.port, "/verl/compute_score", {
+        items: [
+          { data_source: "acme/riddles", solution_str: "5", ground_truth: "5" },
+          { data_source: "acme/other", solution_str: "5", ground_truth: "5" },
+        ],
+      });
+      const results = r.body.results as { score: number; domain: string | null }[];
+      expect(results.map((x) => [x.score, x.domain])).toEqual([
+        [1, "math"],
+        [0, null],
+      ]);
+      // a domain's budget exists once the domain has been used
+      await post(s.port, "/v1/verify/code", {
+        items: [{ response: "print(1)", ground_truth: { tests: [{ input: "", output: "1\n" }] } }],
+      });
+      const health = (await (await fetch(`http://127.0.0.1:${s.port}/health`)).json()) as {
+        load: Record<string, { concurrency: number }>;
+      };
+      expect(health.load.code.concurrency).toBe(3);
+      expect(health.load.math.concurrency).toBe(64);
+    } finally {
+      await s.close();
+    }
+  });
+});
 
 describe("m2rl serve", () => {
   it("serves the registered domains (math by default on /reward, code by route)", async () => {

@@ -51,6 +51,9 @@ export async function startServe(o: ServeOptions): Promise<RunningServe> {
     defaultDomain,
     token,
     concurrency: o.concurrency,
+    domainConcurrency: o.domainConcurrency,
+    maxQueuedItems: o.maxQueuedItems,
+    dataSources: o.dataSources,
     maxBodyBytes: o.maxBodyBytes,
     maxBatch: o.maxBatch,
     requestTimeoutMs: o.timeoutMs,
@@ -74,6 +77,7 @@ export async function serve(o: ServeCommandOptions): Promise<number> {
     running = await startServe({
       ...o,
       options: JSON.parse(o.options) as Record<string, Record<string, unknown>>,
+      dataSources: o.dataSource,
       log: o.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
   } catch (e) {

@@ -9,6 +9,12 @@ export interface ServeOptions {
   defaultDomain?: string;
   options?: Record<string, Record<string, unknown>>;
   concurrency?: number;
+  /** Per-domain concurrency overrides (`code=16`). */
+  domainConcurrency?: Record<string, number>;
+  /** Items queued per domain before 503 (Retry-After). */
+  maxQueuedItems?: number;
+  /** verl `data_source` → domain. */
+  dataSources?: Record<string, string>;
   maxBodyBytes?: number;
   maxBatch?: number;
   timeoutMs?: number;
@@ -36,11 +42,28 @@ export interface ServeCommandOptions {
   defaultDomain?: string;
   options: string;
   concurrency: number;
+  domainConcurrency?: Record<string, number>;
+  maxQueuedItems: number;
+  dataSource?: Record<string, string>;
   maxBodyBytes: number;
   maxBatch: number;
   timeoutMs: number;
   plugin?: string[];
   quiet?: boolean;
+}
+
+/** `name=value` pairs, comma-separated or repeated, into a record (values parsed by `value`). */
+export function pairs<T>(what: string, value: (v: string) => T) {
+  return (arg: string, previous: Record<string, T> = {}): Record<string, T> => {
+    const out = { ...previous };
+    for (const part of arg.split(",")) {
+      const i = part.indexOf("=");
+      if (i <= 0 || i === part.length - 1)
+        throw new Error(`${what} wants name=value pairs, got ${JSON.stringify(part)}`);
+      out[part.slice(0, i).trim()] = value(part.slice(i + 1).trim());
+    }
+    return out;
+  };
 }
 
 const int = (v: string) => {
@@ -64,7 +87,18 @@ export function register(program: Command): void {
       "domain of /reward and /trl/reward when the request names none (default: math)",
     )
     .option("--options <json>", 'per-domain options as JSON, e.g. {"code":{"reward":"fraction"}}', "{}")
-    .option("--concurrency <n>", "verifications at once across all requests", int, 64)
+    .option("--concurrency <n>", "verifications at once per domain, across all requests", int, 64)
+    .option(
+      "--domain-concurrency <domain=n...>",
+      "per-domain override of --concurrency (e.g. code=16); comma-separated or repeated",
+      pairs("--domain-concurrency", int),
+    )
+    .option("--max-queued-items <n>", "items queued per domain before 503 with Retry-After", int, 16_384)
+    .option(
+      "--data-source <name=domain...>",
+      "map a verl data_source to a domain (e.g. openai/gsm8k=math); an unmapped, unknown source is refused",
+      pairs("--data-source", (v) => v),
+    )
     .option("--max-body-bytes <n>", "largest request body (413 beyond)", int, 16 * 1024 * 1024)
     .option("--max-batch <n>", "most items per request (413 beyond)", int, 4096)
     .option(
