@@ -279,6 +279,32 @@ const TABLE: [string, string, boolean][] = [
     "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 5\\end{array}\\right]",
     false,
   ],
+  // sums and products of numeric matrices are evaluated exactly (AB, not BA)
+  [
+    "\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}",
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}-4 & -4 \\\\ -4 & -4\\end{pmatrix}",
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} - \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}19 & 22 \\\\ 43 & 50\\end{pmatrix}",
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+    true,
+  ],
+  [
+    "\\begin{pmatrix}23 & 34 \\\\ 31 & 46\\end{pmatrix}",
+    "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+    false,
+  ],
+  [
+    "\\begin{pmatrix}1 & 2\\end{pmatrix}",
+    "\\begin{pmatrix}1 & 2\\end{pmatrix} \\begin{pmatrix}1 & 2\\end{pmatrix}",
+    false,
+  ],
   // text
   ["East", "\\text{east}", true],
   ["\\text{odd}", "odd", true],

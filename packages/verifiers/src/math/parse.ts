@@ -12,6 +12,7 @@ import {
   rat,
   ratAdd,
   ratDiv,
+  ratMul,
   ratToNumber,
 } from "./rational.ts";
 
@@ -150,6 +151,109 @@ export function parseAnswer(raw: string): MathValue | undefined {
   return parseInner(s, 0);
 }
 
+type NumMatrix = { rows: Rational[][]; approx: boolean };
+
+const MATRIX_PIECE = /\\begin\{([pbvBV]?matrix)\}([\s\S]*?)\\end\{\1\}/g;
+
+/** A matrix of exact numbers, or undefined when a cell is anything else or the rows are ragged. */
+function numericMatrix(body: string): NumMatrix | undefined {
+  const rows = body
+    .split(/\\\\/)
+    .map((r) => r.trim())
+    .filter((r) => r.length)
+    .map((r) => r.split("&").map((c) => parseNumber(c)));
+  if (!rows.length || rows.some((r) => r.length !== rows[0].length)) return undefined;
+  let approx = false;
+  const out: Rational[][] = [];
+  for (const r of rows) {
+    const row: Rational[] = [];
+    for (const c of r) {
+      if (!c || c.percent) return undefined;
+      approx ||= c.approx;
+      row.push(c.value);
+    }
+    out.push(row);
+  }
+  return { rows: out, approx };
+}
+
+function matMul(a: NumMatrix, b: NumMatrix): NumMatrix | undefined {
+  const n = a.rows[0].length;
+  if (n !== b.rows.length) return undefined;
+  const rows: Rational[][] = [];
+  for (const ar of a.rows) {
+    const row: Rational[] = [];
+    for (let j = 0; j < b.rows[0].length; j++) {
+      let acc: Rational | undefined = rat(0n);
+      for (let k = 0; k < n && acc; k++) {
+        const p = ratMul(ar[k], b.rows[k][j]);
+        acc = p && ratAdd(acc, p);
+      }
+      if (!acc) return undefined;
+      row.push(acc);
+    }
+    rows.push(row);
+  }
+  return { rows, approx: a.approx || b.approx };
+}
+
+function matAdd(a: NumMatrix, b: NumMatrix, sign: 1n | -1n): NumMatrix | undefined {
+  if (a.rows.length !== b.rows.length || a.rows[0].length !== b.rows[0].length) return undefined;
+  const rows: Rational[][] = [];
+  for (let i = 0; i < a.rows.length; i++) {
+    const row: Rational[] = [];
+    for (let j = 0; j < a.rows[i].length; j++) {
+      const y = b.rows[i][j];
+      const q = ratAdd(a.rows[i][j], { num: sign * y.num, den: y.den });
+      if (!q) return undefined;
+      row.push(q);
+    }
+    rows.push(row);
+  }
+  return { rows, approx: a.approx || b.approx };
+}
+
+/**
+ * Sums, differences and products of matrices of numbers (`\\begin{pmatrix}1&2\\end{pmatrix} + \\begin{pmatrix}3&4\\end{pmatrix}`),
+ * evaluated exactly; undefined for anything else (a cell that is not a number, mismatched sizes, other text).
+ */
+function matrixArithmetic(s: string): MathValue | undefined {
+  const pieces = [...s.matchAll(MATRIX_PIECE)];
+  if (pieces.length < 2 || pieces.length > 8) return undefined;
+  const terms: { sign: 1n | -1n; m: NumMatrix }[] = [];
+  let at = 0;
+  for (const p of pieces) {
+    const op = s.slice(at, p.index).trim();
+    const m = numericMatrix(p[2]);
+    if (!m) return undefined;
+    if (terms.length === 0) {
+      if (op !== "") return undefined;
+      terms.push({ sign: 1n, m });
+    } else if (op === "+" || op === "-") {
+      terms.push({ sign: op === "-" ? -1n : 1n, m });
+    } else if (op === "" || op === "\\cdot" || op === "\\times") {
+      const last = terms[terms.length - 1];
+      const prod = matMul(last.m, m);
+      if (!prod) return undefined;
+      last.m = prod;
+    } else return undefined;
+    at = p.index + p[0].length;
+  }
+  if (s.slice(at).trim() !== "") return undefined;
+  let acc: NumMatrix | undefined = terms[0].m;
+  for (const t of terms.slice(1)) acc = acc && matAdd(acc, t.m, t.sign);
+  if (!acc) return undefined;
+  const approx = acc.approx;
+  const rows = acc.rows.map((r) =>
+    r.map((value): MathValue => ({ kind: "number", value, approx, percent: false, text: ratText(value) })),
+  );
+  return { kind: "matrix", rows, text: s };
+}
+
+function ratText(r: Rational): string {
+  return r.den === 1n ? `${r.num}` : `${r.num}/${r.den}`;
+}
+
 const ASSIGNMENT = /^\s*([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*([^=<>]+?)\s*$/;
 
 /**
@@ -187,6 +291,10 @@ function parseInner(s0: string, depth: number): MathValue {
   const text = s;
   if (depth > 8) return { kind: "text", text: canonicalText(s) };
 
+  if (s.includes("matrix}") && s.indexOf("\\begin{") !== s.lastIndexOf("\\begin{")) {
+    const m = matrixArithmetic(s);
+    if (m) return m;
+  }
   // `\\left[\\begin{array}{cc}…\\end{array}\\right]`: the brackets drawn around an array are a matrix's.
   const mm = MATRIX_RE.exec(BRACKETED_ARRAY.exec(s)?.[1] ?? s);
   if (mm) {
