@@ -145,7 +145,7 @@ export function parseAnswer(raw: string): MathValue | undefined {
   if (s.includes(";")) {
     // `p=5,q=2;p=7,q=2` is the list of solutions `(5,2),(7,2)`; otherwise (`-12;-11;-10`, `(0;-2;6)`)
     // semicolons separate items like commas.
-    s = assignmentGroups(s) ?? s.replace(/;/g, ",");
+    s = (s.length <= MAX_ANSWER_CHARS ? assignmentGroups(s) : undefined) ?? s.replace(/;/g, ",");
   }
   if (s.length > MAX_ANSWER_CHARS) return { kind: "text", text: canonicalText(s) };
   return parseInner(s, 0);
