@@ -100,8 +100,8 @@ describe("m2rl merge --plugin with the median method", () => {
     expect(bytes("out-inline").equals(bytes("out-workers"))).toBe(true);
   });
 
-  it("without --plugin the method is unknown, and the error lists the registered ones", async () => {
-    expect(await merge("--out", join(dir, "out-none"), "--no-progress")).toBe(1);
+  it("without --plugin the method is unknown (a config error: exit 2), and the error lists the registered ones", async () => {
+    expect(await merge("--out", join(dir, "out-none"), "--no-progress")).toBe(2);
     expect(err.join("")).toMatch(/merge_method: unknown merge_method 'median' \(known: linear, .*karcher\)/);
   });
 });
