@@ -10,6 +10,8 @@ export interface MergeOptions {
   json?: boolean;
   dryRun?: boolean;
   analyze?: boolean;
+  /** `--allow-nonfinite`: merge NaN / ±Inf weights (one warning per tensor) instead of failing on the first. */
+  allowNonfinite?: boolean;
   /** `--plugin`, in order (repeatable). */
   plugin: string[];
 }
@@ -49,6 +51,10 @@ export function register(program: Command): void {
       "skip fsyncs (faster; the folder still appears only when complete, but an OS crash may leave missing data)",
     )
     .option("--json", "print the merge report as JSON")
+    .option(
+      "--allow-nonfinite",
+      "merge NaN / Inf weights as they are, with one warning per tensor (default: the first one fails the merge, naming the file, tensor and index)",
+    )
     .option(
       "--plugin <module-or-path>",
       "load a plugin that registers merge methods (repeatable; a path relative to the current folder, or a module name)",

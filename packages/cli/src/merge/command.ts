@@ -76,8 +76,10 @@ function printUpdates(updates: MergeReport["updates"], modelNames: string[]): vo
 
 /**
  * Runs `m2rl merge <config> --out <dir>` with the parsed options; resolves to the exit code: 0, 2 for a bad config,
- * option or plugin (ConfigError, PluginError), 1 for any other failure. The per-tensor density table is printed
- * only with --analyze (it is in merge_report.json and --json either way).
+ * option or plugin (ConfigError, PluginError), 1 for any other failure: inputs that do not match, a NaN / ±Inf
+ * weight read or about to be written (without --allow-nonfinite, which warns once per tensor instead), an output
+ * config.json that does not describe the merged tensors. The per-tensor density table is printed only with
+ * --analyze (it is in merge_report.json and --json either way).
  */
 export async function merge(configPath: string, opts: MergeOptions): Promise<number> {
   const bar = makeBar(opts.progress);
@@ -104,8 +106,12 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
         `${plan.method.name}${from}: ${names.length} model(s)${plan.basePath ? " + base" : ""}, ${plan.tensors.length} tensors, read ${gb(plan.inputBytes)}, write ${gb(plan.outputBytes)}${plan.globalStats ? ", whole-model pre-pass" : ""}\n`,
       );
     }
+    const warn = (w: string) => process.stderr.write(`warning: ${w}\n`);
     if (opts.analyze) {
-      const updates = await analyzeUpdates(plan, bar.update);
+      const updates = await analyzeUpdates(plan, bar.update, undefined, {
+        allowNonFinite: opts.allowNonfinite,
+        onWarning: warn,
+      });
       bar.stop();
       printUpdates(updates, names);
     }
@@ -116,6 +122,8 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
       plugins: modules,
       overwrite: opts.overwrite,
       durable: opts.fsync,
+      allowNonFinite: opts.allowNonfinite,
+      onWarning: warn,
       onProgress: bar.update,
     });
     bar.stop();

@@ -3,9 +3,11 @@
  * inside worker threads.
  */
 import { type Checkpoint, encodeFloat32, type FloatDType } from "@m2rl/core/checkpoint";
+import { CheckpointError } from "@m2rl/core/errors";
 import type { MergeMethod, TensorMergeInput } from "@m2rl/core/merge";
 import { openCheckpoint } from "@m2rl/io-node";
 import { kernels } from "../methods/kernels.ts";
+import { firstNonFiniteIn } from "./finite.ts";
 import type { SourceRef, TensorPlan } from "./plan.ts";
 
 /** Per-tensor update statistics (DESIGN §8): density of each task vector and sign agreement among them. */
@@ -23,7 +25,18 @@ export interface MergeResult {
   counts?: Float64Array;
   /** Inline runs: the reusable buffer `bytes` views; hand it back with `release` once the bytes are written. */
   pooled?: Float32Array;
+  /** With allowNonFinite: the first non-finite input value of this tensor or chunk, as a warning. */
+  warning?: string;
 }
+
+/** Where a tensor's bytes are, for messages: the checkpoint's file (a shard of a folder, or the file itself). */
+function fileOf(ck: Checkpoint, name: string): string {
+  const f = ck.tensor(name).file;
+  return ck.name === f || ck.name.endsWith(`/${f}`) ? ck.name : `${ck.name}/${f}`;
+}
+
+/** The hint every non-finite error ends with. */
+export const NONFINITE_HINT = "(merge with --allow-nonfinite / allowNonFinite to keep it)";
 
 /** Result buffers kept for reuse, at most. */
 const POOL_SIZE = 8;
@@ -78,6 +91,8 @@ export class TensorExecutor {
     private readonly modelPaths: readonly string[],
     private readonly seed: number,
     private readonly poolMaxElements = 0,
+    /** Accept NaN / ±Inf inputs (reported through the result's `warning`) instead of failing on the first one. */
+    private readonly allowNonFinite = false,
   ) {}
 
   private outPool: ArrayBuffer[] = [];
@@ -150,7 +165,12 @@ export class TensorExecutor {
     return ck.readFloat32(src.name, range, this.buffer(slot, n));
   }
 
-  private async load(plan: TensorPlan, stats?: unknown, set = 0): Promise<TensorMergeInput> {
+  private async load(
+    plan: TensorPlan,
+    stats?: unknown,
+    set = 0,
+    onWarning?: (w: string) => void,
+  ): Promise<TensorMergeInput> {
     await this.open();
     const o = set * (plan.models.length + 1);
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
@@ -158,6 +178,29 @@ export class TensorExecutor {
       plan.base && this.base ? this.read(this.base, plan.base, o, plan.range) : undefined,
       ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1, plan.range)),
     ]);
+    // every input chunk is checked for NaN / ±Inf before the method sees it (one pass over all of them)
+    const inputs: [Float32Array, Checkpoint, SourceRef][] = models.map((x, i) => [
+      x as Float32Array,
+      this.models[i],
+      plan.models[i],
+    ]);
+    if (base) inputs.unshift([base, this.base!, plan.base!]);
+    const bad = firstNonFiniteIn(inputs.map(([x]) => x));
+    if (bad) {
+      const [x, ck, src] = inputs[bad.which];
+      // the index in the stored tensor, where the user will look for it
+      const cols = src.submatrix?.[1];
+      const at = cols
+        ? Math.floor(bad.index / cols) * src.shape[1] + (bad.index % cols)
+        : (plan.range?.start ?? 0) + bad.index;
+      const what = `non-finite input value ${x[bad.index]} at flat index ${at}`;
+      if (!this.allowNonFinite)
+        throw new CheckpointError(`${what} ${NONFINITE_HINT}`, {
+          file: fileOf(ck, src.name),
+          path: src.name,
+        });
+      onWarning?.(`${plan.name}: ${what} in ${fileOf(ck, src.name)} (${src.name}; kept: allowNonFinite)`);
+    }
     return {
       name: plan.name,
       shape: plan.shape,
@@ -174,8 +217,8 @@ export class TensorExecutor {
    * Decoded inputs of a merge tensor, as the method sees them. They live in buffers this executor reuses: valid
    * until its next call.
    */
-  input(plan: TensorPlan, stats?: unknown): Promise<TensorMergeInput> {
-    return this.exclusive(() => this.load(plan, stats));
+  input(plan: TensorPlan, stats?: unknown, onWarning?: (w: string) => void): Promise<TensorMergeInput> {
+    return this.exclusive(() => this.load(plan, stats, 0, onWarning));
   }
 
   /**
@@ -185,9 +228,14 @@ export class TensorExecutor {
   merge(plan: TensorPlan, stats: unknown, measure: boolean): Promise<MergeResult> {
     const set = this.calls++ % 2;
     const free = this.setFree[set];
+    let warning: string | undefined;
     const loaded = this.loadQueue.then(async () => {
       await free;
-      return plan.kind === "copy" ? undefined : this.load(plan, stats, set);
+      return plan.kind === "copy"
+        ? undefined
+        : this.load(plan, stats, set, (w) => {
+            warning ??= w;
+          });
     });
     this.loadQueue = loaded.then(
       () => {},
@@ -212,11 +260,11 @@ export class TensorExecutor {
         // F32 output is a view of the pooled buffer until written; otherwise the buffer is free again now
         const pooled = bytes.buffer === out.buffer ? out : undefined;
         if (!pooled) this.giveBack(out.buffer as ArrayBuffer);
-        return { id: plan.id, bytes, counts, pooled };
+        return { id: plan.id, bytes, counts, pooled, warning };
       }
       // a worker transfers the whole ArrayBuffer: it must hold exactly these bytes
       if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
-      return { id: plan.id, bytes, counts };
+      return { id: plan.id, bytes, counts, warning };
     });
     const settled = result.then(
       () => {},

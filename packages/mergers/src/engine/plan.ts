@@ -4,13 +4,14 @@
  */
 import { existsSync } from "node:fs";
 import { statfs } from "node:fs/promises";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type Checkpoint, DTYPE_SIZE, type DType, isFloatDType, numel } from "@m2rl/core/checkpoint";
 import { CheckpointError, ConfigError } from "@m2rl/core/errors";
 import type { MergeMethod, ResolvedMergeParams } from "@m2rl/core/merge";
 import { openCheckpoint } from "@m2rl/io-node";
 import { type MergeConfig, resolveParams } from "../config/mergekit.ts";
 import { layerIndex } from "../methods/common.ts";
+import { checkOutputConfig, readConfigJson } from "./output-config.ts";
 import { planTokenizer } from "./tokenizer.ts";
 
 /** Where one input's data for an output tensor comes from. */
@@ -165,12 +166,23 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
       );
       if (!same) {
         if (float && EMBED_RE.test(name) && all.every((s) => s.shape.length === 2)) {
+          // [vocabulary, hidden]: only the vocabulary may differ (a resized tokenizer); another hidden size (or a
+          // transposed matrix) is not the same model, and its common submatrix would not load
+          const label = (k: number) =>
+            k === 0 && srcBase ? "base" : `model ${config.models[srcBase ? k - 1 : k].model}`;
+          const odd = all.findIndex((s) => s.shape[1] !== all[0].shape[1]);
+          if (odd >= 0) {
+            throw new CheckpointError(
+              `${label(odd)} has [${all[odd].shape.join(", ")}], ${label(0)} [${all[0].shape.join(", ")}]: only the row count (the vocabulary) may differ`,
+              { path: name },
+            );
+          }
           const rows = Math.min(...all.map((s) => s.shape[0]));
-          const cols = Math.min(...all.map((s) => s.shape[1]));
+          const cols = all[0].shape[1];
           shape = [rows, cols];
-          for (const s of all) if (s.shape[0] !== rows || s.shape[1] !== cols) s.submatrix = [rows, cols];
+          for (const s of all) if (s.shape[0] !== rows) s.submatrix = [rows, cols];
           warnings.push(
-            `${name}: shapes differ (${all.map((s) => `[${s.shape.join(", ")}]`).join(" vs ")}); using the common submatrix [${rows}, ${cols}] as mergekit does (check vocab_size in config.json)`,
+            `${name}: shapes differ (${all.map((s) => `[${s.shape.join(", ")}]`).join(" vs ")}); using the common submatrix [${rows}, ${cols}] (the first ${rows} rows of each) as mergekit does; the output's config.json must say vocab_size ${rows}`,
           );
         } else {
           throw new CheckpointError(
@@ -207,6 +219,11 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
         );
       }
     }
+    // the output gets the base's (or first model's) config.json: it must describe the merged tensors
+    const configFile = join(basePath ?? modelPaths[0], "config.json");
+    const configJson = await readConfigJson(configFile);
+    if (configJson)
+      await checkOutputConfig(configJson, new Map(tensors.map((t) => [t.name, t.shape])), configFile);
     if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, outputBytes);
     const first = tensors.find((t) => t.kind === "merge");
     const globalStats = !!method.globalStats && !!first && method.globalStats.enabled(first.params);

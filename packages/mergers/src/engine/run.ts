@@ -5,20 +5,23 @@
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { CheckpointWriter, numel, type TensorSpec } from "@m2rl/core/checkpoint";
-import { ConfigError } from "@m2rl/core/errors";
+import { CheckpointWriter, numel, planShards, shardFileName, type TensorSpec } from "@m2rl/core/checkpoint";
+import { CheckpointError, ConfigError } from "@m2rl/core/errors";
 import type { MergeGlobalStats, ResolvedMergeParams } from "@m2rl/core/merge";
-import { atomicDirectory, NodeFileStore } from "@m2rl/io-node";
+import { atomicDirectory, NodeFileStore, openCheckpoint } from "@m2rl/io-node";
 import { RANDOM_BLOCK } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
 import { kernelInfo } from "../methods/kernels.ts";
 import {
   type MergeResult,
+  NONFINITE_HINT,
   statsFromCounts,
   TensorExecutor,
   type TensorUpdateStats,
   updateCounts,
 } from "./executor.ts";
+import { firstNonFiniteStored } from "./finite.ts";
+import { checkOutputConfig, readConfigJson } from "./output-config.ts";
 import type { MergePlan, TensorPlan } from "./plan.ts";
 import { WorkerPool } from "./pool.ts";
 
@@ -62,6 +65,15 @@ export interface RunOptions {
    * DEFAULT_CHUNK_ELEMENTS (2^21: 8 MB of float32 per input).
    */
   chunkElements?: number;
+  /**
+   * Accept NaN / ±Inf weights (default false). Every input chunk is checked as it is read and every output chunk
+   * before it is written; by default the first non-finite value fails the merge (a CheckpointError naming the file,
+   * the tensor and the flat index) and no output appears. With true the values are merged as they are and each
+   * tensor that holds one gets one warning (`onWarning`, and the report's warnings).
+   */
+  allowNonFinite?: boolean;
+  /** Warnings found while merging (non-finite values with allowNonFinite), as they happen. */
+  onWarning?: (warning: string) => void;
   onProgress?: (p: MergeProgress) => void;
 }
 
@@ -158,6 +170,7 @@ function makeExecutor(
   measure: boolean,
   chunkElements: number,
   plugins: readonly string[],
+  allowNonFinite: boolean,
 ): Executor {
   const seed = plan.config.seed;
   if (workers > 0) {
@@ -168,6 +181,7 @@ function makeExecutor(
       modelPaths: plan.modelPaths,
       seed,
       measure,
+      allowNonFinite,
       // a built-in method is the workers' own: no plugin module is imported for it
       plugins: builtin ? [] : [...plugins],
     });
@@ -181,7 +195,14 @@ function makeExecutor(
     };
   }
   // inline: result buffers of up to one chunk are reused
-  const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, seed, chunkElements);
+  const ex = new TensorExecutor(
+    plan.method,
+    plan.basePath,
+    plan.modelPaths,
+    seed,
+    chunkElements,
+    allowNonFinite,
+  );
   return {
     size: 1,
     merge: (p, stats) => ex.merge(p, stats, measure),
@@ -256,12 +277,22 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
   const workers = workerCount(plan, Math.max(0, options.workers ?? defaultWorkers()), plugins);
   const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   const progress = options.onProgress ?? (() => {});
+  const allowNonFinite = options.allowNonFinite ?? false;
   const updates: MergeReport["updates"] = [];
+  // warnings found while merging: one per tensor
+  const warnings: string[] = [];
+  const warned = new Set<string>();
+  const warn = (tensor: string, w: string) => {
+    if (warned.has(tensor)) return;
+    warned.add(tensor);
+    warnings.push(w);
+    options.onWarning?.(w);
+  };
   let files: string[] = [];
   await atomicDirectory(
     options.outDir,
     async (tmp) => {
-      const ex = makeExecutor(plan, workers, measure, chunkElements, plugins);
+      const ex = makeExecutor(plan, workers, measure, chunkElements, plugins, allowNonFinite);
       try {
         const units = mergeUnits(plan, chunkElements);
         const m = plan.modelPaths.length;
@@ -285,6 +316,15 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
         const writer = await CheckpointWriter.create(store, specs, {
           maxShardBytes: plan.config.maxShardBytes,
         });
+        /** The output file that holds `name` (where it will be once the output appears), for messages. */
+        const outputFile = (name: string): string => {
+          const shards = planShards(specs, plan.config.maxShardBytes ?? 5e9);
+          const k = shards.findIndex((sh) => sh.some((t) => t.name === name));
+          return join(
+            options.outDir,
+            shards.length === 1 ? "model.safetensors" : shardFileName(k, shards.length),
+          );
+        };
         // per-tensor statistics of split tensors (when the whole-model pre-pass is off), by tensor id
         const needsTensorStats = !!plan.method.tensorStats && !plan.globalStats;
         const tensorStats = new Map<number, unknown>();
@@ -316,6 +356,17 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
             const r = await pending[w]!;
             pending[w] = undefined;
             const u = units[w];
+            if (r.warning) warn(u.name, r.warning);
+            const bad = u.kind === "merge" ? firstNonFiniteStored(r.bytes, u.outDtype) : undefined;
+            if (bad) {
+              const what = `non-finite output value ${bad.value} at flat index ${(u.range?.start ?? 0) + bad.index}`;
+              if (!allowNonFinite)
+                throw new CheckpointError(`${what} ${NONFINITE_HINT}`, {
+                  file: outputFile(u.name),
+                  path: u.name,
+                });
+              warn(u.name, `${u.name}: ${what} (kept: allowNonFinite)`);
+            }
             if (u.range) await writer.writePart(u.name, r.bytes);
             else await writer.write(u.name, r.bytes);
             ex.release(r);
@@ -350,13 +401,30 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
       }
       const aux = new NodeFileStore(tmp, { durable });
       await copyAuxFiles(plan, aux);
+      await checkWritten(tmp, options.outDir);
       await aux.writeText("m2rl_merge_config.yml", plan.config.text);
-      const report = reportOf(plan, options, files, updates, workers, t0);
+      const report = reportOf(plan, options, files, updates, workers, t0, warnings);
       await aux.writeText("merge_report.json", `${JSON.stringify(report, null, 2)}\n`);
     },
     { overwrite: options.overwrite, durable },
   );
-  return reportOf(plan, options, files, updates, workers, t0);
+  return reportOf(plan, options, files, updates, workers, t0, warnings);
+}
+
+/**
+ * The written output (in its temp folder `tmp`) against its config.json, as pre-flight checked the planned one:
+ * its tensors as stored, its config.json as copied. Messages name the folder the output is for.
+ */
+async function checkWritten(tmp: string, outDir: string): Promise<void> {
+  const config = await readConfigJson(join(tmp, "config.json"));
+  if (!config) return;
+  const ck = await openCheckpoint(tmp);
+  try {
+    const shapes = new Map(ck.tensors().map((t) => [t.name, t.shape] as const));
+    await checkOutputConfig(config, shapes, join(outDir, "config.json"));
+  } finally {
+    await ck.close();
+  }
 }
 
 function reportOf(
@@ -366,6 +434,7 @@ function reportOf(
   updates: MergeReport["updates"],
   workers: number,
   t0: number,
+  runWarnings: readonly string[],
 ): MergeReport {
   return {
     method: plan.method.name,
@@ -377,7 +446,7 @@ function reportOf(
     seconds: (performance.now() - t0) / 1000,
     workers,
     kernels: kernelInfo.name,
-    warnings: plan.warnings,
+    warnings: [...plan.warnings, ...runWarnings],
     updates,
   };
 }
@@ -443,8 +512,17 @@ export async function analyzeUpdates(
   plan: MergePlan,
   onProgress?: (p: MergeProgress) => void,
   chunkElements = DEFAULT_CHUNK_ELEMENTS,
+  options: Pick<RunOptions, "allowNonFinite" | "onWarning"> = {},
 ): Promise<MergeReport["updates"]> {
-  const ex = new TensorExecutor(plan.method, plan.basePath, plan.modelPaths, plan.config.seed);
+  const ex = new TensorExecutor(
+    plan.method,
+    plan.basePath,
+    plan.modelPaths,
+    plan.config.seed,
+    0,
+    options.allowNonFinite ?? false,
+  );
+  const warned = new Set<string>();
   const out: MergeReport["updates"] = [];
   let bytesDone = 0;
   let tensorsDone = 0;
@@ -453,7 +531,10 @@ export async function analyzeUpdates(
     // the counts are element-wise: every large tensor is read in chunks, whatever the method
     for (const u of mergeUnits(plan, chunkElements, true)) {
       if (u.kind === "merge" && u.base) {
-        const inp = await ex.input(u);
+        const inp = await ex.input(u, undefined, (w) => {
+          if (!warned.has(u.name)) options.onWarning?.(w);
+          warned.add(u.name);
+        });
         const c = updateCounts(inp.base!, inp.models);
         if (sum) for (let i = 0; i < c.length; i++) sum[i] += c[i];
         else sum = c;

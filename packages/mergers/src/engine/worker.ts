@@ -10,6 +10,8 @@ interface Init {
   modelPaths: string[];
   seed: number;
   measure: boolean;
+  /** Accept NaN / ±Inf inputs (warnings come back with the results). */
+  allowNonFinite?: boolean;
   /** Plugin modules (file URLs or package names) that register `method` when it is not built in. */
   plugins?: string[];
 }
@@ -27,7 +29,8 @@ type Task =
 const init = workerData as Init;
 // a plugin's method needs its modules imported first; tasks wait for that, and each one fails if it failed
 const ready = workerMethod(init.method, init.plugins ?? []).then(
-  (method) => new TensorExecutor(method, init.basePath, init.modelPaths, init.seed),
+  (method) =>
+    new TensorExecutor(method, init.basePath, init.modelPaths, init.seed, 0, init.allowNonFinite ?? false),
 );
 ready.catch(() => {});
 
