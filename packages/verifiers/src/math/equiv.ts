@@ -8,7 +8,7 @@ import { simplify } from "mathjs";
 import { compileExpr } from "./evaluate.ts";
 import { evalExact } from "./exact.ts";
 import type { MathValue } from "./parse.ts";
-import { isInteger, type Rational, rat, ratEq, ratToNumber } from "./rational.ts";
+import { type Rational, rat, ratEq, ratToNumber } from "./rational.ts";
 
 export interface EquivOptions {
   /** Relative tolerance for approximate numbers (decimals, evaluated expressions). Math-Verify rounds to 6 digits. */
@@ -51,22 +51,71 @@ export function close(a: number, b: number, tol: number): boolean {
   return m < 1e-14 || Math.abs(a - b) <= tol * m;
 }
 
-function numEq(
-  a: Extract<MathValue, { kind: "number" }>,
-  b: Extract<MathValue, { kind: "number" }>,
-  o: EquivOptions,
-): boolean {
-  const same = (x: Rational, y: Rational, approx: boolean) =>
-    ratEq(x, y) ||
-    (approx && !(isInteger(x) && isInteger(y)) && close(ratToNumber(x), ratToNumber(y), o.tolerance));
-  // Exact values (integers, fractions) compare exactly; a decimal literal on either side is an approximation.
-  const approx = a.approx || b.approx;
-  if (same(a.value, b.value, approx)) return true;
+type NumberValue = Extract<MathValue, { kind: "number" }>;
+
+/** Whether a rational has no finite decimal expansion (its reduced denominator has a prime factor other than 2, 5). */
+function nonTerminating(r: Rational): boolean {
+  let d = r.den;
+  while (d % 2n === 0n) d /= 2n;
+  while (d % 5n === 0n) d /= 5n;
+  return d !== 1n;
+}
+
+/**
+ * Half a unit in the last written digit of a gold decimal, when the gold's precision may widen the comparison:
+ * a decimal literal with at least two significant digits (`0.333`, `1.41`, `2.50`). A one-digit decimal (`0.5`) is
+ * read as exact, since such golds are usually exact values.
+ */
+function goldHalfUnit(g: MathValue): Rational | undefined {
+  if (g.kind !== "number" || !g.approx || g.percent || !g.unit || (g.sig ?? 0) < 2) return undefined;
+  return rat(g.unit.num, g.unit.den * 2n);
+}
+
+function ratAbsDiff(a: Rational, b: Rational): Rational {
+  const d = rat(a.num * b.den - b.num * a.den, a.den * b.den)!;
+  return d.num < 0n ? { num: -d.num, den: d.den } : d;
+}
+
+function ratLe(a: Rational, b: Rational): boolean {
+  return a.num * b.den <= b.num * a.den;
+}
+
+/**
+ * The tolerance rule for two numbers whose exact values are both known (decimal literals are exact rationals of
+ * what was written). Exact values compare exactly. A decimal is an approximation only to its written precision:
+ * - gold decimal (≥ 2 significant digits) against a prediction that cannot be written exactly at any precision
+ *   (`\frac{1}{3}`), or against a decimal written at least as finely: equal within half a unit of the gold's last
+ *   digit (`0.333` ≡ `\frac{1}{3}`, `3.14` ≡ `3.1416`; `0.333` ≢ `0.3`);
+ * - decimal prediction against an exact gold with no finite decimal expansion: the relative `tolerance` (its own
+ *   written precision never widens it: `\frac{1}{3}` ≢ `0.333`, ≡ `0.3333333`);
+ * - anything else (an exact side with a finite expansion, a coarser prediction): exactly (`1` ≢ `1.000001`).
+ */
+function ratNumEq(g: Rational, gv: MathValue, p: Rational, pv: MathValue, o: EquivOptions): boolean {
+  if (ratEq(g, p)) return true;
+  const gDec = gv.kind === "number" && gv.approx;
+  const pDec = pv.kind === "number" && pv.approx;
+  const half = goldHalfUnit(gv);
+  if (half) {
+    const finer =
+      pv.kind === "number" && pv.unit && gv.kind === "number" && gv.unit && ratLe(pv.unit, gv.unit);
+    if ((!pDec && nonTerminating(p)) || finer) return ratLe(ratAbsDiff(g, p), half);
+  }
+  if (gDec && !pDec && nonTerminating(p)) return close(ratToNumber(g), ratToNumber(p), o.tolerance);
+  if (pDec && !gDec && nonTerminating(g)) return close(ratToNumber(g), ratToNumber(p), o.tolerance);
+  return false;
+}
+
+function numEq(a: NumberValue, b: NumberValue, o: EquivOptions): boolean {
+  if (!a.percent && !b.percent) return ratNumEq(a.value, a, b.value, b, o);
+  const same = (x: Rational, y: Rational) =>
+    ratEq(x, y) || close(ratToNumber(x), ratToNumber(y), o.tolerance);
+  if (a.percent && b.percent) return ratEq(a.value, b.value);
+  // `50%` always matches `50`; with percentAsFraction it also matches `0.5`.
+  if (ratEq(a.value, b.value)) return true;
   if (!o.percentAsFraction) return false;
   const hundred = rat(100n)!;
-  if (a.percent && !b.percent) return same(rat(a.value.num, a.value.den * hundred.num)!, b.value, true);
-  if (b.percent && !a.percent) return same(a.value, rat(b.value.num, b.value.den * hundred.num)!, true);
-  return false;
+  if (a.percent) return same(rat(a.value.num, a.value.den * hundred.num)!, b.value);
+  return same(a.value, rat(b.value.num, b.value.den * hundred.num)!);
 }
 
 interface Complexish {
@@ -130,10 +179,18 @@ function exprEq(a: MathValue, b: MathValue, o: EquivOptions): boolean {
   const xa = exactValue(a);
   const xb = exactValue(b);
   if (xa && xb) return ratEq(xa, xb);
+  // A decimal against a rational constant expression (`0.333` and `\frac{2}{3!}`): the decimal rule.
+  const ra = xa ?? (a.kind === "number" && !a.percent ? a.value : undefined);
+  const rb = xb ?? (b.kind === "number" && !b.percent ? b.value : undefined);
+  if (ra && rb) return ratNumEq(ra, a, rb, b, o);
   const ca = constValue(a);
   const cb = constValue(b);
   if (ca && cb) {
     if (ca.re === cb.re && ca.im === cb.im) return true;
+    // A gold decimal against an irrational constant (`1.41` and `\sqrt{2}`): half a unit of its last digit.
+    const half = !xb && goldHalfUnit(a);
+    if (half && cb.im === 0 && Number.isFinite(cb.re))
+      return Math.abs(ca.re - cb.re) <= ratToNumber(half) * (1 + 1e-9) + 1e-15 * Math.abs(ca.re);
     if (lostRange(xa, ca.re) || lostRange(xb, cb.re)) return false;
     return close(ca.re, cb.re, o.tolerance) && close(ca.im, cb.im, o.tolerance);
   }

@@ -17,7 +17,17 @@ import {
 } from "./rational.ts";
 
 export type MathValue =
-  | { kind: "number"; value: Rational; approx: boolean; percent: boolean; text: string }
+  | {
+      kind: "number";
+      value: Rational;
+      approx: boolean;
+      percent: boolean;
+      text: string;
+      /** A decimal literal's written precision: the value of one unit in its last digit (`0.333` → 1/1000). */
+      unit?: Rational;
+      /** Significant digits written (`0.050` → 2). */
+      sig?: number;
+    }
   | ({ kind: "expr"; text: string } & CompiledExpr)
   | { kind: "seq"; open: string; close: string; items: MathValue[]; text: string }
   | { kind: "matrix"; rows: MathValue[][]; text: string }
@@ -83,8 +93,35 @@ const SCI_RE = new RegExp(
 );
 const THOUSANDS_RE = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
 
+export interface ParsedNumber {
+  value: Rational;
+  approx: boolean;
+  percent: boolean;
+  unit?: Rational;
+  sig?: number;
+}
+
+/**
+ * Written precision of a decimal mantissa with a decimal point and at least one digit after it, times 10^exp:
+ * `0.333` → unit 1/1000, 3 significant digits; `2.5 \times 10^3` → unit 100, 2 digits. Integers and mantissas
+ * without a fractional digit (`5e3`, `3.`) have none.
+ */
+function precision(mantissa: string, exp = 0): { unit: Rational; sig: number } | undefined {
+  const m = /^[+-]?(\d*)\.(\d+)$/.exec(mantissa);
+  if (!m || Math.abs(exp) > 400) return undefined;
+  const shift = exp - m[2].length;
+  const unit = shift >= 0 ? rat(10n ** BigInt(shift)) : rat(1n, 10n ** BigInt(-shift));
+  const sig = (m[1] + m[2]).replace(/^0+/, "").length;
+  return unit && sig > 0 ? { unit, sig } : undefined;
+}
+
+function decimalPrecision(t: string): { unit: Rational; sig: number } | undefined {
+  const m = /^([+-]?\d*\.\d+)(?:[eE]([+-]?\d+))?$/.exec(t);
+  return m ? precision(m[1], m[2] === undefined ? 0 : Number(m[2])) : undefined;
+}
+
 /** Exact number of a plain or LaTeX numeric literal, or undefined. */
-export function parseNumber(s: string): { value: Rational; approx: boolean; percent: boolean } | undefined {
+export function parseNumber(s: string): ParsedNumber | undefined {
   let t = s.trim();
   let percent = false;
   if (/\\?%$/.test(t)) {
@@ -94,7 +131,7 @@ export function parseNumber(s: string): { value: Rational; approx: boolean; perc
   if (THOUSANDS_RE.test(t)) t = t.replace(/,/g, "");
   let m: RegExpExecArray | null;
   const d = parseDecimal(t);
-  if (d) return { value: d, approx: isDecimalLiteral(t), percent };
+  if (d) return { value: d, approx: isDecimalLiteral(t), percent, ...decimalPrecision(t) };
   if ((m = FRAC_RE.exec(t)) || (m = FRAC_SHORT_RE.exec(t))) {
     const a = parseDecimal(m[2]);
     const b = parseDecimal(m[3]);
@@ -122,7 +159,7 @@ export function parseNumber(s: string): { value: Rational; approx: boolean; perc
     if (!base || Math.abs(e) > 400) return undefined;
     const scale = e >= 0 ? rat(10n ** BigInt(e)) : rat(1n, 10n ** BigInt(-e));
     const q = scale ? rat(base.num * scale.num, base.den * scale.den) : undefined;
-    return q ? { value: q, approx: true, percent } : undefined;
+    return q ? { value: q, approx: true, percent, ...precision(m[1].replace(/^[+-]/, ""), e) } : undefined;
   }
   return undefined;
 }

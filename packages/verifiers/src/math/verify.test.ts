@@ -201,3 +201,42 @@ describe("verifyMath", () => {
     }
   });
 });
+
+describe("status semantics", () => {
+  // `unparsable` only where no answer could be extracted; an extracted answer that does not parse as math is
+  // compared as text and is `incorrect` when that fails too.
+  const cases: [string, unknown, string][] = [
+    ["no number here at all", "1", "unparsable"],
+    ["\\boxed{}", "1", "unparsable"],
+    ["\\boxed{\\quad}", "1", "unparsable"],
+    ["\\boxed{\\text{ }}", "1", "unparsable"],
+    ["The answer is \\(\\).", "1", "unparsable"],
+    ["\\boxed{\\frac{1}{}}", "1/2", "incorrect"],
+    ["\\boxed{\\sqrt{}}", "1", "incorrect"],
+    ["\\boxed{x +* 2}", "x+2", "incorrect"],
+    ["\\boxed{((}", "1", "incorrect"],
+    ["\\boxed{no solution}", "1", "incorrect"],
+    // ... and `correct` when the text comparison succeeds.
+    ["\\boxed{\\frac{1}{}}", "\\frac{1}{}", "correct"],
+    ["\\boxed{x +* 2}", "x +* 2", "correct"],
+    ["\\boxed{No solution}", "\\text{no solution}", "correct"],
+    ["\\boxed{1}", "\\quad", "error"],
+  ];
+  it.each(cases)("%s vs %s → %s", (response, gt, status) => {
+    expect(verifyMath(response, gt).status).toBe(status);
+  });
+
+  it("every status is one of correct / incorrect / unparsable / timeout / error", () => {
+    const responses = [
+      "",
+      "\\boxed{",
+      "}{",
+      "\\boxed{\\left(}",
+      "$$$",
+      "\\boxed{\\begin{pmatrix}1&\\end{pmatrix}}",
+    ];
+    for (const r of responses)
+      for (const g of ["1", "x", "\\frac{1}{}", ["1", "2"]])
+        expect(["correct", "incorrect", "unparsable", "timeout", "error"]).toContain(verifyMath(r, g).status);
+  });
+});

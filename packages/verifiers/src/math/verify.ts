@@ -2,7 +2,7 @@
  * Grading one math response: think gate → extraction → parse (cached) → equivalence.
  */
 import type { Verification } from "@m2rl/core";
-import { correct, incorrect, unparsable, verificationError } from "../common/status.ts";
+import { correct, guarded, incorrect, unparsable, verificationError } from "../common/status.ts";
 import { applyThinkGate, type ThinkGateMode } from "../common/think.ts";
 import { DEFAULT_EQUIV, type EquivOptions, equivalent } from "./equiv.ts";
 import {
@@ -81,11 +81,22 @@ function readGold(g: string): string {
   return extractAnswer(t)?.answer || t;
 }
 
+/**
+ * Grades one response. The status is always one of: `correct`; `incorrect` (an answer was extracted and matches no
+ * ground truth, neither as math nor as text — an answer that does not parse as math is compared as text);
+ * `unparsable` (no answer in the response: none found, an empty `\\boxed{}`, or only spacing and delimiters such as
+ * `\\boxed{\\quad}`, or an unfinished think block); `error` (a bad ground truth, or the verifier itself failed).
+ * Math grading has no time limit of its own, so it never reports `timeout`.
+ */
 export function verifyMath(
   response: string,
   groundTruth: unknown,
   options: MathVerifyOptions = DEFAULT_MATH_OPTIONS,
 ): Verification {
+  return guarded(() => grade(response, groundTruth, options));
+}
+
+function grade(response: string, groundTruth: unknown, options: MathVerifyOptions): Verification {
   const golds = goldStrings(groundTruth);
   if (!golds)
     return verificationError("ground truth must be a non-empty string, a number, or a list of them");
@@ -96,7 +107,8 @@ export function verifyMath(
   if (!ex) return unparsable(`no final answer found (tried ${options.extraction.join(", ")})`);
   if (ex.answer === "") return unparsable("empty \\boxed{}", "");
   const pred = parseCached(ex.answer);
-  if (!pred) return unparsable("extracted answer is empty after normalisation", ex.answer);
+  // Only spacing, delimiters or an empty `\\text{}` (`\\boxed{\\quad}`): no answer, like an empty box.
+  if (!pred) return unparsable("no answer: the extracted text is empty after normalisation", ex.answer);
   for (const gs of golds) {
     // Identical strings are equivalent (fast path; the parse above already rejected an empty answer).
     if (gs.trim() === ex.answer) return correct(ex.answer, `identical via ${ex.by}`);

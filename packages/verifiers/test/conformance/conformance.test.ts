@@ -1,6 +1,6 @@
 /**
  * Conformance of the math verifier with Hugging Face's Math-Verify on its own public test cases, and zero false
- * positives on the traps collected from its issue tracker.
+ * positives on the traps collected from its issue tracker and on a battery of look-alike pairs that differ.
  *
  * Each `math-verify-*.jsonl` line is one case of Math-Verify's test suite: `gold`, `prediction` and the outcome that
  * Math-Verify's test asserts (`expected`), with the source file, commit and test name. The prediction is graded with
@@ -139,5 +139,25 @@ describe("issue-tracker traps", () => {
     expect(s.cases).toBeGreaterThanOrEqual(25);
     expect(load("traps.jsonl").some((c) => c.expected)).toBe(true);
     expect(load("traps.jsonl").some((c) => !c.expected)).toBe(true);
+  });
+});
+
+/**
+ * `false-positives.jsonl`: pairs that look alike but are different (factorials of different n, tiny powers against
+ * 0, last-digit differences, open against closed interval ends, sign flips, ±, sets and matrices off by one element,
+ * equations with another right side, decimals beyond their written precision, percentages, a response restating the
+ * question but answering wrongly). None may be judged correct.
+ */
+describe("false-positive battery", () => {
+  const cases = load("false-positives.jsonl");
+  const accepted = cases.filter(verdict);
+  console.log(`false-positives.jsonl: ${cases.length} pairs, judged correct: ${accepted.length}`);
+  it("has at least 40 distinct pairs, all expected different", () => {
+    expect(new Set(cases.map((c) => `${c.gold}\u0000${c.prediction}`)).size).toBe(cases.length);
+    expect(cases.length).toBeGreaterThanOrEqual(40);
+    expect(cases.every((c) => !c.expected)).toBe(true);
+  });
+  it("judges none of them correct", () => {
+    expect(accepted.map((c) => `${c.gold} vs ${c.prediction}`)).toEqual([]);
   });
 });
