@@ -104,7 +104,7 @@ describe("policy.chatTemplate", () => {
     );
   });
 
-  it("refused where no template exists: the built-in policy at validate, a folder without one at run", async () => {
+  it("refused at validate where no template exists (the built-in policy, a folder without one), and at run", async () => {
     const loaded = await loadExperimentFile(experiment("builtin", "  builtin: tiny\n  chatTemplate: true"));
     expect(loaded.problems.map((p) => `${p.line}:${p.column} ${p.pathText} ${p.message}`)).toContain(
       "4:17 policy.chatTemplate the built-in policy's character tokenizer has no chat template; use a model folder (policy.path) whose tokenizer has one",
@@ -126,6 +126,15 @@ describe("policy.chatTemplate", () => {
     await savePolicy(policy, new NodeFileStore(bare));
     policy.dispose();
     const l2 = await loadExperimentFile(experiment("bare", "  path: ./bare\n  chatTemplate: true"));
-    await expect(promptFormat(l2.config!, l2.baseDir)).rejects.toThrow(/has no chat template/);
+    expect(l2.problems.map((p) => `${p.line}:${p.column} ${p.pathText} ${p.message}`)).toContain(
+      "4:17 policy.chatTemplate the model folder's tokenizer has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja)",
+    );
+    const unchecked = await loadExperimentFile(experiment("bare2", "  path: ./bare"));
+    await expect(
+      promptFormat(
+        { ...unchecked.config!, policy: { source: "path", path: "./bare", chatTemplate: { variables: {} } } },
+        unchecked.baseDir,
+      ),
+    ).rejects.toThrow(/has no chat template/);
   });
 });

@@ -108,6 +108,12 @@ async function unreadableFiles(
   if (config.policy.source === "path") {
     const reason = await unreadableModelFolder(resolve(baseDir, config.policy.path));
     if (reason) out.push({ path: ["policy", "path"], message: reason });
+    else if (config.policy.chatTemplate && !(await hasChatTemplate(resolve(baseDir, config.policy.path))))
+      out.push({
+        path: ["policy", "chatTemplate"],
+        message:
+          "the model folder's tokenizer has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja)",
+      });
   }
   const named = Object.values(config.domains).some(
     (d) => d.train.file !== undefined || d.eval.file !== undefined || d.options.data !== undefined,
@@ -159,6 +165,21 @@ async function unreadableFiles(
 }
 
 const INDEX_FILE = "model.safetensors.index.json";
+
+/** True when the folder has a chat template: chat_template.jinja, or a string chat_template in tokenizer_config.json. */
+async function hasChatTemplate(dir: string): Promise<boolean> {
+  const names = await readdir(dir);
+  if (names.includes("chat_template.jinja")) return true;
+  if (!names.includes("tokenizer_config.json")) return false;
+  try {
+    const cfg = JSON.parse(await readFile(join(dir, "tokenizer_config.json"), "utf8")) as {
+      chat_template?: unknown;
+    };
+    return typeof cfg.chat_template === "string";
+  } catch {
+    return false;
+  }
+}
 
 /** Why a model folder cannot be loaded (config.json, a safetensors checkpoint and its header), or undefined. */
 async function unreadableModelFolder(dir: string): Promise<string | undefined> {
