@@ -15,26 +15,7 @@ export interface Extraction {
 
 /** Contents of every well-formed `\boxed{...}` / `\fbox{...}` / `\boxed x` in order of appearance. Linear time. */
 export function findBoxed(text: string): string[] {
-  const out: string[] = [];
-  const re = /\\(?:boxed|fbox)(?![A-Za-z])/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    let k = m.index + m[0].length;
-    while (k < text.length && (text[k] === " " || text[k] === "\t")) k++;
-    if (text[k] === "{") {
-      const end = matchBrace(text, k);
-      // Unbalanced (truncated) box: nothing after it can be trusted.
-      if (end < 0) break;
-      out.push(text.slice(k + 1, end));
-      re.lastIndex = end + 1;
-    } else if (k > m.index + m[0].length) {
-      // `\boxed 5`: up to whitespace, `$` or end.
-      const w = /^[^\s$]+/.exec(text.slice(k, k + 1000));
-      if (w) out.push(w[0]);
-      re.lastIndex = k + (w ? w[0].length : 0);
-    }
-  }
-  return out;
+  return boxSpans(text).map((b) => b.content);
 }
 
 /** Index of the `}` closing the `{` at `open`, skipping escaped braces; -1 when unbalanced. */
@@ -80,10 +61,12 @@ function boxSpans(text: string): Span[] {
     while (k < text.length && (text[k] === " " || text[k] === "\t")) k++;
     if (text[k] === "{") {
       const end = matchBrace(text, k);
+      // Unbalanced (truncated) box: nothing after it can be trusted.
       if (end < 0) break;
       out.push({ content: text.slice(k + 1, end), start: m.index, end: end + 1 });
       re.lastIndex = end + 1;
     } else if (k > m.index + m[0].length) {
+      // `\boxed 5`: up to whitespace, `$` or end.
       const w = /^[^\s$]+/.exec(text.slice(k, k + 1000));
       if (w) out.push({ content: w[0], start: m.index, end: k + w[0].length });
       re.lastIndex = k + (w ? w[0].length : 0);
