@@ -130,6 +130,18 @@ describe("merge engine end to end", () => {
     expect((await readFile(join(dir, "out_c", "model.safetensors"))).equals(a)).toBe(false);
   });
 
+  it("int8_mask (mergekit's memory option) is accepted and changes nothing: identical bytes with and without it", async () => {
+    await makeFamily(dir, 3);
+    const text = `merge_method: ties\nbase_model: base\nmodels:\n  - model: ft0\n  - model: ft1\n  - model: ft2\nparameters: {density: 0.5, weight: 1.0}\n`;
+    const cfg = await yml(text);
+    await mergeFromFile(cfg, { outDir: join(dir, "out_plain"), workers: 0 });
+    await writeFile(cfg, text.replace("weight: 1.0}", "weight: 1.0, int8_mask: true}"));
+    await mergeFromFile(cfg, { outDir: join(dir, "out_int8"), workers: 0 });
+    const a = await readFile(join(dir, "out_plain", "model.safetensors"));
+    const b = await readFile(join(dir, "out_int8", "model.safetensors"));
+    expect(b.equals(a)).toBe(true);
+  });
+
   it("large tensors merged in chunks give the same bytes and statistics as whole tensors", async () => {
     // 400 x 400 = 160000 elements: chunks of 65536, 65536, 28928
     await makeFamily(dir, 3, { big: [400, 400], dtype: "BF16" });
