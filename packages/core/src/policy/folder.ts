@@ -4,7 +4,7 @@
  * (+ tokenizer_config.json). Loading checks every tensor's presence and shape against the config before any
  * weight is read; saving writes config, weights and tokenizer so that transformers can open the folder.
  */
-import { Checkpoint, CheckpointWriter, type FloatDType } from "../checkpoint/index.ts";
+import { Checkpoint, CheckpointWriter, type FloatDType, firstNonFinite } from "../checkpoint/index.ts";
 import { CheckpointError, ConfigError } from "../errors/index.ts";
 import type { FileStore } from "../io/index.ts";
 import { CausalLM, parameterShapes } from "./causal-lm.ts";
@@ -45,16 +45,6 @@ export interface LoadPolicyOptions {
    * first index). Only for inspecting a broken checkpoint.
    */
   allowNonFinite?: boolean;
-}
-
-/** Index of the first NaN / ±Inf value, or −1. */
-export function firstNonFinite(data: Float32Array): number {
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i];
-    // x − x is 0 for every finite x and NaN for NaN and ±Inf: one subtraction and one compare per value
-    if (x - x !== 0) return i;
-  }
-  return -1;
 }
 
 /** Tensors a checkpoint may carry that are not parameters (recomputed buffers). */

@@ -5,7 +5,13 @@
  * input is not finite), and a second counts that block's NaNs (updateStats counts v ≠ v); only a block that holds
  * one is searched entry by entry. Without them, a TypeScript loop (four values per branch).
  */
-import { type DType, decodeFloat32, f16BitsToF32, f32FromBits } from "@m2rl/core/checkpoint";
+import {
+  type DType,
+  decodeFloat32,
+  f16BitsToF32,
+  f32FromBits,
+  firstNonFinite as firstNonFiniteScalar,
+} from "@m2rl/core/checkpoint";
 import { kernelInfo, kernels } from "../methods/kernels.ts";
 
 const BLOCK = 1 << 16;
@@ -58,23 +64,8 @@ export function firstNonFinite(x: Float32Array): number {
   return firstNonFiniteIn([x])?.index ?? -1;
 }
 
-/** Index of the first NaN / ±Inf in `x`, or −1, in TypeScript: four values per branch. */
-export function firstNonFiniteJs(x: Float32Array): number {
-  const n = x.length;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const a = x[i];
-    const b = x[i + 1];
-    const c = x[i + 2];
-    const d = x[i + 3];
-    if (a - a + (b - b) + (c - c) + (d - d) !== 0) break;
-  }
-  for (; i < n; i++) {
-    const v = x[i];
-    if (v - v !== 0) return i;
-  }
-  return -1;
-}
+/** Index of the first NaN / ±Inf in `x`, or −1, in TypeScript (core's scan, the one loaders use). */
+export const firstNonFiniteJs = firstNonFiniteScalar;
 
 /** First index of a 16-bit float whose exponent bits are all ones (±Inf or NaN), or −1. */
 function firstAllOnes(u: Uint16Array, mask: number): number {
