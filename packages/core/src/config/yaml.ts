@@ -44,6 +44,19 @@ export const MAX_YAML_BYTES = 1 << 20;
  */
 export const MAX_YAML_EXPANDED_NODES = 1_000_000;
 
+/** Why `text` is too large to parse (`what` names the kind of file), or undefined. */
+export function yamlSizeProblem(text: string, what: string): string | undefined {
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes <= MAX_YAML_BYTES) return undefined;
+  return `the file is ${bytes.toLocaleString("en")} bytes; the limit is ${MAX_YAML_BYTES.toLocaleString("en")} (${what})`;
+}
+
+/** Why the document expands too much through its aliases, or undefined. */
+export function yamlExpansionProblem(doc: Document): string | undefined {
+  if (expandedNodeCount(doc, MAX_YAML_EXPANDED_NODES) <= MAX_YAML_EXPANDED_NODES) return undefined;
+  return `the document expands to more than ${MAX_YAML_EXPANDED_NODES.toLocaleString("en")} nodes through its aliases (an alias bomb?)`;
+}
+
 /** Nodes the document becomes once every alias is replaced by its anchor (memoised per anchored node). */
 export function expandedNodeCount(doc: Document, limit = Number.POSITIVE_INFINITY): number {
   const memo = new Map<Node, number>();
@@ -84,16 +97,12 @@ export function parseYaml(text: string, fileName: string): ParsedYaml {
     message,
     severity: "error",
   });
-  const bytes = new TextEncoder().encode(text).length;
-  if (bytes > MAX_YAML_BYTES) {
+  const tooLarge = yamlSizeProblem(text, "a config, not a dataset");
+  if (tooLarge) {
     return {
       fileName,
       data: undefined,
-      problems: [
-        top(
-          `the file is ${bytes.toLocaleString("en")} bytes; the limit is ${MAX_YAML_BYTES.toLocaleString("en")} (a config, not a dataset)`,
-        ),
-      ],
+      problems: [top(tooLarge)],
       locate: () => ({ line: 1, column: 1 }),
       place: (p) => ({
         ...p,
@@ -139,13 +148,9 @@ export function parseYaml(text: string, fileName: string): ParsedYaml {
   }
   let data: unknown;
   if (doc.errors.length === 0) {
-    const expanded = expandedNodeCount(doc, MAX_YAML_EXPANDED_NODES);
-    if (expanded > MAX_YAML_EXPANDED_NODES) {
-      problems.push(
-        top(
-          `the document expands to more than ${MAX_YAML_EXPANDED_NODES.toLocaleString("en")} nodes through its aliases (an alias bomb?)`,
-        ),
-      );
+    const bomb = yamlExpansionProblem(doc);
+    if (bomb) {
+      problems.push(top(bomb));
     } else {
       try {
         // The expanded size is bounded above; yaml's own alias-count check would refuse legitimate reuse.

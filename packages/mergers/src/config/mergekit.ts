@@ -4,7 +4,7 @@
  * mergekit's `evaluate_setting`). Every error is a ConfigError with file and line.
  */
 import type { DType } from "@m2rl/core/checkpoint";
-import { expandedNodeCount, MAX_YAML_BYTES, MAX_YAML_EXPANDED_NODES } from "@m2rl/core/config";
+import { yamlExpansionProblem, yamlSizeProblem } from "@m2rl/core/config";
 import { ConfigError } from "@m2rl/core/errors";
 import {
   isMergeMethod,
@@ -172,12 +172,8 @@ export function findMergeMethod(
  * method's declared `parameters`.
  */
 export function parseMergeConfig(text: string, file: string, lookup?: MethodLookup): MergeConfig {
-  const bytes = new TextEncoder().encode(text).length;
-  if (bytes > MAX_YAML_BYTES)
-    throw new ConfigError(
-      `the file is ${bytes.toLocaleString("en")} bytes; the limit is ${MAX_YAML_BYTES.toLocaleString("en")} (a merge config, not data)`,
-      { file },
-    );
+  const tooLarge = yamlSizeProblem(text, "a merge config, not data");
+  if (tooLarge) throw new ConfigError(tooLarge, { file });
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -192,11 +188,8 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     return n?.range ? counter.linePos(n.range[0]).line : undefined;
   };
   // Aliases are bounded by what they expand to (a bomb is refused), not by how many there are.
-  if (expandedNodeCount(doc, MAX_YAML_EXPANDED_NODES) > MAX_YAML_EXPANDED_NODES)
-    throw new ConfigError(
-      `the document expands to more than ${MAX_YAML_EXPANDED_NODES.toLocaleString("en")} nodes through its aliases (an alias bomb?)`,
-      { file, line: 1 },
-    );
+  const bomb = yamlExpansionProblem(doc);
+  if (bomb) throw new ConfigError(bomb, { file, line: 1 });
   const data = doc.toJS({ maxAliasCount: -1 }) as unknown;
   if (typeof data === "object" && data !== null && !Array.isArray(data)) {
     for (const k of ["slices", "modules"]) {
