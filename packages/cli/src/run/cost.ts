@@ -20,7 +20,13 @@ export { parameterCount } from "@m2rl/core";
 
 /** The built-in tiny policy's config, sized to the character tokenizer's vocabulary (as `m2rl run` builds it). */
 export function builtinModelConfig(model: Record<string, unknown>): CausalLMConfig {
-  return tinyConfig({ vocabSize: new CharTokenizer().vocabSize, ...(model as object) });
+  const tokenizer = new CharTokenizer();
+  return tinyConfig({
+    vocabSize: tokenizer.vocabSize,
+    eosId: tokenizer.eosId,
+    padId: tokenizer.padId,
+    ...(model as object),
+  });
 }
 
 const PROMPT_TOKENS = 24;

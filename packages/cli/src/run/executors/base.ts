@@ -1,11 +1,10 @@
 /** The `base` arm: a fresh built-in policy, or a link to the model folder the experiment names. */
 import { mkdir, symlink } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CausalLM, CharTokenizer, tinyConfig } from "@m2rl/core";
+import { CausalLM, CharTokenizer } from "@m2rl/core";
+import { builtinModelConfig } from "../cost.ts";
 import type { ArmJob, ArmOutput } from "../runner.ts";
 import { armSeed, type ExecutorContext, saveArm } from "./context.ts";
-
-type Obj = Record<string, unknown>;
 
 export async function produceBase(ctx: ExecutorContext, job: ArmJob): Promise<ArmOutput> {
   const { config } = ctx;
@@ -16,15 +15,9 @@ export async function produceBase(ctx: ExecutorContext, job: ArmJob): Promise<Ar
     await symlink(resolve(ctx.baseDir, p.path), job.store.checkpointDir(job.node.id), "dir");
     return { tokensGenerated: 0, tokensTrained: 0, flops: 0 };
   }
-  const tokenizer = new CharTokenizer();
-  const model = p.model as Obj;
-  const modelConfig = tinyConfig({
-    vocabSize: tokenizer.vocabSize,
-    eosId: tokenizer.eosId,
-    padId: tokenizer.padId,
-    ...(model as object),
+  const policy = new CausalLM(builtinModelConfig(p.model), new CharTokenizer(), {
+    seed: armSeed(config, "base"),
   });
-  const policy = new CausalLM(modelConfig, tokenizer, { seed: armSeed(config, "base") });
   try {
     await saveArm(job, policy);
   } finally {
