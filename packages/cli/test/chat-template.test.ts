@@ -127,7 +127,7 @@ describe("policy.chatTemplate", () => {
     policy.dispose();
     const l2 = await loadExperimentFile(experiment("bare", "  path: ./bare\n  chatTemplate: true"));
     expect(l2.problems.map((p) => `${p.line}:${p.column} ${p.pathText} ${p.message}`)).toContain(
-      "4:17 policy.chatTemplate the model folder's tokenizer has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja)",
+      "4:17 policy.chatTemplate the model folder's tokenizer has no chat template (no chat_template.jinja, and no chat_template string or `default` entry in tokenizer_config.json)",
     );
     const unchecked = await loadExperimentFile(experiment("bare2", "  path: ./bare"));
     await expect(

@@ -1,5 +1,6 @@
 // @m2rl/core: the package's face. Each folder is one concept; this file only re-exports.
 export * from "./analysis/index.ts";
+export * from "./chat/index.ts";
 export * from "./checkpoint/index.ts";
 export * from "./config/index.ts";
 export * from "./domain/index.ts";

@@ -1,5 +1,6 @@
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { CHAT_TEMPLATE_FILE, chatTemplateOf } from "@m2rl/core/chat";
 import {
   type ConfigProblem,
   type ExperimentConfig,
@@ -112,7 +113,7 @@ async function unreadableFiles(
       out.push({
         path: ["policy", "chatTemplate"],
         message:
-          "the model folder's tokenizer has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja)",
+          "the model folder's tokenizer has no chat template (no chat_template.jinja, and no chat_template string or `default` entry in tokenizer_config.json)",
       });
   }
   const named = Object.values(config.domains).some(
@@ -166,19 +167,18 @@ async function unreadableFiles(
 
 const INDEX_FILE = "model.safetensors.index.json";
 
-/** True when the folder has a chat template: chat_template.jinja, or a string chat_template in tokenizer_config.json. */
+/** True when the folder has a chat template (core's chatTemplateOf: the rule the policy's tokenizer loads with). */
 async function hasChatTemplate(dir: string): Promise<boolean> {
   const names = await readdir(dir);
-  if (names.includes("chat_template.jinja")) return true;
-  if (!names.includes("tokenizer_config.json")) return false;
+  const read = async (f: string) => (names.includes(f) ? readFile(join(dir, f), "utf8") : undefined);
+  let cfg: Record<string, unknown> | undefined;
   try {
-    const cfg = JSON.parse(await readFile(join(dir, "tokenizer_config.json"), "utf8")) as {
-      chat_template?: unknown;
-    };
-    return typeof cfg.chat_template === "string";
+    const text = await read("tokenizer_config.json");
+    cfg = text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
   } catch {
-    return false;
+    cfg = undefined;
   }
+  return chatTemplateOf(cfg, await read(CHAT_TEMPLATE_FILE)) !== undefined;
 }
 
 /** Why a model folder cannot be loaded (config.json, a safetensors checkpoint and its header), or undefined. */

@@ -4,6 +4,8 @@
  * (+ tokenizer_config.json). Loading checks every tensor's presence and shape against the config before any
  * weight is read; saving writes config, weights and tokenizer so that transformers can open the folder.
  */
+
+import { CHAT_TEMPLATE_FILE, chatTemplateOf } from "../chat/index.ts";
 import { Checkpoint, CheckpointWriter, type FloatDType, firstNonFinite } from "../checkpoint/index.ts";
 import { CheckpointError, ConfigError } from "../errors/index.ts";
 import type { FileStore } from "../io/index.ts";
@@ -75,9 +77,12 @@ export async function loadTokenizer(
   const tcfg = (await store.exists("tokenizer_config.json"))
     ? await readJson(store, "tokenizer_config.json")
     : {};
-  // Newer folders keep the template in its own file.
-  if (typeof tcfg.chat_template !== "string" && (await store.exists("chat_template.jinja")))
-    tcfg.chat_template = await store.readText("chat_template.jinja");
+  const jinja = (await store.exists(CHAT_TEMPLATE_FILE))
+    ? await store.readText(CHAT_TEMPLATE_FILE)
+    : undefined;
+  const chatTemplate = chatTemplateOf(tcfg, jinja);
+  if (chatTemplate === undefined) delete tcfg.chat_template;
+  else tcfg.chat_template = chatTemplate;
   const eos = eosIds(config)[0];
   return new HfTokenizer(json, tcfg, {
     eosId: eos,

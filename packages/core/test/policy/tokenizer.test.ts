@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { CharTokenizer, HfTokenizer, renderChatTemplate } from "../../src/policy/index.ts";
+import type { FileStore } from "../../src/io/index.ts";
+import {
+  CharTokenizer,
+  HfTokenizer,
+  loadTokenizer,
+  renderChatTemplate,
+  resolveConfig,
+} from "../../src/policy/index.ts";
 
 describe("CharTokenizer", () => {
   const tok = new CharTokenizer();
@@ -115,5 +122,46 @@ describe("HfTokenizer", () => {
     expect(() => new HfTokenizer(json, { eos_token: "<eos>" })).toThrow(/eos_token/);
     expect(() => new HfTokenizer(json, {})).toThrow(/EOS/);
     expect(() => new HfTokenizer(json, {}, { eosId: 12 }).applyChatTemplate([])).toThrow(/chat_template/);
+  });
+
+  it("loadTokenizer takes the folder's template as transformers does: chat_template.jinja first, a list's default", async () => {
+    const folder = (files: Record<string, string>): FileStore =>
+      ({
+        name: "model",
+        exists: async (f: string) => f in files,
+        readText: async (f: string) => files[f],
+      }) as unknown as FileStore;
+    const mc = resolveConfig({
+      model_type: "qwen2",
+      vocab_size: 13,
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 8,
+      eos_token_id: 12,
+    } as never);
+    const both = await loadTokenizer(
+      folder({
+        "tokenizer.json": JSON.stringify(json),
+        "tokenizer_config.json": JSON.stringify(config),
+        "chat_template.jinja": "FILE{{ messages[0].content }}",
+      }),
+      mc,
+    );
+    expect((both as HfTokenizer).applyChatTemplate([{ role: "user", content: "x" }])).toBe("FILEx");
+    const list = await loadTokenizer(
+      folder({
+        "tokenizer.json": JSON.stringify(json),
+        "tokenizer_config.json": JSON.stringify({
+          eos_token: "<|im_end|>",
+          chat_template: [
+            { name: "tool_use", template: "TOOL" },
+            { name: "default", template: "DEFAULT{{ messages[0].content }}" },
+          ],
+        }),
+      }),
+      mc,
+    );
+    expect((list as HfTokenizer).applyChatTemplate([{ role: "user", content: "y" }])).toBe("DEFAULTy");
   });
 });
