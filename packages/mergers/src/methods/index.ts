@@ -1,5 +1,6 @@
 import type { MergeMethod } from "@m2rl/core/merge";
 import { mergeParametersSchema } from "../config/params-schema.ts";
+import { arceeFusion } from "./arcee_fusion.ts";
 import { breadcrumbs } from "./breadcrumbs.ts";
 import { breadcrumbsTies } from "./breadcrumbs_ties.ts";
 import { dareLinear } from "./dare_linear.ts";
@@ -8,6 +9,8 @@ import { della, dellaLinear } from "./della.ts";
 import { karcher } from "./karcher.ts";
 import { linear } from "./linear.ts";
 import { modelStock } from "./model_stock.ts";
+import { multislerp } from "./multislerp.ts";
+import { nearswap } from "./nearswap.ts";
 import { nuslerp } from "./nuslerp.ts";
 import { sce } from "./sce.ts";
 import { slerp } from "./slerp.ts";
@@ -19,6 +22,7 @@ export { kernelInfo, kernels } from "./kernels.ts";
 export { jsKernels, type MergeKernels } from "./kernels-js.ts";
 export { slerpVectors } from "./slerp.ts";
 export {
+  arceeFusion,
   breadcrumbs,
   breadcrumbsTies,
   dareLinear,
@@ -28,6 +32,8 @@ export {
   karcher,
   linear,
   modelStock,
+  multislerp,
+  nearswap,
   nuslerp,
   sce,
   slerp,
@@ -54,6 +60,9 @@ export const BUILTIN_METHODS: readonly MergeMethod[] = [
   modelStock,
   sce,
   karcher,
+  multislerp,
+  arceeFusion,
+  nearswap,
 ].map((m) => Object.assign(m, { optionsSchema: mergeParametersSchema(m.parameters) }));
 
 /** Plain name -> method map (usable without a plugin host). */
