@@ -302,6 +302,55 @@ describe("registry and parameters", () => {
   });
 });
 
+describe("statistics over chunks", () => {
+  it("any split into chunks, accumulated in worker-sized groups and combined in order, gives the whole result", () => {
+    // 3 x 70001 entries: rows longer than a block, chunk boundaries that are not block multiples
+    const rng = new Rng(21);
+    const shape = [3, 70001];
+    const n = shape[0] * shape[1];
+    const base = randn(n, rng);
+    const models = [0, 1, 2].map(() => base.map((b) => (rng.next() < 0.5 ? b + rng.normal() * 0.1 : b)));
+    const cases = [
+      { method: multislerp, base: true, models, perModel: [{ weight: 2 }, { weight: 1 }, { weight: 0.5 }] },
+      { method: multislerp, base: false, models, perModel: [{}, {}, {}] },
+      { method: arceeFusion, base: true, models: [models[0]], perModel: [{}] },
+    ];
+    for (const c of cases) {
+      const whole = input(c.method, { models: [[0]], perModel: c.perModel });
+      Object.assign(whole, { shape, base: c.base ? base : undefined, models: c.models });
+      whole.params.perModel = c.perModel.map((p) => ({ ...whole.params.perModel[0], ...p }));
+      const expected = c.method.mergeTensor(whole);
+      const cuts = [0, 65536, 70001, 131072, 140000, 196608, n];
+      const chunk = (k: number) => ({
+        ...whole,
+        offset: cuts[k],
+        base: whole.base?.subarray(cuts[k], cuts[k + 1]),
+        models: whole.models.map((m) => m.subarray(cuts[k], cuts[k + 1])),
+      });
+      const g = c.method.tensorStats!;
+      const passes = typeof g.passes === "number" ? g.passes : g.passes(whole.params);
+      let prev: unknown;
+      for (let pass = 0; pass < passes; pass++) {
+        // two "workers": chunks 0-2 and 3-5, each into its own accumulator, combined in order
+        const accs = [
+          [0, 1, 2],
+          [3, 4, 5],
+        ].map((ks) => {
+          const acc = g.create(pass, prev, c.models.length);
+          for (const k of ks) g.accumulate(acc, chunk(k), pass, prev);
+          return structuredClone(acc);
+        });
+        prev = g.finish(g.combine(accs[0], accs[1]), pass, prev);
+      }
+      const got = new Float32Array(n);
+      for (let k = 0; k < cuts.length - 1; k++) {
+        got.set(c.method.mergeTensor({ ...chunk(k), stats: prev }), cuts[k]);
+      }
+      expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer)), c.method.name).toBe(true);
+    }
+  });
+});
+
 describe("through the engine", () => {
   async function bytes(d: string): Promise<Buffer> {
     return readFile(join(dir, d, "model.safetensors"));

@@ -18,8 +18,9 @@ import { bool, num, P, perModel, RANDOM_BLOCK, resultArray } from "./common.ts";
  * more. M2RL differs in one: when every x_i is zero (a tensor no model changed, e.g. a frozen layer), the result is
  * the base (zeros without one) for any number of models, where mergekit raises for three or more.
  *
- * Statistics (n_i, then |m|) are float64 sums per block of RANDOM_BLOCK entries added in block order, so the
- * engine's chunked merge (`tensorStats`: one pass for the norms, one for |m|) gives the bytes of a whole one.
+ * Statistics (n_i, then |m|) are float64 sums per block of RANDOM_BLOCK entries (aligned in the whole tensor)
+ * added in block order, so the engine's chunked merge (`tensorStats`: one pass for the norms, one for |m|) gives
+ * the bytes of a whole one.
  */
 
 /** What every chunk needs: out = scale * sum_i coef_i x_i (+ base). */
@@ -87,6 +88,11 @@ function sumSquares(a: Float32Array, b: Float32Array | undefined, s: number, e: 
   return q;
 }
 
+/** End (local) of the block holding local index s: blocks are RANDOM_BLOCK-aligned in the whole tensor. */
+function blockEnd(offset: number, s: number, n: number): number {
+  return Math.min(n, (Math.floor((offset + s) / RANDOM_BLOCK) + 1) * RANDOM_BLOCK - offset);
+}
+
 function coefficients(norms: readonly number[], weights: readonly number[], eps: number): number[] {
   // a zero vector has no direction: with eps = 0 it contributes nothing (mergekit: 0/0)
   return norms.map((n, i) => (n + eps > 0 ? weights[i] / (n + eps) : 0));
@@ -104,8 +110,9 @@ export const multislerpTensorStats: MergeGlobalStats<Acc, Norms | MultislerpStat
     const n = input.models[0].length;
     const c = pass === 1 ? coefficients((prev as Norms).norms, acc.weights, acc.eps) : [];
     const mix = pass === 1 ? new Float64Array(Math.min(n, RANDOM_BLOCK)) : undefined;
-    for (let s = 0; s < n; s += RANDOM_BLOCK) {
-      const e = Math.min(n, s + RANDOM_BLOCK);
+    const offset = input.offset ?? 0;
+    for (let s = 0, e = 0; s < n; s = e) {
+      e = blockEnd(offset, s, n);
       if (!mix) {
         acc.blocks.push(input.models.map((a) => sumSquares(a, input.base, s, e)));
       } else {
@@ -205,8 +212,9 @@ export const multislerp: MergeMethod = {
     const base = input.base;
     const n = out.length;
     const mix = new Float64Array(Math.min(n, RANDOM_BLOCK));
-    for (let s = 0; s < n; s += RANDOM_BLOCK) {
-      const e = Math.min(n, s + RANDOM_BLOCK);
+    const offset = input.offset ?? 0;
+    for (let s = 0, e = 0; s < n; s = e) {
+      e = blockEnd(offset, s, n);
       mixInto(mix, input, coef, s, e);
       if (base) for (let j = s; j < e; j++) out[j] = mix[j - s] * scale + base[j];
       else for (let j = s; j < e; j++) out[j] = mix[j - s] * scale;
