@@ -15,9 +15,11 @@ extracted nothing gives ``""``, never ``None``): verl collects each key across t
 ones in its validation metrics, where a ``None`` breaks the aggregation. ``acc`` is 1.0 when the status is
 ``correct``, else 0.0.
 
-An item the service cannot grade (an unknown ``data_source``, a prompt that does not match, ...) comes back with
-score 0.0 and status ``error``; the first such item per ``data_source`` is logged as a warning with the service's
-message.
+An unknown ``data_source`` (one the service maps to no domain, and no ``extra_info.domain``) RAISES
+``UnknownDataSourceError`` (a ``NotImplementedError``, as verl's own ``default_compute_score`` raises for a source it
+does not know): grading it as some default domain, or as 0, would train on rewards of the wrong verifier. An item the
+service can route but not grade (a malformed ground truth, ...) comes back with score 0.0 and status ``error``; the
+first such item per ``data_source`` is logged as a warning with the service's message.
 
 Settings (environment variables; a ``reward_kwargs`` entry of the same lower-case name without the ``M2RL_REWARD_``
 prefix, e.g. ``custom_reward_function.reward_kwargs.url=...``, overrides the variable):
@@ -49,7 +51,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-__all__ = ["compute_score", "RewardServiceError"]
+__all__ = ["compute_score", "RewardServiceError", "UnknownDataSourceError"]
 
 log = logging.getLogger("m2rl_reward")
 
@@ -68,6 +70,10 @@ _warned: set[str] = set()
 
 class RewardServiceError(RuntimeError):
     """The M2RL reward service could not be reached, or refused the request."""
+
+
+class UnknownDataSourceError(RewardServiceError, NotImplementedError):
+    """The service maps the item's ``data_source`` to no domain: nothing can grade it."""
 
 
 def _setting(kwargs: dict[str, Any], name: str) -> str | None:
@@ -169,6 +175,11 @@ def compute_score(
     except (KeyError, IndexError, TypeError, ValueError):
         raise RewardServiceError(f"unexpected reply from {url}: {json.dumps(reply)[:300]}") from None
     status = str(result.get("status") or "error")
+    if status == "error" and result.get("domain") is None:
+        # the service names no domain for a data_source it could not map (POST /verl/compute_score)
+        raise UnknownDataSourceError(
+            f"m2rl reward service: unknown data_source {data_source!r}: {result.get('detail') or 'not mapped'}"
+        )
     out = {
         "score": score,
         "acc": 1.0 if status == "correct" else 0.0,
