@@ -6,12 +6,18 @@ import {
   group,
   int,
   num,
+  type OptionsInput,
   type OptionsOf,
   optional,
   optionalKeysOf,
+  orFalse,
   schemaOf,
+  str,
+  subset,
   value,
+  withDefaults,
 } from "./options.ts";
+import type { JSONSchema } from "./schema.ts";
 import { validateWithSchema } from "./validate.ts";
 
 const OPTS = group("Demo options.", {
@@ -68,5 +74,90 @@ describe("options declared once", () => {
     const d = defaultsOf(A);
     d.list.push(2);
     expect(defaultsOf(A).list).toEqual([1]);
+  });
+});
+
+describe("options declared once: blocks that may be off, constraints between keys, merging given options", () => {
+  const PROJ = group("Projection.", {
+    dims: int("Dims.", 256, 1),
+    kind: choice(["auto", "dense"], "Kind.", "auto"),
+  });
+  const DECL = group(
+    "Demo.",
+    {
+      name: str("Name.", "demo", 1),
+      ops: subset(["+", "-", "*"], "Operators.", ["+"]),
+      levels: optional(value<number[]>({ type: "array", items: { type: "integer" } }, "Levels.", [])),
+      depth: int("Depth.", 2, 1, 4),
+      projection: orFalse(PROJ),
+      inner: group(
+        "Inner.",
+        { a: int("A.", 1), b: optional(int("B.", 0)) },
+        { not: { required: ["a", "b"] } },
+      ),
+    },
+    { title: "ignored by nothing" },
+  );
+
+  it("schema: a block or false (oneOf), extra keywords of a group, strings, subsets, integer bounds", () => {
+    const s = schemaOf(DECL);
+    expect(s.title).toBe("ignored by nothing");
+    const p = s.properties as Record<string, JSONSchema>;
+    expect(p.name).toEqual({ type: "string", minLength: 1, description: "Name." });
+    expect(p.ops).toEqual({
+      type: "array",
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: "string", enum: ["+", "-", "*"] },
+      description: "Operators.",
+    });
+    expect(p.depth).toEqual({ type: "integer", minimum: 1, maximum: 4, description: "Depth." });
+    expect(p.projection).toEqual({
+      description: "Projection.",
+      oneOf: [
+        { const: false },
+        { type: "object", additionalProperties: false, properties: schemaOf(PROJ).properties },
+      ],
+    });
+    expect((p.inner as JSONSchema).not).toEqual({ required: ["a", "b"] });
+    expect(validateWithSchema("demo", s, { projection: false, inner: { b: 1 } })).toEqual([]);
+    expect(validateWithSchema("demo", s, { projection: { dims: 8 } })).toEqual([]);
+    for (const bad of [
+      { projection: true },
+      { projection: { dim: 8 } },
+      { inner: { a: 1, b: 1 } },
+      { depth: 5 },
+    ])
+      expect(validateWithSchema("demo", s, bad).length, JSON.stringify(bad)).toBeGreaterThan(0);
+  });
+
+  it("defaults: a block that may be off defaults to on; withDefaults merges groups, takes leaves whole", () => {
+    const d: OptionsOf<typeof DECL> = defaultsOf(DECL);
+    expect(d).toEqual({
+      name: "demo",
+      ops: ["+"],
+      depth: 2,
+      projection: { dims: 256, kind: "auto" },
+      inner: { a: 1 },
+    });
+    const given: OptionsInput<typeof DECL> = { ops: ["*"], projection: { dims: 8 }, inner: { b: 3 } };
+    expect(withDefaults(DECL, given)).toEqual({
+      name: "demo",
+      ops: ["*"],
+      depth: 2,
+      projection: { dims: 8, kind: "auto" },
+      inner: { a: 1, b: 3 },
+    });
+    expect(withDefaults(DECL, { projection: false, depth: undefined }).projection).toBe(false);
+    expect(withDefaults(DECL, { depth: undefined }).depth).toBe(2);
+    expect(withDefaults(DECL).levels).toBeUndefined();
+    // keys the declaration does not know are kept (a direct caller's extras, e.g. a logger)
+    const log = () => {};
+    expect(withDefaults(DECL, { log } as OptionsInput<typeof DECL>)).toMatchObject({ log });
+    // the result shares nothing with the declaration or the given options' groups
+    const r = withDefaults(DECL, given);
+    r.ops.push("-");
+    expect(defaultsOf(DECL).ops).toEqual(["+"]);
+    expect(given.inner).toEqual({ b: 3 });
   });
 });
