@@ -105,9 +105,11 @@ describe("merge config errors name the file and line", () => {
     expect(err("merge_method: linear\nslices:\n  - sources: []\n").message).toMatch(
       /:2 slices: 'slices' is not supported/,
     );
-    expect(err("merge_method: linear\nmodels:\n  - model: a\ntokenizer_source: union\n").message).toMatch(
-      /:4 tokenizer_source: tokenizer_source 'union'/,
-    );
+    expect(
+      err(
+        "merge_method: linear\nmodels:\n  - model: a\ntokenizer_source: union\ntokenizer:\n  source: base\n",
+      ).message,
+    ).toMatch(/:5 tokenizer: set tokenizer_source or the tokenizer block, not both/);
     expect(err("merge_method: linear\nmodels:\n  - model: a\ndtype: int8\n").message).toMatch(
       /unsupported dtype 'int8'/,
     );

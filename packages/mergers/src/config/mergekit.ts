@@ -17,10 +17,16 @@ import {
 import { didYouMean } from "@m2rl/core/plugin";
 import { Ajv, type ValidateFunction } from "ajv";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { NAMED_CHAT_TEMPLATES } from "../engine/chat-templates.ts";
 import { layerIndex } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
 import { mergeParametersSchema, NO_EFFECT_PARAMS, type ParamsLevel } from "./params-schema.ts";
 import { mergeConfigSchema } from "./schema.ts";
+import {
+  parseTokenizerSettings,
+  type RawTokenizerBlock,
+  type TokenizerSettings,
+} from "./tokenizer-config.ts";
 
 export type ParamSetting =
   | MergeParamValue
@@ -36,6 +42,7 @@ export interface RawMergeConfig {
   dtype?: string;
   out_dtype?: string;
   tokenizer_source?: string;
+  tokenizer?: RawTokenizerBlock;
   chat_template?: string;
   seed?: number;
   out_shard_size?: number | string;
@@ -61,6 +68,8 @@ export interface MergeConfig {
   parameters: Record<string, ParamSetting>;
   outDtype?: DType;
   tokenizerSource?: string;
+  /** The output vocabulary (`tokenizer_source` or the `tokenizer` block), when either is set. */
+  tokenizer?: TokenizerSettings;
   /** `auto` (the template most inputs share) or a Jinja template; checked here, resolved by planMerge. */
   chatTemplate?: string;
   seed: number;
@@ -200,13 +209,6 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
         );
       }
     }
-    if ("tokenizer" in data) {
-      throw new ConfigError(
-        "the 'tokenizer' block is not supported yet: it builds a merged vocabulary (union of the models' tokens, " +
-          "embeddings permuted to match); to copy one model's tokenizer as is, use tokenizer_source: base or a model path",
-        { file, line: lineOf(["tokenizer"], "key"), path: "tokenizer" },
-      );
-    }
   }
   validator ??= new Ajv({ allErrors: false, strict: false }).compile(mergeConfigSchema);
   const validate = validator;
@@ -283,16 +285,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
   const outDtype = dt
     ? parseDtypeName(dt, { file, line: lineOf([raw.out_dtype ? "out_dtype" : "dtype"]), path: "dtype" })
     : undefined;
-  if (raw.tokenizer_source === "union") {
-    throw new ConfigError(
-      "tokenizer_source 'union' (vocabulary merging) is not supported; use 'base' or a model path",
-      {
-        file,
-        line: lineOf(["tokenizer_source"]),
-        path: "tokenizer_source",
-      },
-    );
-  }
+  const tokenizer = parseTokenizerSettings(raw, file, lineOf);
   if (raw.chat_template !== undefined) checkChatTemplate(raw.chat_template, file, lineOf(["chat_template"]));
   return {
     file,
@@ -304,6 +297,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     parameters: raw.parameters ?? {},
     outDtype,
     tokenizerSource: raw.tokenizer_source,
+    tokenizer,
     chatTemplate: raw.chat_template,
     seed: raw.seed ?? 0,
     maxShardBytes:
@@ -419,14 +413,16 @@ function checkParameters(
 }
 
 /**
- * mergekit's `chat_template`: `auto` (the template most inputs share) or a Jinja template (text with `{`, 20
- * characters or more). mergekit's named templates (chatml, llama3, ...) are files it ships: refused here.
+ * mergekit's `chat_template` (merge.py _set_chat_template): `auto` (the template most inputs share), the name of
+ * one of its templates (chatml, llama3, alpaca, mistral, exaone: engine/chat-templates.ts), or a Jinja template
+ * (text with `{`, 20 characters or more).
  */
 function checkChatTemplate(value: string, file: string, line: number | undefined): void {
-  if (value === "auto" || (value.length >= 20 && value.includes("{"))) return;
+  if (value === "auto" || Object.hasOwn(NAMED_CHAT_TEMPLATES, value)) return;
+  if (value.length >= 20 && value.includes("{")) return;
   throw new ConfigError(
-    `chat_template '${value}': named templates (chatml, llama3, alpaca, ...) are not supported; use 'auto' ` +
-      "(the template most input models share) or give the Jinja template itself",
+    `chat_template '${value}' is neither 'auto', a template name (${Object.keys(NAMED_CHAT_TEMPLATES).join(", ")}) ` +
+      "nor a Jinja template",
     { file, line, path: "chat_template" },
   );
 }

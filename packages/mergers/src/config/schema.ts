@@ -1,4 +1,5 @@
 import type { JSONSchema } from "@m2rl/core/plugin";
+import { tokenizerBlockSchema } from "./tokenizer-config.ts";
 
 /**
  * A `parameters:` block (top level or a model's): an object here; its keys and values are checked against the
@@ -28,7 +29,8 @@ export const mergeConfigSchema: JSONSchema = {
     parameters,
     dtype: { type: "string" },
     out_dtype: { type: "string" },
-    tokenizer_source: { type: "string" },
+    tokenizer_source: { type: "string", minLength: 1 },
+    tokenizer: tokenizerBlockSchema,
     chat_template: { type: "string" },
     seed: { type: "integer", minimum: 0 },
     out_shard_size: { anyOf: [{ type: "integer", minimum: 1 }, { type: "string" }] },

@@ -9,6 +9,7 @@ import { openCheckpoint } from "@m2rl/io-node";
 import { kernels } from "../methods/kernels.ts";
 import { firstNonFiniteIn } from "./finite.ts";
 import type { SourceRef, TensorPlan } from "./plan.ts";
+import { permuteRows, type RowSource } from "./vocab.ts";
 
 /** Per-tensor update statistics (DESIGN §8): density of each task vector and sign agreement among them. */
 export interface TensorUpdateStats {
@@ -158,8 +159,11 @@ export class TensorExecutor {
     src: SourceRef,
     slot: number,
     range: TensorPlan["range"],
+    /** The tensor's inputs (plan order), whose rows a row-mapped source's fills read. */
+    inputs: readonly RowSource[] = [],
   ): Promise<Float32Array> {
     // (slot already includes the buffer set; sources with a submatrix are never split into chunks)
+    if (src.rows) return permuteRows({ ck, src }, inputs, range, (n) => this.buffer(slot, n));
     if (src.submatrix) return submatrix(await ck.readFloat32(src.name), src.shape, src.submatrix);
     const n = range ? range.count : src.shape.reduce((a, b) => a * b, 1);
     return ck.readFloat32(src.name, range, this.buffer(slot, n));
@@ -173,10 +177,14 @@ export class TensorExecutor {
   ): Promise<TensorMergeInput> {
     await this.open();
     const o = set * (plan.models.length + 1);
+    const rowInputs = [
+      ...(plan.base && this.base ? [{ ck: this.base, src: plan.base }] : []),
+      ...plan.models.map((src, i) => ({ ck: this.models[i], src })),
+    ];
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
     const [base, ...models] = await Promise.all([
-      plan.base && this.base ? this.read(this.base, plan.base, o, plan.range) : undefined,
-      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1, plan.range)),
+      plan.base && this.base ? this.read(this.base, plan.base, o, plan.range, rowInputs) : undefined,
+      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1, plan.range, rowInputs)),
     ]);
     // every input chunk is checked for NaN / ±Inf before the method sees it (one pass over all of them)
     const inputs: [Float32Array, Checkpoint, SourceRef][] = models.map((x, i) => [

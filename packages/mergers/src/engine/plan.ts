@@ -13,6 +13,7 @@ import { type MergeConfig, resolveParams } from "../config/mergekit.ts";
 import { layerIndex } from "../methods/common.ts";
 import { checkOutputConfig, readConfigJson } from "./output-config.ts";
 import { planTokenizer } from "./tokenizer.ts";
+import { planVocabTensor, type RowMap } from "./vocab.ts";
 
 /** Where one input's data for an output tensor comes from. */
 export interface SourceRef {
@@ -22,6 +23,8 @@ export interface SourceRef {
   dtype: DType;
   /** Take the leading [rows, cols] submatrix (resized embeddings). */
   submatrix?: [number, number];
+  /** Read row by row into the output vocabulary (tokenizer_source / tokenizer block; vocab.ts permuteRows). */
+  rows?: RowMap;
 }
 
 export interface TensorPlan {
@@ -56,6 +59,10 @@ export interface MergePlan {
   tokenizerPath?: string;
   /** Chat template written into the output's tokenizer_config.json (chat_template resolved). */
   chatTemplate?: string;
+  /** Tokenizer files written for a changed vocabulary instead of copied (null: not copied; see TokenizerPlan). */
+  tokenizerFiles?: Record<string, string | null>;
+  /** Fields set in the output's config.json over the copied one (a sliced merge's layer count and per-layer lists). */
+  configUpdates?: Record<string, unknown>;
 }
 
 const EMBED_RE = /(embed_tokens|lm_head|wte|embed_out|word_embeddings|output\.weight)/;
@@ -113,11 +120,13 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
   }
   const basePath = usesBase ? resolvePath(config.baseModel!, config.file) : undefined;
   const modelPaths = config.models.map((m) => resolvePath(m.model, config.file));
-  const tokenizer = planTokenizer(config, {
+  const { vocab, vocabSize, ...tokenizer } = planTokenizer(config, {
     base: basePath,
     models: modelPaths,
     resolve: (p) => resolvePath(p, config.file),
+    warn: (w) => warnings.push(w),
   });
+  const configUpdates = vocabSize !== undefined ? { vocab_size: vocabSize } : undefined;
   const opened: Checkpoint[] = [];
   try {
     const base = basePath ? await tryOpen(basePath, "base_model", config, ["base_model"]) : undefined;
@@ -160,10 +169,11 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
       const srcModels = models.map((ck, i) => sourceFor(ck, `model ${config.models[i].model}`, name));
       const all = [...(srcBase ? [srcBase] : []), ...srcModels];
       const float = all.every((s) => isFloatDType(s.dtype));
-      let shape = [...refT.shape];
-      const same = all.every(
-        (s) => s.shape.length === shape.length && s.shape.every((d, k) => d === shape[k]),
-      );
+      const vocabShape = vocab && float ? planVocabTensor(vocab, name, all) : undefined;
+      let shape = vocabShape ?? [...refT.shape];
+      const same =
+        !!vocabShape ||
+        all.every((s) => s.shape.length === shape.length && s.shape.every((d, k) => d === shape[k]));
       if (!same) {
         if (float && EMBED_RE.test(name) && all.every((s) => s.shape.length === 2)) {
           // [vocabulary, hidden]: only the vocabulary may differ (a resized tokenizer); another hidden size (or a
@@ -223,7 +233,11 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
     const configFile = join(basePath ?? modelPaths[0], "config.json");
     const configJson = await readConfigJson(configFile);
     if (configJson)
-      await checkOutputConfig(configJson, new Map(tensors.map((t) => [t.name, t.shape])), configFile);
+      await checkOutputConfig(
+        { ...configJson, ...configUpdates },
+        new Map(tensors.map((t) => [t.name, t.shape])),
+        configFile,
+      );
     if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, outputBytes);
     const first = tensors.find((t) => t.kind === "merge");
     const globalStats = !!method.globalStats && !!first && method.globalStats.enabled(first.params);
@@ -237,6 +251,7 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
       outputBytes,
       warnings,
       globalStats,
+      configUpdates,
       ...tokenizer,
     };
   } finally {

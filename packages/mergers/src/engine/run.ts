@@ -459,6 +459,12 @@ async function copyAuxFiles(plan: MergePlan, store: NodeFileStore): Promise<void
     // a chat template chosen by chat_template goes into tokenizer_config.json; a copied .jinja would override it
     if (f === "chat_template.jinja" && plan.chatTemplate !== undefined) continue;
     const origin = f === "config.json" || f === "generation_config.json" ? configFrom : from;
+    // a changed vocabulary's tokenizer files are written (a file describing the old one is left out), not copied
+    const written = plan.tokenizerFiles?.[f];
+    if (written !== undefined) {
+      if (written !== null) await store.writeText(f, written);
+      continue;
+    }
     let bytes: Uint8Array;
     try {
       bytes = await readFile(join(origin, f));
@@ -467,6 +473,7 @@ async function copyAuxFiles(plan: MergePlan, store: NodeFileStore): Promise<void
     }
     if (f === "config.json") {
       const cfg = JSON.parse(new TextDecoder().decode(bytes));
+      Object.assign(cfg, plan.configUpdates);
       if (plan.config.outDtype) cfg.torch_dtype = TORCH_DTYPE[plan.config.outDtype];
       await store.writeText(f, `${JSON.stringify(cfg, null, 2)}\n`);
     } else if (f === "tokenizer_config.json" && plan.chatTemplate !== undefined) {
