@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CHAT_TEMPLATE_FILE, chatTemplateOf } from "@m2rl/core/chat";
 import { ConfigError } from "@m2rl/core/errors";
 import type { MergeConfig } from "../config/mergekit.ts";
 import type { TokenizerSettings } from "../config/tokenizer-config.ts";
@@ -427,21 +428,14 @@ function stripTokenizerJson(json: Record<string, unknown>, limit: number): void 
     json.added_tokens = json.added_tokens.filter((a: { id?: number }) => (a.id ?? 0) < limit);
 }
 
-/**
- * A model folder's chat template, as transformers loads it: chat_template.jinja, else tokenizer_config.json's
- * `chat_template` (a string, or a list of named templates: the `default` one). Trimmed; undefined when none.
- */
+/** A model folder's chat template by core's chatTemplateOf (the rule every reader uses), trimmed; undefined when none. */
 export function readChatTemplate(folder: string): string | undefined {
-  const jinja = join(folder, "chat_template.jinja");
-  if (existsSync(jinja)) return readFileSync(jinja, "utf8").trim() || undefined;
-  let cfg: { chat_template?: unknown };
+  const jinja = join(folder, CHAT_TEMPLATE_FILE);
+  let cfg: Record<string, unknown> | undefined;
   try {
     cfg = JSON.parse(readFileSync(join(folder, "tokenizer_config.json"), "utf8"));
   } catch {
-    return undefined;
+    cfg = undefined;
   }
-  let t = cfg.chat_template;
-  if (Array.isArray(t))
-    t = (t as { name?: unknown; template?: unknown }[]).find((x) => x?.name === "default")?.template;
-  return typeof t === "string" && t.trim() ? t.trim() : undefined;
+  return chatTemplateOf(cfg, existsSync(jinja) ? readFileSync(jinja, "utf8") : undefined)?.trim();
 }
