@@ -3,47 +3,35 @@
  * Schema of its options, and a plugin that registers it.
  */
 
-import type {
-  Domain,
-  DomainContext,
-  DomainFactory,
-  Plugin,
-  TaskQuery,
-  Verification,
-  VerifyInput,
+import {
+  DataError,
+  type Domain,
+  type DomainContext,
+  type DomainFactory,
+  type OptionsInput,
+  type Plugin,
+  type TaskQuery,
+  type Verification,
+  type VerifyInput,
+  withDefaults,
 } from "@m2rl/core";
-import { DataError } from "@m2rl/core";
-import { applyThinkGate, type ThinkGateMode } from "../common/think.ts";
-import { type DataFiles, loadSplit } from "../data/load.ts";
-import type { Language } from "../sandbox/languages.ts";
-import type { SandboxLimits } from "../sandbox/limits.ts";
+import { applyThinkGate } from "../common/think.ts";
+import { loadSplit } from "../data/load.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import { extractProgram } from "./extract.ts";
-import { type CodeSyntheticOptions, codeSyntheticTasks, DEFAULT_CODE_SYNTHETIC } from "./generator.ts";
+import { codeSyntheticTasks } from "./generator.ts";
 import { parseCodeGroundTruth } from "./groundTruth.ts";
-import { CODE_DOMAIN_INFO } from "./schema.ts";
-import type { CodeGroundTruth, RewardMode } from "./types.ts";
-import { runTests, type TestIsolation } from "./verify.ts";
+import { CODE_DOMAIN_INFO, CODE_OPTIONS, CODE_VERIFY_OPTIONS, type CodeDomainOptions } from "./schema.ts";
+import type { CodeGroundTruth } from "./types.ts";
+import { runTests } from "./verify.ts";
 
-export { CODE_OPTIONS_SCHEMA } from "./schema.ts";
-
-export interface CodeDomainOptions {
-  name?: string;
-  /** `all` (default, the paper): reward 1 only when every test passes; `fraction`: passed / total. */
-  reward?: RewardMode;
-  /** `process` (default): one sandbox per response, a fresh process per test (Python); `sandbox`: one per test. */
-  testIsolation?: TestIsolation;
-  thinkGate?: ThinkGateMode;
-  /** Language of ground truths that do not name one. */
-  defaultLanguage?: Language;
-  limits?: Partial<SandboxLimits>;
-  /** Sandboxes running at once (default: CPU count). */
-  concurrency?: number;
-  promptTemplate?: string;
-  data?: DataFiles;
-  synthetic?: Partial<CodeSyntheticOptions>;
-  defaultCount?: number;
-}
+export {
+  CODE_OPTIONS,
+  CODE_OPTIONS_SCHEMA,
+  CODE_VERIFY_OPTIONS,
+  type CodeDomainOptions,
+  type ResolvedCodeDomainOptions,
+} from "./schema.ts";
 
 /**
  * Grades one response against a code ground truth. Never throws. When `input.signal` aborts, the running sandbox is
@@ -52,9 +40,10 @@ export interface CodeDomainOptions {
 export async function verifyCode(
   sandbox: Sandbox,
   input: { response: string; groundTruth: unknown; signal?: AbortSignal },
-  options: Pick<CodeDomainOptions, "reward" | "thinkGate" | "defaultLanguage" | "testIsolation"> = {},
+  given: OptionsInput<typeof CODE_VERIFY_OPTIONS> = {},
 ): Promise<Verification> {
-  const gate = applyThinkGate(input.response, { mode: options.thinkGate ?? "optional" });
+  const options = withDefaults(CODE_VERIFY_OPTIONS, given);
+  const gate = applyThinkGate(input.response, { mode: options.thinkGate });
   if (!gate.ok) return gate.verification;
   let gt: CodeGroundTruth;
   try {
@@ -74,8 +63,8 @@ export async function verifyCode(
   if (signal?.aborted) return cancelled();
   try {
     const v = await runTests(sandbox, extracted.program, gt, {
-      reward: options.reward ?? "all",
-      isolation: options.testIsolation ?? "process",
+      reward: options.reward,
+      isolation: options.testIsolation,
       signal,
     });
     return signal?.aborted ? cancelled() : v;
@@ -92,9 +81,15 @@ export async function verifyCode(
 
 export const codeDomainFactory: DomainFactory<CodeDomainOptions, CodeGroundTruth> = {
   ...CODE_DOMAIN_INFO,
-  create(options: CodeDomainOptions, context: DomainContext): Domain<CodeGroundTruth> {
-    const name = options.name ?? "code";
-    const syn = { ...DEFAULT_CODE_SYNTHETIC, ...options.synthetic };
+  create(given: CodeDomainOptions, context: DomainContext): Domain<CodeGroundTruth> {
+    const options = withDefaults(CODE_OPTIONS, given);
+    const { name, synthetic: syn } = options;
+    const verifyOptions = {
+      reward: options.reward,
+      testIsolation: options.testIsolation,
+      thinkGate: options.thinkGate,
+      defaultLanguage: options.defaultLanguage,
+    };
     let sandbox: Sandbox | undefined;
     const getSandbox = () => {
       sandbox ??= new Sandbox({ concurrency: options.concurrency, limits: options.limits });
@@ -126,7 +121,7 @@ export const codeDomainFactory: DomainFactory<CodeDomainOptions, CodeGroundTruth
         return codeSyntheticTasks(name, query.split, query.seed, count, syn, options.promptTemplate);
       },
       verify(input: VerifyInput<CodeGroundTruth>) {
-        return verifyCode(getSandbox(), input, options);
+        return verifyCode(getSandbox(), input, verifyOptions);
       },
       async close() {
         await sandbox?.close();

@@ -11,66 +11,49 @@
  * other operator, a loop bound off by one); the graded tests are unchanged.
  */
 import type { Split, Task } from "@m2rl/core";
-import { Rng } from "@m2rl/core/rng";
 import {
-  applyTemplate,
-  sampleSplit,
-  syntheticId,
-  TEACHER_ERROR_RATE_SCHEMA,
-  teacherSlips,
-} from "../common/synthetic.ts";
+  defaultsOf,
+  group,
+  int,
+  type OptionsInput,
+  type OptionsOf,
+  optional,
+  schemaOf,
+  subset,
+  value,
+  withDefaults,
+} from "@m2rl/core/plugin";
+import { Rng } from "@m2rl/core/rng";
+import { EVAL_FRACTION, teacherErrorRate } from "../common/schema.ts";
+import { applyTemplate, sampleSplit, syntheticId, teacherSlips } from "../common/synthetic.ts";
 import type { Language } from "../sandbox/languages.ts";
 import type { StdioGroundTruth, StdioTest } from "./types.ts";
 
-export interface CodeSyntheticOptions {
-  /** Highest level drawn, 1..6 (levels 1..difficulty). */
-  difficulty: number;
-  /** The levels to draw (instead of 1..difficulty). */
-  levels?: number[];
-  /** Fraction of SFT references that are a plausible wrong program (a noisy teacher); tests are unchanged. */
-  teacherErrorRate?: number;
-  languages: Language[];
-  testsPerTask: number;
-  evalFraction: number;
-}
-
-export const DEFAULT_CODE_SYNTHETIC: CodeSyntheticOptions = {
-  difficulty: 3,
-  languages: ["python"],
-  testsPerTask: 3,
-  evalFraction: 0.2,
-};
-
-export const CODE_SYNTHETIC_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    difficulty: {
-      type: "integer",
-      minimum: 1,
-      maximum: 6,
-      description: "highest task level: levels 1..difficulty are drawn (default 3)",
-    },
-    levels: {
-      type: "array",
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: "integer", minimum: 1, maximum: 6 },
-      description: "the levels to draw, instead of 1..difficulty (give one of the two)",
-    },
-    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
-    languages: {
-      type: "array",
-      minItems: 1,
-      uniqueItems: true,
-      items: { enum: ["python", "javascript"] },
-      description: "default [python]",
-    },
-    testsPerTask: { type: "integer", minimum: 1, maximum: 20, description: "default 3" },
-    evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1, description: "default 0.2" },
+/** The generator's options (the code domain's `synthetic` block), declared once. */
+export const CODE_SYNTHETIC_OPTIONS = group(
+  "Synthetic stdin/stdout programs (used for a split without a data file); give `difficulty` or `levels`, not both.",
+  {
+    difficulty: int("Highest task level: levels 1..difficulty are drawn (default 3).", 3, 1, 6),
+    levels: optional(
+      value<number[]>(
+        { type: "array", minItems: 1, uniqueItems: true, items: { type: "integer", minimum: 1, maximum: 6 } },
+        "The levels to draw, e.g. [6], instead of 1..difficulty.",
+        [],
+      ),
+    ),
+    teacherErrorRate: teacherErrorRate("plausible wrong programs (tests unchanged)"),
+    languages: subset(["python", "javascript"], "Languages of the programs (default [python]).", ["python"]),
+    testsPerTask: int("stdin/stdout tests per task, each with random inputs (default 3).", 3, 1, 20),
+    evalFraction: EVAL_FRACTION,
   },
-  not: { required: ["difficulty", "levels"] },
-} as const;
+  { not: { required: ["difficulty", "levels"] } },
+);
+
+export type CodeSyntheticOptions = OptionsOf<typeof CODE_SYNTHETIC_OPTIONS>;
+
+export const DEFAULT_CODE_SYNTHETIC: CodeSyntheticOptions = defaultsOf(CODE_SYNTHETIC_OPTIONS);
+
+export const CODE_SYNTHETIC_SCHEMA = schemaOf(CODE_SYNTHETIC_OPTIONS);
 
 /** One task family: its prompt key, reference programs, and how to make a test. */
 interface Family {
@@ -288,9 +271,10 @@ export function codeSyntheticTasks(
   split: Split,
   seed: number,
   count: number,
-  options: CodeSyntheticOptions = DEFAULT_CODE_SYNTHETIC,
+  given: OptionsInput<typeof CODE_SYNTHETIC_OPTIONS> = {},
   template?: string,
 ): Task<StdioGroundTruth>[] {
+  const options = withDefaults(CODE_SYNTHETIC_OPTIONS, given);
   // Level first (uniform), then a family of that level: level 1 has many more prompts than the others.
   const chosen = options.levels ?? Array.from({ length: options.difficulty }, (_, i) => i + 1);
   const levels: Family[][] = chosen.map((l) => FAMILIES.filter((f) => f.level === l));
@@ -312,7 +296,7 @@ export function codeSyntheticTasks(
     // Test inputs come from a stream of their own, so a task's tests do not depend on which other tasks were drawn.
     const testRng = Rng.derive(seed, `code-tests/${split}/${k}`);
     const tests = Array.from({ length: options.testsPerTask }, () => d.family.test(testRng));
-    const slips = teacherSlips(domain, seed, k, options.teacherErrorRate ?? 0);
+    const slips = teacherSlips(domain, seed, k, options.teacherErrorRate);
     const program = slips ? d.family.slip : d.family;
     return {
       id: syntheticId(domain, split, k),

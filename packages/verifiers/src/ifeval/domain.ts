@@ -1,35 +1,31 @@
 /**
  * The instruction-following domain (IFEval): a DomainFactory with the JSON Schema of its options.
  */
-import { DataError, type Domain, type DomainContext, type DomainFactory, type Plugin } from "@m2rl/core";
+import {
+  DataError,
+  type Domain,
+  type DomainContext,
+  type DomainFactory,
+  type Plugin,
+  withDefaults,
+} from "@m2rl/core";
 import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
-import type { ThinkGateMode } from "../common/think.ts";
-import type { DataFiles } from "../data/load.ts";
 import type { GroundTruthMapper } from "../data/verl.ts";
 import {
-  DEFAULT_IFEVAL_OPTIONS,
   type IfevalGroundTruth,
   type IfevalOptions,
   parseIfevalGroundTruth,
   verifyIfeval,
 } from "./evaluate.ts";
-import { DEFAULT_IF_SYNTHETIC, type IfSyntheticOptions, ifSyntheticTasks } from "./generator.ts";
-import { IFEVAL_DOMAIN_INFO } from "./schema.ts";
+import { ifSyntheticTasks } from "./generator.ts";
+import { IFEVAL_DOMAIN_INFO, IFEVAL_OPTIONS, type IfevalDomainOptions } from "./schema.ts";
 
-export { IFEVAL_OPTIONS_SCHEMA } from "./schema.ts";
-
-export interface IfevalDomainOptions {
-  name?: string;
-  mode?: "strict" | "loose";
-  reward?: "all" | "fraction";
-  thinkGate?: ThinkGateMode;
-  /** Responses shorter than this many characters have an undetermined language (the check passes). */
-  languageMinLength?: number;
-  promptTemplate?: string;
-  data?: DataFiles;
-  synthetic?: Partial<IfSyntheticOptions>;
-  defaultCount?: number;
-}
+export {
+  IFEVAL_OPTIONS,
+  IFEVAL_OPTIONS_SCHEMA,
+  type IfevalDomainOptions,
+  type ResolvedIfevalDomainOptions,
+} from "./schema.ts";
 
 /** Ground truth of a verl row (`reward_model.ground_truth`) or of an IFEval row (top-level fields). */
 export const ifevalGroundTruth: GroundTruthMapper<IfevalGroundTruth> = (raw, row, where) => {
@@ -53,23 +49,21 @@ export const ifevalGroundTruth: GroundTruthMapper<IfevalGroundTruth> = (raw, row
   return { instruction_id_list: parsed.value.ids, kwargs: parsed.value.kwargs };
 };
 
+/** The verifier's options from the domain's options (the declaration's defaults for keys not given). */
 export function resolveIfevalOptions(o: IfevalDomainOptions = {}): IfevalOptions {
-  return {
-    mode: o.mode ?? DEFAULT_IFEVAL_OPTIONS.mode,
-    reward: o.reward ?? DEFAULT_IFEVAL_OPTIONS.reward,
-    thinkGate: o.thinkGate ?? DEFAULT_IFEVAL_OPTIONS.thinkGate,
-    detect: { minLength: o.languageMinLength ?? DEFAULT_IFEVAL_OPTIONS.detect.minLength },
-  };
+  const { mode, reward, thinkGate, languageMinLength } = withDefaults(IFEVAL_OPTIONS, o);
+  return { mode, reward, thinkGate, detect: { minLength: languageMinLength } };
 }
 
 export const ifevalDomainFactory: DomainFactory<IfevalDomainOptions, IfevalGroundTruth> = {
   ...IFEVAL_DOMAIN_INFO,
   create(options: IfevalDomainOptions, context: DomainContext): Domain<IfevalGroundTruth> {
-    const vo = resolveIfevalOptions(options);
-    const syn = { ...DEFAULT_IF_SYNTHETIC, ...options.synthetic };
+    const o = withDefaults(IFEVAL_OPTIONS, options);
+    const vo = resolveIfevalOptions(o);
+    const syn = o.synthetic;
     return dataOrSyntheticDomain<IfevalGroundTruth>({
       name: "ifeval",
-      options,
+      options: o,
       context,
       mapGroundTruth: ifevalGroundTruth,
       synthetic: (name, split, seed, count, template) =>

@@ -7,7 +7,8 @@ import type { Verification } from "@m2rl/core";
 import { correct, incorrect, unparsable, verificationError } from "../common/status.ts";
 import { applyThinkGate, type ThinkGateMode } from "../common/think.ts";
 import { type CheckContext, INSTRUCTIONS, validateKwargs } from "./instructions.ts";
-import type { DetectOptions } from "./language.ts";
+import { DEFAULT_DETECT, type DetectOptions } from "./language.ts";
+import { IFEVAL_DEFAULTS } from "./schema.ts";
 
 export interface IfevalGroundTruth {
   instruction_id_list: string[];
@@ -26,11 +27,12 @@ export interface IfevalOptions {
   detect: DetectOptions;
 }
 
+/** The ifeval domain's defaults (declared with its options in schema.ts). */
 export const DEFAULT_IFEVAL_OPTIONS: IfevalOptions = {
-  mode: "strict",
-  reward: "all",
-  thinkGate: "optional",
-  detect: { minLength: 10 },
+  mode: IFEVAL_DEFAULTS.mode,
+  reward: IFEVAL_DEFAULTS.reward,
+  thinkGate: IFEVAL_DEFAULTS.thinkGate,
+  detect: { ...DEFAULT_DETECT },
 };
 
 export interface InstructionResult {

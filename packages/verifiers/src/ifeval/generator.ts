@@ -15,42 +15,30 @@
  * kept.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { syntheticTasks, TEACHER_ERROR_RATE_SCHEMA } from "../common/synthetic.ts";
+import { defaultsOf, group, int, type OptionsOf, schemaOf, subset } from "@m2rl/core/plugin";
+import { EVAL_FRACTION, teacherErrorRate } from "../common/schema.ts";
+import { syntheticTasks } from "../common/synthetic.ts";
 import type { IfevalGroundTruth } from "./evaluate.ts";
 
 export const IF_FAMILIES = ["caps", "lower", "end", "quote", "repeat", "nocomma"] as const;
 export type IfFamily = (typeof IF_FAMILIES)[number];
 
-export interface IfSyntheticOptions {
-  families: IfFamily[];
-  maxWords: number;
-  evalFraction: number;
-  /** Fraction of SFT references that break the instruction (a noisy teacher); the graded checks are unchanged. */
-  teacherErrorRate: number;
-}
-
-export const DEFAULT_IF_SYNTHETIC: IfSyntheticOptions = {
-  families: [...IF_FAMILIES],
-  maxWords: 2,
-  evalFraction: 0.2,
-  teacherErrorRate: 0,
-};
-
-export const IF_SYNTHETIC_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    families: {
-      type: "array",
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: "string", enum: [...IF_FAMILIES] },
-    },
-    maxWords: { type: "integer", minimum: 1, maximum: 3 },
-    evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
-    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
+/** The generator's options (the ifeval domain's `synthetic` block), declared once. */
+export const IF_SYNTHETIC_OPTIONS = group(
+  "Synthetic instruction tasks (used for a split without a data file).",
+  {
+    families: subset(IF_FAMILIES, "Instruction families to draw from (default: all six).", [...IF_FAMILIES]),
+    maxWords: int("Words per phrase, 1-3 (caps / lower keep at most 2; default 2).", 2, 1, 3),
+    evalFraction: EVAL_FRACTION,
+    teacherErrorRate: teacherErrorRate("broken the way a careless writer breaks the instruction"),
   },
-} as const;
+);
+
+export type IfSyntheticOptions = OptionsOf<typeof IF_SYNTHETIC_OPTIONS>;
+
+export const DEFAULT_IF_SYNTHETIC: IfSyntheticOptions = defaultsOf(IF_SYNTHETIC_OPTIONS);
+
+export const IF_SYNTHETIC_SCHEMA = schemaOf(IF_SYNTHETIC_OPTIONS);
 
 export const IF_WORDS = [
   "cat",

@@ -6,6 +6,7 @@
  */
 import { franc } from "franc";
 import { iso6393 } from "iso-639-3";
+import { IFEVAL_DEFAULTS } from "./schema.ts";
 
 /** ISO 639-3 → 639-1 for macrolanguage members that iso-639-3 lists without a 639-1 code. */
 const OVERRIDES: Record<string, string> = {
@@ -88,7 +89,8 @@ export interface DetectOptions {
   minLength: number;
 }
 
-export const DEFAULT_DETECT: DetectOptions = { minLength: 10 };
+/** The ifeval domain's default (its `languageMinLength`, declared with its options in schema.ts). */
+export const DEFAULT_DETECT: DetectOptions = { minLength: IFEVAL_DEFAULTS.languageMinLength };
 
 /** ISO 639-1 code of the text's language, or undefined when undetermined. Deterministic. */
 export function detectLanguage(text: string, options: DetectOptions = DEFAULT_DETECT): string | undefined {

@@ -1,53 +1,38 @@
 /**
  * The math domain: a DomainFactory with the JSON Schema of its options.
  */
-import type { Domain, DomainContext, DomainFactory, Plugin } from "@m2rl/core";
+import { type Domain, type DomainContext, type DomainFactory, type Plugin, withDefaults } from "@m2rl/core";
 import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
-import type { ThinkGateMode } from "../common/think.ts";
-import type { DataFiles } from "../data/load.ts";
 import { stringGroundTruth } from "../data/verl.ts";
-import { DEFAULT_EQUIV } from "./equiv.ts";
-import { DEFAULT_EXTRACTION, type MathExtractor } from "./extract.ts";
-import { DEFAULT_MATH_SYNTHETIC, type MathSyntheticOptions, mathSyntheticTasks } from "./generator.ts";
-import { MATH_DOMAIN_INFO } from "./schema.ts";
+import { mathSyntheticTasks } from "./generator.ts";
+import { MATH_DOMAIN_INFO, MATH_OPTIONS, type MathDomainOptions } from "./schema.ts";
 import { type MathVerifyOptions, verifyMath } from "./verify.ts";
 
-export { MATH_OPTIONS_SCHEMA } from "./schema.ts";
+export {
+  MATH_OPTIONS,
+  MATH_OPTIONS_SCHEMA,
+  type MathDomainOptions,
+  type ResolvedMathDomainOptions,
+} from "./schema.ts";
 
-export interface MathDomainOptions {
-  name?: string;
-  thinkGate?: ThinkGateMode;
-  extraction?: MathExtractor[];
-  tolerance?: number;
-  percentAsFraction?: boolean;
-  equationRhs?: boolean;
-  unorderedLists?: boolean;
-  promptTemplate?: string;
-  data?: DataFiles;
-  synthetic?: Partial<MathSyntheticOptions>;
-  /** Number of synthetic tasks when a query gives no count. */
-  defaultCount?: number;
-}
-
+/** The verifier's options from the domain's options (the declaration's defaults for keys not given). */
 export function resolveMathOptions(o: MathDomainOptions = {}): MathVerifyOptions {
-  return {
-    thinkGate: o.thinkGate ?? "optional",
-    extraction: o.extraction ?? DEFAULT_EXTRACTION,
-    tolerance: o.tolerance ?? DEFAULT_EQUIV.tolerance,
-    percentAsFraction: o.percentAsFraction ?? DEFAULT_EQUIV.percentAsFraction,
-    equationRhs: o.equationRhs ?? DEFAULT_EQUIV.equationRhs,
-    unorderedLists: o.unorderedLists ?? DEFAULT_EQUIV.unorderedLists,
-  };
+  const { thinkGate, extraction, tolerance, percentAsFraction, equationRhs, unorderedLists } = withDefaults(
+    MATH_OPTIONS,
+    o,
+  );
+  return { thinkGate, extraction, tolerance, percentAsFraction, equationRhs, unorderedLists };
 }
 
 export const mathDomainFactory: DomainFactory<MathDomainOptions, string> = {
   ...MATH_DOMAIN_INFO,
   create(options: MathDomainOptions, context: DomainContext): Domain<string> {
-    const vo = resolveMathOptions(options);
-    const syn = { ...DEFAULT_MATH_SYNTHETIC, ...options.synthetic };
+    const o = withDefaults(MATH_OPTIONS, options);
+    const vo = resolveMathOptions(o);
+    const syn = o.synthetic;
     return dataOrSyntheticDomain<string>({
       name: "math",
-      options,
+      options: o,
       context,
       mapGroundTruth: stringGroundTruth,
       synthetic: (name, split, seed, count, template) =>

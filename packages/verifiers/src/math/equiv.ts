@@ -9,6 +9,7 @@ import { compileExpr } from "./evaluate.ts";
 import { evalExact } from "./exact.ts";
 import type { MathValue } from "./parse.ts";
 import { type Rational, rat, ratEq, ratToNumber } from "./rational.ts";
+import { MATH_DEFAULTS } from "./schema.ts";
 
 export interface EquivOptions {
   /** Relative tolerance for approximate numbers (decimals, evaluated expressions). Math-Verify rounds to 6 digits. */
@@ -21,11 +22,12 @@ export interface EquivOptions {
   unorderedLists: boolean;
 }
 
+/** The math domain's defaults (declared with its options in schema.ts). */
 export const DEFAULT_EQUIV: EquivOptions = {
-  tolerance: 1e-6,
-  percentAsFraction: true,
-  equationRhs: true,
-  unorderedLists: true,
+  tolerance: MATH_DEFAULTS.tolerance,
+  percentAsFraction: MATH_DEFAULTS.percentAsFraction,
+  equationRhs: MATH_DEFAULTS.equationRhs,
+  unorderedLists: MATH_DEFAULTS.unorderedLists,
 };
 
 const N_POINTS = 6;

@@ -5,47 +5,31 @@
  * Noisy teacher (`teacherErrorRate`): the SFT reference is off by one (answer + 1), the slip of a careless adder.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { syntheticTasks, TEACHER_ERROR_RATE_SCHEMA } from "../common/synthetic.ts";
+import { bool, defaultsOf, group, int, type OptionsOf, optional, schemaOf, subset } from "@m2rl/core/plugin";
+import { EVAL_FRACTION, teacherErrorRate } from "../common/schema.ts";
+import { syntheticTasks } from "../common/synthetic.ts";
 
-export interface MathSyntheticOptions {
-  /** Largest first operand (inclusive); the first operand is drawn from [0, maxOperand]. */
-  maxOperand: number;
-  /** Largest operand after the first (inclusive; default: maxOperand), e.g. 99 and 9 for "47+8=". */
-  maxSecondOperand?: number;
-  /** Operators to draw from. */
-  ops: ("+" | "-" | "*")[];
-  /** Number of operands per problem (2 or 3). */
-  terms: number;
-  /** Fraction of the problem space reserved for eval. */
-  evalFraction: number;
-  /** Allow negative results (else `-` only appears when the result stays ≥ 0). */
-  allowNegative: boolean;
-  /** Fraction of SFT references that are off by one (a noisy teacher); the graded answer is unchanged. */
-  teacherErrorRate: number;
-}
+/** The generator's options (the math domain's `synthetic` block), declared once. */
+export const MATH_SYNTHETIC_OPTIONS = group("Synthetic arithmetic (used for a split without a data file).", {
+  maxOperand: int("Largest first operand: drawn from [0, maxOperand] (default 20).", 20, 1, 100000),
+  maxSecondOperand: optional(
+    int('Largest operand after the first (default: maxOperand), e.g. 99 and 9 for "47+8=".', 1, 1, 100000),
+  ),
+  ops: subset(["+", "-", "*"], "Operators to draw from (default + and -).", ["+", "-"]),
+  terms: int("Operands per problem (default 2).", 2, 2, 4),
+  evalFraction: EVAL_FRACTION,
+  allowNegative: bool(
+    "Allow negative results (else `-` only where the result stays >= 0; default false).",
+    false,
+  ),
+  teacherErrorRate: teacherErrorRate("off by one (answer + 1)"),
+});
 
-export const DEFAULT_MATH_SYNTHETIC: MathSyntheticOptions = {
-  maxOperand: 20,
-  ops: ["+", "-"],
-  terms: 2,
-  evalFraction: 0.2,
-  allowNegative: false,
-  teacherErrorRate: 0,
-};
+export type MathSyntheticOptions = OptionsOf<typeof MATH_SYNTHETIC_OPTIONS>;
 
-export const MATH_SYNTHETIC_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    maxOperand: { type: "integer", minimum: 1, maximum: 100000 },
-    maxSecondOperand: { type: "integer", minimum: 1, maximum: 100000 },
-    ops: { type: "array", minItems: 1, items: { type: "string", enum: ["+", "-", "*"] }, uniqueItems: true },
-    terms: { type: "integer", minimum: 2, maximum: 4 },
-    evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
-    allowNegative: { type: "boolean" },
-    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
-  },
-} as const;
+export const DEFAULT_MATH_SYNTHETIC: MathSyntheticOptions = defaultsOf(MATH_SYNTHETIC_OPTIONS);
+
+export const MATH_SYNTHETIC_SCHEMA = schemaOf(MATH_SYNTHETIC_OPTIONS);
 
 interface Problem {
   expr: string;

@@ -15,6 +15,7 @@ import {
 } from "./extract.ts";
 import { stripNoise } from "./normalize.ts";
 import { type MathValue, parseAnswer } from "./parse.ts";
+import { MATH_DEFAULTS } from "./schema.ts";
 
 export interface MathVerifyOptions extends EquivOptions {
   thinkGate: ThinkGateMode;
@@ -23,7 +24,7 @@ export interface MathVerifyOptions extends EquivOptions {
 
 export const DEFAULT_MATH_OPTIONS: MathVerifyOptions = {
   ...DEFAULT_EQUIV,
-  thinkGate: "optional",
+  thinkGate: MATH_DEFAULTS.thinkGate,
   extraction: DEFAULT_EXTRACTION,
 };
 

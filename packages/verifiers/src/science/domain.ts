@@ -1,50 +1,35 @@
 /**
  * The science domain: multiple-choice letters and numeric answers with tolerance.
  */
-import type { Domain, DomainContext, DomainFactory, Plugin } from "@m2rl/core";
+import { type Domain, type DomainContext, type DomainFactory, type Plugin, withDefaults } from "@m2rl/core";
 import { dataOrSyntheticDomain, domainPlugin } from "../common/domain.ts";
-import type { ThinkGateMode } from "../common/think.ts";
-import type { DataFiles } from "../data/load.ts";
 import { stringGroundTruth } from "../data/verl.ts";
-import {
-  DEFAULT_SCIENCE_SYNTHETIC,
-  type ScienceSyntheticOptions,
-  scienceSyntheticTasks,
-} from "./generator.ts";
-import { SCIENCE_DOMAIN_INFO } from "./schema.ts";
-import { DEFAULT_SCIENCE_OPTIONS, type ScienceOptions, verifyScience } from "./verify.ts";
+import { scienceSyntheticTasks } from "./generator.ts";
+import { SCIENCE_DOMAIN_INFO, SCIENCE_OPTIONS, type ScienceDomainOptions } from "./schema.ts";
+import { type ScienceOptions, verifyScience } from "./verify.ts";
 
-export { SCIENCE_OPTIONS_SCHEMA } from "./schema.ts";
+export {
+  type ResolvedScienceDomainOptions,
+  SCIENCE_OPTIONS,
+  SCIENCE_OPTIONS_SCHEMA,
+  type ScienceDomainOptions,
+} from "./schema.ts";
 
-export interface ScienceDomainOptions {
-  name?: string;
-  thinkGate?: ThinkGateMode;
-  maxChoices?: number;
-  heuristics?: boolean;
-  relTolerance?: number;
-  promptTemplate?: string;
-  data?: DataFiles;
-  synthetic?: Partial<ScienceSyntheticOptions>;
-  defaultCount?: number;
-}
-
+/** The verifier's options from the domain's options (the declaration's defaults for keys not given). */
 export function resolveScienceOptions(o: ScienceDomainOptions = {}): ScienceOptions {
-  return {
-    thinkGate: o.thinkGate ?? DEFAULT_SCIENCE_OPTIONS.thinkGate,
-    maxChoices: o.maxChoices ?? DEFAULT_SCIENCE_OPTIONS.maxChoices,
-    heuristics: o.heuristics ?? DEFAULT_SCIENCE_OPTIONS.heuristics,
-    relTolerance: o.relTolerance ?? DEFAULT_SCIENCE_OPTIONS.relTolerance,
-  };
+  const { thinkGate, maxChoices, heuristics, relTolerance } = withDefaults(SCIENCE_OPTIONS, o);
+  return { thinkGate, maxChoices, heuristics, relTolerance };
 }
 
 export const scienceDomainFactory: DomainFactory<ScienceDomainOptions, string> = {
   ...SCIENCE_DOMAIN_INFO,
   create(options: ScienceDomainOptions, context: DomainContext): Domain<string> {
-    const vo = resolveScienceOptions(options);
-    const syn = { ...DEFAULT_SCIENCE_SYNTHETIC, ...options.synthetic };
+    const o = withDefaults(SCIENCE_OPTIONS, options);
+    const vo = resolveScienceOptions(o);
+    const syn = o.synthetic;
     return dataOrSyntheticDomain<string>({
       name: "science",
-      options,
+      options: o,
       context,
       mapGroundTruth: stringGroundTruth,
       synthetic: (name, split, seed, count, template) =>

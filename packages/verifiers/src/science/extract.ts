@@ -7,6 +7,7 @@
  * Only letters within the allowed choices (A.. up to `maxChoices`) are accepted.
  */
 import { findBoxed } from "../math/extract.ts";
+import { SCIENCE_DEFAULTS } from "./schema.ts";
 
 export type LetterSource = "boxed" | "answer_phrase" | "last_line" | "parenthesised" | "trailing";
 
@@ -22,7 +23,11 @@ export interface LetterOptions {
   heuristics: boolean;
 }
 
-export const DEFAULT_LETTER_OPTIONS: LetterOptions = { maxChoices: 10, heuristics: true };
+/** The science domain's defaults (declared with its options in schema.ts). */
+export const DEFAULT_LETTER_OPTIONS: LetterOptions = {
+  maxChoices: SCIENCE_DEFAULTS.maxChoices,
+  heuristics: SCIENCE_DEFAULTS.heuristics,
+};
 
 function letterRange(max: number): string {
   return `A-${String.fromCharCode(64 + Math.max(1, Math.min(26, max)))}`;

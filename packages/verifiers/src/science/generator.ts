@@ -11,48 +11,47 @@
  * multiple-choice reference names the option after the right one.
  */
 import type { Rng, Split, Task } from "@m2rl/core";
-import { syntheticTasks, TEACHER_ERROR_RATE_SCHEMA } from "../common/synthetic.ts";
+import { defaultsOf, group, int, type OptionsOf, optional, schemaOf, subset } from "@m2rl/core/plugin";
+import { EVAL_FRACTION, teacherErrorRate } from "../common/schema.ts";
+import { syntheticTasks } from "../common/synthetic.ts";
 
 export const SCIENCE_FAMILIES = ["element", "unit", "animal", "formula", "sum"] as const;
 export type ScienceFamily = (typeof SCIENCE_FAMILIES)[number];
 
-export interface ScienceSyntheticOptions {
-  families: ScienceFamily[];
-  choices: number;
-  evalFraction: number;
-  /** Largest operand of formula questions (products: both operands in [1, maxOperand]; sums: the first). */
-  maxOperand: number;
-  /** Largest second operand of sum questions (default: maxOperand); drawn from [0, maxSecondOperand]. */
-  maxSecondOperand?: number;
-  /** Fraction of SFT references with a mistake (a noisy teacher); the graded answer is unchanged. */
-  teacherErrorRate: number;
-}
-
-export const DEFAULT_SCIENCE_SYNTHETIC: ScienceSyntheticOptions = {
-  families: [...SCIENCE_FAMILIES],
-  choices: 3,
-  evalFraction: 0.2,
-  maxOperand: 9,
-  teacherErrorRate: 0,
-};
-
-export const SCIENCE_SYNTHETIC_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    families: {
-      type: "array",
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: "string", enum: [...SCIENCE_FAMILIES] },
-    },
-    choices: { type: "integer", minimum: 2, maximum: 4 },
-    evalFraction: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
-    maxOperand: { type: "integer", minimum: 2, maximum: 99 },
-    maxSecondOperand: { type: "integer", minimum: 1, maximum: 99 },
-    teacherErrorRate: TEACHER_ERROR_RATE_SCHEMA,
+/** The generator's options (the science domain's `synthetic` block), declared once. */
+export const SCIENCE_SYNTHETIC_OPTIONS = group(
+  "Synthetic science questions (used for a split without a data file).",
+  {
+    families: subset(SCIENCE_FAMILIES, "Question families to draw from (default: all five).", [
+      ...SCIENCE_FAMILIES,
+    ]),
+    choices: int("Options of a multiple-choice question (default 3).", 3, 2, 4),
+    evalFraction: EVAL_FRACTION,
+    maxOperand: int(
+      "Largest operand of formula questions (products: both operands in [1, maxOperand]; sums: the first; default 9).",
+      9,
+      2,
+      99,
+    ),
+    maxSecondOperand: optional(
+      int(
+        "Largest second operand of sum questions, drawn from [0, maxSecondOperand] (default: maxOperand).",
+        1,
+        1,
+        99,
+      ),
+    ),
+    teacherErrorRate: teacherErrorRate(
+      "wrong (a numeric answer off by one, a multiple-choice answer naming the next option)",
+    ),
   },
-} as const;
+);
+
+export type ScienceSyntheticOptions = OptionsOf<typeof SCIENCE_SYNTHETIC_OPTIONS>;
+
+export const DEFAULT_SCIENCE_SYNTHETIC: ScienceSyntheticOptions = defaultsOf(SCIENCE_SYNTHETIC_OPTIONS);
+
+export const SCIENCE_SYNTHETIC_SCHEMA = schemaOf(SCIENCE_SYNTHETIC_OPTIONS);
 
 /** Fact tables: [question, answer] pairs; distractors are the other answers of the same table. */
 export const ELEMENTS: [string, string][] = [

@@ -1,34 +1,49 @@
 /**
- * The science domain's name, description and options schema: what validating an experiment needs, without the
- * verifier (domain.ts builds the domain from these).
+ * The science domain's name, description and options, declared once: the options type, the JSON Schema the host
+ * validates with and the defaults all derive from `SCIENCE_OPTIONS`. What validating an experiment needs, without
+ * the verifier (domain.ts builds the domain from these).
  */
-import { THINK_GATE_SCHEMA } from "../common/think.ts";
-import { DATA_FILES_SCHEMA } from "../data/schema.ts";
-import { SCIENCE_SYNTHETIC_SCHEMA } from "./generator.ts";
+import {
+  bool,
+  defaultsOf,
+  group,
+  int,
+  num,
+  type OptionsInput,
+  type OptionsOf,
+  schemaOf,
+} from "@m2rl/core/plugin";
+import { DATA_FILES, DEFAULT_COUNT, domainName, PROMPT_TEMPLATE, THINK_GATE } from "../common/schema.ts";
+import { SCIENCE_SYNTHETIC_OPTIONS } from "./generator.ts";
 
-export const SCIENCE_OPTIONS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    name: { type: "string", minLength: 1, description: "domain name (default: science)" },
-    thinkGate: THINK_GATE_SCHEMA,
-    maxChoices: {
-      type: "integer",
-      minimum: 2,
-      maximum: 26,
-      description: "letters A.. accepted (default 10: A-J)",
-    },
-    heuristics: {
-      type: "boolean",
-      description: "last-line / parenthesised / trailing letter fallbacks (default true)",
-    },
-    relTolerance: { type: "number", minimum: 0, maximum: 1, description: "numeric answers (default 0.01)" },
-    promptTemplate: { type: "string" },
-    data: DATA_FILES_SCHEMA,
-    synthetic: SCIENCE_SYNTHETIC_SCHEMA,
-    defaultCount: { type: "integer", minimum: 1 },
-  },
-} as const;
+export const SCIENCE_OPTIONS = group("Options of the science domain.", {
+  name: domainName("science"),
+  thinkGate: THINK_GATE,
+  maxChoices: int(
+    "Multiple-choice letters accepted: A up to the maxChoices-th letter (default 10: A-J).",
+    10,
+    2,
+    26,
+  ),
+  heuristics: bool("Last-line / parenthesised / trailing letter fallbacks (default true).", true),
+  relTolerance: num("Relative tolerance of numeric answers (default 0.01).", 0.01, {
+    minimum: 0,
+    maximum: 1,
+  }),
+  promptTemplate: PROMPT_TEMPLATE,
+  data: DATA_FILES,
+  synthetic: SCIENCE_SYNTHETIC_OPTIONS,
+  defaultCount: DEFAULT_COUNT,
+});
+
+/** The science domain's options as given (every key optional). */
+export type ScienceDomainOptions = OptionsInput<typeof SCIENCE_OPTIONS>;
+/** The science domain's options with the defaults applied. */
+export type ResolvedScienceDomainOptions = OptionsOf<typeof SCIENCE_OPTIONS>;
+
+export const SCIENCE_DEFAULTS: ResolvedScienceDomainOptions = defaultsOf(SCIENCE_OPTIONS);
+
+export const SCIENCE_OPTIONS_SCHEMA = schemaOf(SCIENCE_OPTIONS);
 
 /** Name, description and options schema of the `science` domain factory. */
 export const SCIENCE_DOMAIN_INFO = {

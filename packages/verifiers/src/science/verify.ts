@@ -10,6 +10,7 @@ import { canonicalText } from "../math/normalize.ts";
 import { parseAnswer } from "../math/parse.ts";
 import { ratToNumber } from "../math/rational.ts";
 import { DEFAULT_LETTER_OPTIONS, extractLetter, groundTruthLetter, type LetterOptions } from "./extract.ts";
+import { SCIENCE_DEFAULTS } from "./schema.ts";
 
 export interface ScienceOptions extends LetterOptions {
   thinkGate: ThinkGateMode;
@@ -17,10 +18,11 @@ export interface ScienceOptions extends LetterOptions {
   relTolerance: number;
 }
 
+/** The science domain's defaults (declared with its options in schema.ts). */
 export const DEFAULT_SCIENCE_OPTIONS: ScienceOptions = {
   ...DEFAULT_LETTER_OPTIONS,
-  thinkGate: "optional",
-  relTolerance: 0.01,
+  thinkGate: SCIENCE_DEFAULTS.thinkGate,
+  relTolerance: SCIENCE_DEFAULTS.relTolerance,
 };
 
 /** Float value of a numeric answer, ignoring trailing units ("3.0 m/s" → 3). */
