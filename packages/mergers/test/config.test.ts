@@ -102,8 +102,8 @@ describe("merge config errors name the file and line", () => {
     expect(err("merge_method: linear\nmodels:\n  - model: a\n   bad: [\n").message).toMatch(
       /^merge\.yml:\d+: YAML syntax/,
     );
-    expect(err("merge_method: linear\nslices:\n  - sources: []\n").message).toMatch(
-      /:2 slices: 'slices' is not supported/,
+    expect(err("merge_method: linear\nmodules:\n  text: {}\n").message).toMatch(
+      /:2 modules: 'modules' \(mergekit's per-module slices of multi-module models\) is not supported/,
     );
     expect(
       err(

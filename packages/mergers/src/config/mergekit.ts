@@ -22,6 +22,7 @@ import { layerIndex } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
 import { mergeParametersSchema, NO_EFFECT_PARAMS, type ParamsLevel } from "./params-schema.ts";
 import { mergeConfigSchema } from "./schema.ts";
+import { type MergeSlice, parseSlices, type RawSlice, relaxedMethod } from "./slices.ts";
 import {
   parseTokenizerSettings,
   type RawTokenizerBlock,
@@ -37,7 +38,9 @@ export type ParamSetting =
 export interface RawMergeConfig {
   merge_method: string;
   base_model?: string;
-  models: { model: string; parameters?: Record<string, ParamSetting> }[];
+  /** Exactly one of `models` and `slices` is given. */
+  models?: { model: string; parameters?: Record<string, ParamSetting> }[];
+  slices?: RawSlice[];
   parameters?: Record<string, ParamSetting>;
   dtype?: string;
   out_dtype?: string;
@@ -63,8 +66,13 @@ export interface MergeConfig {
   raw: RawMergeConfig;
   method: MergeMethod;
   baseModel?: string;
-  /** Input models (for base-using methods, an entry equal to base_model is dropped, as mergekit does). */
+  /**
+   * Input models (for base-using methods, an entry equal to base_model is dropped, as mergekit does). With
+   * `slices:`, every model the slices read, first appearance first, without parameters (those are per source).
+   */
   models: MergeModelRef[];
+  /** `slices:` (layer ranges stacked into the output), checked; planned by engine/plan-slices.ts. */
+  slices?: MergeSlice[];
   parameters: Record<string, ParamSetting>;
   outDtype?: DType;
   tokenizerSource?: string;
@@ -201,13 +209,28 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
   if (bomb) throw new ConfigError(bomb, { file, line: 1 });
   const data = doc.toJS({ maxAliasCount: -1 }) as unknown;
   if (typeof data === "object" && data !== null && !Array.isArray(data)) {
-    for (const k of ["slices", "modules"]) {
-      if (k in data) {
-        throw new ConfigError(
-          `'${k}' is not supported by M2RL's merger (use 'models' with one entry per input model)`,
-          { file, line: lineOf([k], "key"), path: k },
-        );
-      }
+    if ("modules" in data) {
+      throw new ConfigError(
+        "'modules' (mergekit's per-module slices of multi-module models) is not supported by M2RL's merger (use 'models', or 'slices' for a single-module model)",
+        { file, line: lineOf(["modules"], "key"), path: "modules" },
+      );
+    }
+    // mergekit's MergeConfiguration.validate_inputs: exactly one of models, slices (modules is refused above)
+    if ("models" in data && "slices" in data) {
+      throw new ConfigError(
+        "give either 'models' (whole models) or 'slices' (layer ranges), not both (mergekit: exactly one of 'models', 'slices' or 'modules')",
+        { file, line: lineOf(["slices"], "key"), path: "slices" },
+      );
+    }
+    if (!("models" in data) && !("slices" in data)) {
+      throw new ConfigError(
+        "needs 'models' (one entry per input model) or 'slices' (layer ranges to stack)",
+        {
+          file,
+          line: 1,
+          path: "models",
+        },
+      );
     }
   }
   validator ??= new Ajv({ allErrors: false, strict: false }).compile(mergeConfigSchema);
@@ -236,19 +259,33 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     line: lineOf(["merge_method"]),
     path: "merge_method",
   });
-  checkParameters(method, raw.parameters ?? {}, "global", ["parameters"], file, lineOf);
-  for (const [i, m] of raw.models.entries()) {
+  // with slices, a required parameter may be set per slice instead of at the top level (checked per slice)
+  const topMethod = raw.slices ? relaxedMethod(method) : method;
+  checkParameters(topMethod, raw.parameters ?? {}, "global", ["parameters"], file, lineOf);
+  for (const [i, m] of (raw.models ?? []).entries()) {
     if (m.parameters)
       checkParameters(method, m.parameters, "model", ["models", i, "parameters"], file, lineOf);
   }
-
-  let models: MergeModelRef[] = raw.models.map((m, index) => ({
-    model: m.model,
-    parameters: m.parameters ?? {},
-    index,
-  }));
-  if (method.base !== "none" && raw.base_model) models = models.filter((m) => m.model !== raw.base_model);
-  if (method.base === "required" && !raw.base_model) {
+  const slices = raw.slices
+    ? parseSlices(raw.slices, method, {
+        file,
+        lineOf,
+        baseModel: raw.base_model,
+        parameters: raw.parameters ?? {},
+        checkParameters: (m, params, level, path) => checkParameters(m, params, level, path, file, lineOf),
+      })
+    : undefined;
+  let models: MergeModelRef[] = slices
+    ? [...new Set(slices.flatMap((s) => s.sources.map((src) => src.model)))].map((model, index) => ({
+        model,
+        parameters: {},
+        index,
+      }))
+    : raw.models!.map((m, index) => ({ model: m.model, parameters: m.parameters ?? {}, index }));
+  // base, model counts and required parameters of a sliced config are checked per slice (parseSlices)
+  if (!slices && method.base !== "none" && raw.base_model)
+    models = models.filter((m) => m.model !== raw.base_model);
+  if (!slices && method.base === "required" && !raw.base_model) {
     throw new ConfigError(`merge method '${method.name}' needs a base_model`, {
       file,
       line: 1,
@@ -256,8 +293,8 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     });
   }
   if (
-    models.length < method.minModels ||
-    (method.maxModels !== undefined && models.length > method.maxModels)
+    !slices &&
+    (models.length < method.minModels || (method.maxModels !== undefined && models.length > method.maxModels))
   ) {
     const want =
       method.maxModels === method.minModels
@@ -269,7 +306,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     );
   }
   // Required parameters (no default) must be set somewhere.
-  for (const def of method.parameters) {
+  for (const def of slices ? [] : method.parameters) {
     if (def.default !== undefined) continue;
     const globalSet = raw.parameters?.[def.name] !== undefined;
     const modelsSet = def.scope === "model" && models.every((m) => m.parameters[def.name] !== undefined);
@@ -294,6 +331,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     method,
     baseModel: raw.base_model,
     models,
+    slices,
     parameters: raw.parameters ?? {},
     outDtype,
     tokenizerSource: raw.tokenizer_source,
@@ -461,6 +499,29 @@ export function layerFraction(name: string, numLayers: number): number {
   return numLayers > 1 ? l / (numLayers - 1) : 0;
 }
 
+/**
+ * The value of parameter `def` for `tensorName` at layer fraction `t`: the first of `settings` (most specific
+ * first) that applies (integers rounded), else the default; a ConfigError naming the tensor when none applies.
+ */
+export function pickSetting(
+  def: MergeParamDef,
+  settings: readonly (ParamSetting | undefined)[],
+  tensorName: string,
+  t: number,
+  file: string,
+): MergeParamValue {
+  for (const s of settings) {
+    if (s === undefined) continue;
+    const v = evaluateSetting(tensorName, s, t);
+    if (v !== undefined) return def.type === "integer" && typeof v === "number" ? Math.round(v) : v;
+  }
+  if (def.default !== undefined) return def.default;
+  throw new ConfigError(`no value of '${def.name}' applies to this tensor (add an entry without filter)`, {
+    file,
+    path: tensorName,
+  });
+}
+
 /** Resolves every declared parameter of the method for one tensor (model value, then global, then default). */
 export function resolveParams(
   config: MergeConfig,
@@ -470,18 +531,8 @@ export function resolveParams(
   const t = layerFraction(tensorName, numLayers);
   const global: Record<string, MergeParamValue> = {};
   const perModel: Record<string, MergeParamValue>[] = config.models.map(() => ({}));
-  const pick = (def: MergeParamDef, settings: (ParamSetting | undefined)[]): MergeParamValue => {
-    for (const s of settings) {
-      if (s === undefined) continue;
-      const v = evaluateSetting(tensorName, s, t);
-      if (v !== undefined) return def.type === "integer" && typeof v === "number" ? Math.round(v) : v;
-    }
-    if (def.default !== undefined) return def.default;
-    throw new ConfigError(`no value of '${def.name}' applies to this tensor (add an entry without filter)`, {
-      file: config.file,
-      path: tensorName,
-    });
-  };
+  const pick = (def: MergeParamDef, settings: (ParamSetting | undefined)[]): MergeParamValue =>
+    pickSetting(def, settings, tensorName, t, config.file);
   for (const def of config.method.parameters) {
     if (def.scope === "global") global[def.name] = pick(def, [config.parameters[def.name]]);
     else {

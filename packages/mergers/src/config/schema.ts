@@ -7,11 +7,40 @@ import { tokenizerBlockSchema } from "./tokenizer-config.ts";
  */
 const parameters = { type: "object" };
 
-/** JSON Schema of a mergekit merge config (the subset M2RL runs: `models`, not `slices` / `modules`). */
+/** One output slice of `slices:` (mergekit's OutputSliceDefinition): its sources' layer ranges are checked in slices.ts. */
+const slice = {
+  type: "object",
+  required: ["sources"],
+  additionalProperties: false,
+  properties: {
+    sources: {
+      type: "array",
+      minItems: 1,
+      items: {
+        type: "object",
+        required: ["model", "layer_range"],
+        additionalProperties: false,
+        properties: {
+          model: { type: "string", minLength: 1 },
+          layer_range: { type: "array", minItems: 2, maxItems: 2, items: { type: "integer", minimum: 0 } },
+          parameters,
+        },
+      },
+    },
+    base_model: { type: "string", minLength: 1 },
+    residual_weight: { type: "number" },
+    parameters,
+  },
+};
+
+/**
+ * JSON Schema of a mergekit merge config (the subset M2RL runs: `models` or `slices`, not `modules`). Exactly one of
+ * `models` and `slices` is checked in parseMergeConfig (with the line of the offending key).
+ */
 export const mergeConfigSchema: JSONSchema = {
   $id: "https://m2rl.dev/schemas/merge-config.json",
   type: "object",
-  required: ["merge_method", "models"],
+  required: ["merge_method"],
   additionalProperties: false,
   properties: {
     merge_method: { type: "string", minLength: 1 },
@@ -26,6 +55,7 @@ export const mergeConfigSchema: JSONSchema = {
         properties: { model: { type: "string", minLength: 1 }, parameters },
       },
     },
+    slices: { type: "array", minItems: 1, items: slice },
     parameters,
     dtype: { type: "string" },
     out_dtype: { type: "string" },

@@ -22,6 +22,11 @@ const LAYOUT_FIELDS = [
   "num_attention_heads",
 ] as const;
 
+/** Config fields with one entry per decoder layer: transformers' `layer_types`, SmolLM3 / Llama 4 `no_rope_layers`. */
+export const PER_LAYER_FIELDS = ["layer_types", "no_rope_layers"] as const;
+/** Config fields listing decoder layer indices: Qwen2-MoE / Qwen3-MoE `mlp_only_layers`. */
+export const LAYER_INDEX_FIELDS = ["mlp_only_layers"] as const;
+
 const shapeText = (s: readonly number[]) => `[${s.join(", ")}]`;
 
 /**
@@ -29,7 +34,8 @@ const shapeText = (s: readonly number[]) => `[${s.join(", ")}]`;
  * shape):
  * - `vocab_size` must be the row count of the embedding and of an untied head, `hidden_size` their column count;
  * - `num_hidden_layers` must be the number of decoder layers stored (0 … n−1, none missing; plus
- *   `num_nextn_predict_layers` when the config has them);
+ *   `num_nextn_predict_layers` when the config has them); a per-layer list (PER_LAYER_FIELDS) must have that many
+ *   entries, a list of layer indices (LAYER_INDEX_FIELDS) only indices below it;
  * - for a llama / qwen2 / qwen3 config that states every size field (what transformers writes), every tensor the
  *   config implies (core's `parameterShapes`) must be present with that shape.
  * Fields a config does not state are not checked (other architectures name them differently).
@@ -76,6 +82,19 @@ export async function checkOutputConfig(
         );
       for (let i = 0; i <= top; i++)
         if (!present.has(i)) fail("num_hidden_layers", `layer ${i} is missing from the output`);
+    }
+    for (const k of PER_LAYER_FIELDS) {
+      const v = config[k];
+      if (Array.isArray(v) && v.length !== layers)
+        fail(k, `has ${v.length} entries (one per layer), but num_hidden_layers is ${layers}`);
+    }
+    for (const k of LAYER_INDEX_FIELDS) {
+      const v = config[k];
+      const bad = Array.isArray(v)
+        ? v.find((x) => !(Number.isInteger(x) && x >= 0 && x < layers))
+        : undefined;
+      if (bad !== undefined)
+        fail(k, `holds ${JSON.stringify(bad)}, not a layer index below num_hidden_layers ${layers}`);
     }
   }
   await checkLayout(config, tensors, file);

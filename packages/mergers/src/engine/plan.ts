@@ -12,6 +12,7 @@ import { openCheckpoint } from "@m2rl/io-node";
 import { type MergeConfig, resolveParams } from "../config/mergekit.ts";
 import { layerIndex } from "../methods/common.ts";
 import { checkOutputConfig, readConfigJson } from "./output-config.ts";
+import { planSlices } from "./plan-slices.ts";
 import { planTokenizer } from "./tokenizer.ts";
 import { planVocabTensor, type RowMap } from "./vocab.ts";
 
@@ -25,6 +26,11 @@ export interface SourceRef {
   submatrix?: [number, number];
   /** Read row by row into the output vocabulary (tokenizer_source / tokenizer block; vocab.ts permuteRows). */
   rows?: RowMap;
+  /**
+   * Index in the plan's `modelPaths` of the checkpoint it is read from: set by sliced merges (plan-slices.ts), whose
+   * tensors each read their own slice's sources. Absent: `base` is read from the base, `models[i]` from model i.
+   */
+  checkpoint?: number;
 }
 
 export interface TensorPlan {
@@ -67,11 +73,11 @@ export interface MergePlan {
 
 const EMBED_RE = /(embed_tokens|lm_head|wte|embed_out|word_embeddings|output\.weight)/;
 
-function resolvePath(p: string, configFile: string): string {
+export function resolvePath(p: string, configFile: string): string {
   return isAbsolute(p) ? p : resolve(dirname(configFile), p);
 }
 
-async function tryOpen(
+export async function tryOpen(
   path: string,
   label: string,
   config: MergeConfig,
@@ -108,13 +114,14 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
       file: options.outDir,
     });
   }
+  if (config.slices) return planSlices(config, config.slices, options);
   const method = config.method;
   const warnings: string[] = [];
   const usesBase = method.base !== "none" && config.baseModel !== undefined;
   if (
     method.base === "none" &&
     config.baseModel !== undefined &&
-    !config.raw.models.some((m) => m.model === config.baseModel)
+    !config.raw.models?.some((m) => m.model === config.baseModel)
   ) {
     warnings.push(`base_model is not used by '${method.name}' (it is not in models); ignored`);
   }
@@ -259,7 +266,7 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
   }
 }
 
-async function checkFreeDisk(outDir: string, bytes: number): Promise<void> {
+export async function checkFreeDisk(outDir: string, bytes: number): Promise<void> {
   let dir = resolve(outDir);
   // the output folder does not exist yet: ask its nearest existing parent
   for (;;) {

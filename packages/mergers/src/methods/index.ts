@@ -12,6 +12,7 @@ import { modelStock } from "./model_stock.ts";
 import { multislerp } from "./multislerp.ts";
 import { nearswap } from "./nearswap.ts";
 import { nuslerp } from "./nuslerp.ts";
+import { passthrough } from "./passthrough.ts";
 import { sce } from "./sce.ts";
 import { slerp } from "./slerp.ts";
 import { taskArithmetic } from "./task_arithmetic.ts";
@@ -35,6 +36,7 @@ export {
   multislerp,
   nearswap,
   nuslerp,
+  passthrough,
   sce,
   slerp,
   taskArithmetic,
@@ -60,6 +62,7 @@ export const BUILTIN_METHODS: readonly MergeMethod[] = [
   modelStock,
   sce,
   karcher,
+  passthrough,
   multislerp,
   arceeFusion,
   nearswap,
