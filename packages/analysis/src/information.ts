@@ -5,6 +5,7 @@
  * policy judging its own responses in both modes (judge accuracy). Definitions in the package README.
  */
 import type { Analysis, EvalRow, ReportTable } from "@m2rl/core";
+import { group, schemaOf } from "@m2rl/core/plugin";
 import { orderArms, parseArmName } from "./arms.ts";
 import { finiteOrNull, fmt, pct } from "./format.ts";
 import { auc, mean, quantile } from "./math/stats.ts";
@@ -94,7 +95,7 @@ export const information: Analysis = {
   name: "information",
   description:
     "Response-length budget and truncation, self-discrimination AUC, outcome- vs process-based verification and self-judging accuracy, per arm and domain.",
-  optionsSchema: { type: "object", additionalProperties: false, properties: {} },
+  optionsSchema: schemaOf(group("The information analysis takes no options.", {})),
   applicable: (ctx) => (ctx.evalRows?.length ? true : "needs eval rows"),
   async run(ctx) {
     const rows = ctx.evalRows ?? [];

@@ -14,6 +14,17 @@
  * Pure functions over KL values and eval rows: the prediction analysis supplies the KLs.
  */
 import type { ArmCost, EvalRow, Finding, FindingStatistic } from "@m2rl/core";
+import {
+  choice,
+  defaultsOf,
+  group,
+  int,
+  num,
+  type OptionsInput,
+  optional,
+  schemaOf,
+  value,
+} from "@m2rl/core/plugin";
 import { fmt } from "./format.ts";
 import { pairedBootstrap, taskScores } from "./math/bootstrap.ts";
 
@@ -23,37 +34,39 @@ import { pairedBootstrap, taskScores } from "./math/bootstrap.ts";
  * `token`: Σ over all samples of that log ratio / Σ tokens (Monte-Carlo KL per token);
  * `exact`: mean over samples of Σ_t KL(p(·|x, y_<t) ‖ q(·|x, y_<t)) (the same sequence KL, lower variance).
  */
-export type NeighbourhoodEstimate = "sequence" | "token" | "exact";
+export const NEIGHBOURHOOD_ESTIMATES = ["sequence", "token", "exact"] as const;
+export type NeighbourhoodEstimate = (typeof NEIGHBOURHOOD_ESTIMATES)[number];
 
-export interface NeighbourhoodOptions {
-  /** B is a neighbour of A when KL_AB ≤ factor · KL_AA. Default 1.5. */
-  factor?: number;
-  /** Default `sequence`. */
-  estimate?: NeighbourhoodEstimate;
-  /** Bootstrap resamples of tasks for the merge deltas' 95% CIs. Default 2000. */
-  bootstrapSamples?: number;
-  /**
-   * Domains of merge arms by arm name, when neither the run's costs (`builtFrom`) nor the arm say them, e.g.
-   * `{ "merge:ties-math-code": ["math", "code"] }`.
-   */
-  mergeDomains?: Record<string, string[]>;
-}
+/** Finding 4's rule, declared once: the options type, the defaults and the schema of `prediction`'s `neighbourhood`. */
+export const NEIGHBOURHOOD_OPTIONS = group("Finding 4's neighbourhood rule.", {
+  factor: num("B is a neighbour of A when KL_AB ≤ factor · KL_AA (default 1.5).", 1.5, {
+    exclusiveMinimum: 0,
+  }),
+  estimate: choice(
+    NEIGHBOURHOOD_ESTIMATES,
+    "Which KL estimate the rule reads: sequence (default; Monte-Carlo sequence KL), token (Monte-Carlo KL per token) or exact (sequence KL from the per-position KLs).",
+    "sequence",
+  ),
+  bootstrapSamples: int(
+    "Bootstrap resamples of tasks for the merge deltas' 95% CIs (default 2000).",
+    2000,
+    1,
+  ),
+  mergeDomains: optional(
+    value<Record<string, string[]>>(
+      { type: "object", additionalProperties: { type: "array", items: { type: "string" }, minItems: 1 } },
+      'Domains of merge arms by arm name, when neither the run\'s costs nor the arm say them, e.g. { "merge:ties-math-code": [math, code] }.',
+      {},
+    ),
+  ),
+});
 
-export const NEIGHBOURHOOD_DEFAULTS = { factor: 1.5, estimate: "sequence", bootstrapSamples: 2000 } as const;
+/** Neighbourhood options as given (every key optional). */
+export type NeighbourhoodOptions = OptionsInput<typeof NEIGHBOURHOOD_OPTIONS>;
 
-export const NEIGHBOURHOOD_OPTIONS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    factor: { type: "number", exclusiveMinimum: 0, default: NEIGHBOURHOOD_DEFAULTS.factor },
-    estimate: { enum: ["sequence", "token", "exact"], default: NEIGHBOURHOOD_DEFAULTS.estimate },
-    bootstrapSamples: { type: "integer", minimum: 1, default: NEIGHBOURHOOD_DEFAULTS.bootstrapSamples },
-    mergeDomains: {
-      type: "object",
-      additionalProperties: { type: "array", items: { type: "string" }, minItems: 1 },
-    },
-  },
-} as const;
+export const NEIGHBOURHOOD_DEFAULTS = defaultsOf(NEIGHBOURHOOD_OPTIONS);
+
+export const NEIGHBOURHOOD_OPTIONS_SCHEMA = schemaOf(NEIGHBOURHOOD_OPTIONS);
 
 /**
  * The neighbour rule. Monte-Carlo estimates can fall below 0 by sampling noise; both sides are read as

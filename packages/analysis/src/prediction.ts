@@ -24,6 +24,7 @@ import type {
   ReportTable,
   SequencePair,
 } from "@m2rl/core";
+import { bool, group, int, num, type OptionsInput, schemaOf, withDefaults } from "@m2rl/core/plugin";
 import { Rng } from "@m2rl/core/rng";
 import { expertOf, orderArms } from "./arms.ts";
 import { finiteOrNull, fmt } from "./format.ts";
@@ -34,11 +35,9 @@ import {
   ESTIMATE_TEXT,
   findingFour,
   mergeDomainsOf,
-  NEIGHBOURHOOD_DEFAULTS,
-  NEIGHBOURHOOD_OPTIONS_SCHEMA,
+  NEIGHBOURHOOD_OPTIONS,
   type NeighbourCell,
   type NeighbourhoodEstimate,
-  type NeighbourhoodOptions,
   neighbourhoodMatrix,
   neighboursOf,
 } from "./neighbourhood.ts";
@@ -113,17 +112,30 @@ export interface DivergenceCell {
   klSequenceExact?: number;
 }
 
-export interface PredictionOptions {
-  promptsPerDomain?: number;
-  samplesPerPrompt?: number;
-  maxNewTokens?: number;
-  temperature?: number;
-  /** Divergences between every ordered pair of arms (default: only the pairs the neighbourhood test needs, plus expert × mix). */
-  allPairs?: boolean;
-  batch?: number;
-  /** Finding 4's neighbourhood rule: factor (1.5), KL estimate (`sequence`), bootstrap size, merge domains. */
-  neighbourhood?: NeighbourhoodOptions;
-}
+/** The prediction analysis's options, declared once: the type, the defaults and the analysis's JSON Schema. */
+export const PREDICTION_OPTIONS = group("Options of the prediction analysis.", {
+  promptsPerDomain: int("Eval prompts per domain sampled from (default 8).", 8, 1),
+  samplesPerPrompt: int("Completions sampled per prompt and sampler arm (default 1).", 1, 1),
+  maxNewTokens: int("Tokens per sampled completion (default 48).", 48, 1),
+  temperature: num(
+    "Sampling temperature (default 1; the Monte-Carlo KLs assume samples at temperature 1).",
+    1,
+    { exclusiveMinimum: 0 },
+  ),
+  allPairs: bool(
+    "Divergences between every ordered pair of arms (default false: the pairs the neighbourhood test needs, plus expert × mix).",
+    false,
+  ),
+  batch: int(
+    "Prefixes per forward pass when a policy has no completionLogits of its own (one pass per token; default 32).",
+    32,
+    1,
+  ),
+  neighbourhood: NEIGHBOURHOOD_OPTIONS,
+});
+
+/** Prediction options as given (every key optional). */
+export type PredictionOptions = OptionsInput<typeof PREDICTION_OPTIONS>;
 
 interface Samples {
   pairs: SequencePair[];
@@ -202,19 +214,7 @@ export const prediction: Analysis<PredictionOptions> = {
   description:
     "Token-level KL (both directions), JS and entropy between arms' next-token distributions on sampled completions of each domain's eval prompts; the policy-neighbourhood test; entropy along the response.",
   after: ["scores"],
-  optionsSchema: {
-    type: "object",
-    additionalProperties: false,
-    properties: {
-      promptsPerDomain: { type: "integer", minimum: 1, default: 8 },
-      samplesPerPrompt: { type: "integer", minimum: 1, default: 1 },
-      maxNewTokens: { type: "integer", minimum: 1, default: 48 },
-      temperature: { type: "number", exclusiveMinimum: 0, default: 1 },
-      allPairs: { type: "boolean", default: false },
-      batch: { type: "integer", minimum: 1, default: 32 },
-      neighbourhood: NEIGHBOURHOOD_OPTIONS_SCHEMA,
-    },
-  },
+  optionsSchema: schemaOf(PREDICTION_OPTIONS),
   applicable(ctx) {
     if (!ctx.prompts?.length) return "needs eval prompts";
     if (!ctx.base?.loadPolicy) return "needs the base policy";
@@ -226,10 +226,11 @@ export const prediction: Analysis<PredictionOptions> = {
   },
 };
 
-export async function runPrediction(ctx: AnalysisContext, options: PredictionOptions) {
+export async function runPrediction(ctx: AnalysisContext, given: PredictionOptions) {
+  const options = withDefaults(PREDICTION_OPTIONS, given);
   const log = ctx.log ?? (() => {});
-  const promptsPer = options.promptsPerDomain ?? 8;
-  const samplesPer = options.samplesPerPrompt ?? 1;
+  const promptsPer = options.promptsPerDomain;
+  const samplesPer = options.samplesPerPrompt;
   const arms = orderArms(ctx.arms.filter((a) => a.loadPolicy));
   const base = ctx.base!;
   const all: ArmInput[] = [base, ...arms.filter((a) => a.name !== base.name)];
@@ -271,8 +272,8 @@ export async function runPrediction(ctx: AnalysisContext, options: PredictionOpt
         const seed = Rng.derive(ctx.seed, `prediction:${s}:${d}`).nextUint32();
         log(`prediction: ${s} samples ${promptIds.length} completions on ${d}`);
         const gens = await policy.generate(promptIds, {
-          temperature: options.temperature ?? 1,
-          maxNewTokens: options.maxNewTokens ?? 48,
+          temperature: options.temperature,
+          maxNewTokens: options.maxNewTokens,
           seed,
         });
         const seqs: SequencePair[] = gens
@@ -300,7 +301,7 @@ export async function runPrediction(ctx: AnalysisContext, options: PredictionOpt
     for (const p of policies.values()) p.dispose();
   }
   const result = predictionResult(ctx, cells, profiles, base.name, options);
-  if ((options.temperature ?? 1) !== 1)
+  if (options.temperature !== 1)
     result.notes.push(
       `samples were drawn at temperature ${options.temperature}: the Monte-Carlo KLs assume samples from the policy itself (temperature 1), so the neighbourhood reads biased estimates`,
     );
@@ -480,7 +481,7 @@ export function predictionResult(
     });
   }
   // Finding 4: the neighbourhood matrix over the experts, and the two-expert merges it should predict.
-  const nb = { ...NEIGHBOURHOOD_DEFAULTS, ...options.neighbourhood };
+  const nb = withDefaults(NEIGHBOURHOOD_OPTIONS, options.neighbourhood);
   const expertDomains = singles.map((e) => e.domain!).filter((d) => d !== undefined);
   const matrix: NeighbourCell[] = mixName
     ? neighbourhoodMatrix(

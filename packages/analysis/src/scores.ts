@@ -12,6 +12,7 @@
  */
 import type { Analysis, AnalysisContext, EvalRow, Finding, FindingStatistic, ReportTable } from "@m2rl/core";
 import { VERIFICATION_STATUSES } from "@m2rl/core/domain";
+import { group, int, type OptionsInput, schemaOf, withDefaults } from "@m2rl/core/plugin";
 import { type ArmRef, expertOf, orderArms, parseArmName, referenceArm } from "./arms.ts";
 import { finiteOrNull, fmt, signed } from "./format.ts";
 import {
@@ -307,20 +308,24 @@ function spreadText(s: Spread | undefined, sign = false): string | null {
   return `${m} ± ${fmt(s.sd * 100, 1)} (${points(s.min, sign)} to ${points(s.max, sign)})`;
 }
 
-export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: number }> = {
+/** The scores analysis's options, declared once: the type, the defaults and the analysis's JSON Schema. */
+export const SCORES_OPTIONS = group("Options of the scores analysis.", {
+  samplesPerCell: int(
+    "Sample responses shown per arm × domain (a correct and a wrong one first; 0: no sample table; default 2).",
+    2,
+    0,
+  ),
+  maxResponseChars: int("Characters of a sample response shown (default 240).", 240, 20),
+});
+
+export const scores: Analysis<OptionsInput<typeof SCORES_OPTIONS>> = {
   name: "scores",
   description:
     "Arms × domains: Avg@K with bootstrap CIs, pass@K, paired deltas vs base and vs each domain's single-task expert; status counts; sample responses.",
-  optionsSchema: {
-    type: "object",
-    additionalProperties: false,
-    properties: {
-      samplesPerCell: { type: "integer", minimum: 0, default: 2 },
-      maxResponseChars: { type: "integer", minimum: 20, default: 240 },
-    },
-  },
+  optionsSchema: schemaOf(SCORES_OPTIONS),
   applicable: (ctx) => (ctx.evalRows?.length ? true : "needs eval rows"),
-  async run(ctx, options) {
+  async run(ctx, given) {
+    const options = withDefaults(SCORES_OPTIONS, given);
     const rows = ctx.evalRows ?? [];
     const cache = new DrawCache();
     const idx = taskScoreIndex(rows);
@@ -412,8 +417,8 @@ export const scores: Analysis<{ samplesPerCell?: number; maxResponseChars?: numb
     });
 
     // Sample table.
-    const per = options.samplesPerCell ?? 2;
-    const maxChars = options.maxResponseChars ?? 240;
+    const per = options.samplesPerCell;
+    const maxChars = options.maxResponseChars;
     if (per > 0 && rows.some((r) => typeof r.response === "string")) {
       const sampleRows = [];
       for (const a of t.arms) {

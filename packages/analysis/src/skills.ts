@@ -6,6 +6,7 @@
  * Finding 5 bootstraps the consistency difference (merged arms − mix) over eval items, resampled within each domain.
  */
 import type { Analysis, EvalRow, Finding } from "@m2rl/core";
+import { group, num, type OptionsInput, schemaOf, withDefaults } from "@m2rl/core/plugin";
 import { orderArms, parseArmName, referenceArm } from "./arms.ts";
 import { finiteOrNull, fmt } from "./format.ts";
 import {
@@ -19,10 +20,20 @@ import { ciStatistic, ruleFromStatistics, verdictOf } from "./math/verdict.ts";
 import { heatmap } from "./report/charts.ts";
 import { scoreBootstrap } from "./scores.ts";
 
-export interface SkillOptions {
-  /** acc_m(i) ≥ this → item solved (default 0.5). */
-  solvedThreshold?: number;
-}
+/** The skill-overlap analysis's options, declared once: the type, the defaults and the analysis's JSON Schema. */
+export const SKILL_OPTIONS = group("Options of the skill-overlap analysis.", {
+  solvedThreshold: num(
+    "An arm solves an eval item when its mean reward on it is at least this (default 0.5).",
+    0.5,
+    {
+      minimum: 0,
+      maximum: 1,
+    },
+  ),
+});
+
+/** Skill-overlap options as given (every key optional). */
+export type SkillOptions = OptionsInput<typeof SKILL_OPTIONS>;
 
 /** acc[arm][domain][taskId] = mean reward. */
 export type ItemAccuracy = Map<string, Map<string, Map<string, number>>>;
@@ -112,11 +123,7 @@ export const skillOverlap: Analysis<SkillOptions> = {
   name: "skill-overlap",
   description:
     "Which arms solve which eval items: consistency of each arm's per-item gains with the experts' union gain, and Jaccard overlap of solved sets between multi-domain arms and single-task experts.",
-  optionsSchema: {
-    type: "object",
-    additionalProperties: false,
-    properties: { solvedThreshold: { type: "number", minimum: 0, maximum: 1, default: 0.5 } },
-  },
+  optionsSchema: schemaOf(SKILL_OPTIONS),
   applicable(ctx) {
     if (!ctx.evalRows?.length) return "needs eval rows";
     const arms = new Set(ctx.evalRows.map((r) => r.arm));
@@ -127,7 +134,7 @@ export const skillOverlap: Analysis<SkillOptions> = {
   },
   async run(ctx, options) {
     const rows = ctx.evalRows ?? [];
-    const tau = options.solvedThreshold ?? 0.5;
+    const tau = withDefaults(SKILL_OPTIONS, options).solvedThreshold;
     const acc = itemAccuracy(rows);
     const domains = [...new Set(rows.map((r) => r.domain))].sort();
     const arms = orderArms([...acc.keys()].map(parseArmName), domains);

@@ -18,6 +18,7 @@ import type {
 } from "@m2rl/core";
 import { VERIFICATION_STATUSES } from "@m2rl/core/domain";
 import { trainingFlops } from "@m2rl/core/flops";
+import { group, schemaOf } from "@m2rl/core/plugin";
 import { orderArms, parseArmName } from "./arms.ts";
 import { finiteOrNull, pct } from "./format.ts";
 import { taskScoreIndex } from "./math/bootstrap.ts";
@@ -143,7 +144,7 @@ export const training: Analysis = {
   description:
     "Training curves from metrics.jsonl, tokens / FLOPs / wall time per arm, and the cost of mix vs separate + merge.",
   after: ["weight-geometry"],
-  optionsSchema: { type: "object", additionalProperties: false, properties: {} },
+  optionsSchema: schemaOf(group("The training analysis takes no options.", {})),
   applicable: (ctx) =>
     (ctx.metrics && Object.keys(ctx.metrics).length) || ctx.costs?.length
       ? true

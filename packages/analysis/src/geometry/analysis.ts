@@ -1,6 +1,7 @@
 /** The weight-geometry analysis plugin: task-vector norms, cosines, projections, footprints, subspaces. */
 import type { Analysis, AnalysisResult, Finding, ReportTable } from "@m2rl/core";
 import { ConfigError } from "@m2rl/core/errors";
+import { schemaOf } from "@m2rl/core/plugin";
 import { orderArms } from "../arms.ts";
 import { finiteOrNull, fmt, pct } from "../format.ts";
 import {
@@ -15,87 +16,13 @@ import { groupedBars, type HeatCell, heatmap, lines } from "../report/charts.ts"
 import { MODULE_TYPES } from "../tensors/names.ts";
 import {
   computeWeightGeometry,
+  GEOMETRY_OPTIONS,
   type GeometryAccumulator,
   type GeometryOptions,
   type WeightGeometry,
 } from "./compute.ts";
 
-export const GEOMETRY_OPTIONS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    chunkElements: { type: "integer", minimum: 1, default: 1048576 },
-    seed: { type: "integer" },
-    perTensor: { type: "boolean", default: true },
-    projection: {
-      oneOf: [
-        { const: false },
-        {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            dims: { type: "integer", minimum: 1, default: 256 },
-            kind: { enum: ["auto", "gaussian", "sparse"], default: "auto" },
-            sparsity: { type: "integer", minimum: 1, default: 4 },
-            gaussianBudget: { type: "number", minimum: 0, default: 1e8 },
-          },
-        },
-      ],
-    },
-    footprint: {
-      oneOf: [
-        { const: false },
-        {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            threshold: {
-              default: { kind: "bf16" },
-              oneOf: [
-                { type: "object", properties: { kind: { const: "bf16" } }, required: ["kind"] },
-                {
-                  type: "object",
-                  properties: { kind: { const: "relative" }, value: { type: "number", exclusiveMinimum: 0 } },
-                  required: ["kind", "value"],
-                },
-                {
-                  type: "object",
-                  properties: { kind: { const: "absolute" }, value: { type: "number", minimum: 0 } },
-                  required: ["kind", "value"],
-                },
-                {
-                  type: "object",
-                  properties: {
-                    kind: { const: "top" },
-                    fraction: { type: "number", exclusiveMinimum: 0, maximum: 1 },
-                  },
-                  required: ["kind", "fraction"],
-                },
-                { type: "object", properties: { kind: { const: "nonzero" } }, required: ["kind"] },
-              ],
-            },
-          },
-        },
-      ],
-    },
-    subspace: {
-      oneOf: [
-        { const: false },
-        {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            rank: { type: "integer", minimum: 1, default: 8 },
-            oversample: { type: "integer", minimum: 0, default: 4 },
-            powerIterations: { type: "integer", minimum: 0, default: 1 },
-            include: { type: "string" },
-            budgetElements: { type: "integer", minimum: 0, default: 67108864 },
-          },
-        },
-      ],
-    },
-  },
-} as const;
+export const GEOMETRY_OPTIONS_SCHEMA = schemaOf(GEOMETRY_OPTIONS);
 
 /** Statistics of one arm pair derived from an accumulator. */
 export interface PairGeometry {
@@ -207,7 +134,7 @@ export const weightGeometry: Analysis<GeometryOptions> = {
   name: "weight-geometry",
   description:
     "Task vectors (arm − base), streamed tensor by tensor: norms, cosines (global, per layer, per module), cosine after a seeded random projection, update footprints and their overlap, sign conflicts, principal angles between low-rank update subspaces.",
-  optionsSchema: { ...GEOMETRY_OPTIONS_SCHEMA },
+  optionsSchema: GEOMETRY_OPTIONS_SCHEMA,
   applicable(ctx) {
     if (!ctx.base?.weights) return "needs the base checkpoint's weights";
     if (!ctx.arms.some((a) => a.weights)) return "needs at least one arm with weights";

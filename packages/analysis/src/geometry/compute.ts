@@ -9,6 +9,20 @@
 import type { TensorSource } from "@m2rl/core";
 import { f32BitsToBf16Bits } from "@m2rl/core/checkpoint";
 import { ConfigError } from "@m2rl/core/errors";
+import {
+  bool,
+  choice,
+  defaultsOf,
+  group,
+  int,
+  num,
+  type OptionsInput,
+  type OptionsOf,
+  optional,
+  orFalse,
+  value,
+  withDefaults,
+} from "@m2rl/core/plugin";
 import { Rng } from "@m2rl/core/rng";
 import {
   type Dense,
@@ -42,36 +56,94 @@ export type FootprintThreshold =
   /** Δ ≠ 0 (bf16 RL updates leave most entries bit-identical). */
   | { kind: "nonzero" };
 
-export interface GeometryOptions {
-  /** Elements per read (per arm). Default 2^20. */
-  chunkElements?: number;
-  seed?: number;
-  /** Random projection; false to skip. */
-  projection?:
-    | false
-    | {
-        dims?: number;
-        /** auto: gaussian when parameters × dims ≤ gaussianBudget, else sparse. */
-        kind?: ProjectionKind | "auto";
-        sparsity?: number;
-        gaussianBudget?: number;
-      };
-  footprint?: false | { threshold?: FootprintThreshold };
-  subspace?:
-    | false
-    | {
-        rank?: number;
-        oversample?: number;
-        powerIterations?: number;
-        /** Only matrices whose name matches (default: every 2-D tensor except embeddings and lm_head). */
-        include?: string;
-        /** Stop after this many matrix elements (the rest are listed as skipped). Default 2^26. */
-        budgetElements?: number;
-      };
-  /** Keep per-tensor statistics in the result (default true). */
-  perTensor?: boolean;
-  log?: (message: string) => void;
-}
+/** The JSON Schema of a `FootprintThreshold` (one of its five kinds). */
+const FOOTPRINT_THRESHOLD_SCHEMA = {
+  oneOf: [
+    { type: "object", properties: { kind: { const: "bf16" } }, required: ["kind"] },
+    {
+      type: "object",
+      properties: { kind: { const: "relative" }, value: { type: "number", exclusiveMinimum: 0 } },
+      required: ["kind", "value"],
+    },
+    {
+      type: "object",
+      properties: { kind: { const: "absolute" }, value: { type: "number", minimum: 0 } },
+      required: ["kind", "value"],
+    },
+    {
+      type: "object",
+      properties: { kind: { const: "top" }, fraction: { type: "number", exclusiveMinimum: 0, maximum: 1 } },
+      required: ["kind", "fraction"],
+    },
+    { type: "object", properties: { kind: { const: "nonzero" } }, required: ["kind"] },
+  ],
+};
+
+/** Update footprints (the `footprint` block of the options). */
+const FOOTPRINT_OPTIONS = group("Update footprints: which entries each arm updated (false: skip them).", {
+  threshold: value<FootprintThreshold>(
+    FOOTPRINT_THRESHOLD_SCHEMA,
+    "When an entry counts as updated: { kind: bf16 } (default: the bf16 value changed), { kind: relative, value }, " +
+      "{ kind: absolute, value }, { kind: top, fraction } or { kind: nonzero }.",
+    { kind: "bf16" },
+  ),
+});
+
+/**
+ * The weight-geometry options, declared once: the type (`GeometryOptions` as given, `ResolvedGeometryOptions` with
+ * the defaults), the analysis's JSON Schema and the defaults `computeWeightGeometry` applies.
+ */
+export const GEOMETRY_OPTIONS = group("Options of the weight-geometry analysis.", {
+  chunkElements: int("Elements read per arm at a time (default 2^20 = 1048576).", 1 << 20, 1),
+  seed: optional(
+    value<number>(
+      { type: "integer" },
+      "Seed of the random projection and the subspace sketches (default: the run's seed; 0 in a direct call).",
+      0,
+    ),
+  ),
+  perTensor: bool("Keep per-tensor statistics in the result (default true).", true),
+  projection: orFalse(
+    group("Seeded random projection of the task vectors (false: skip it).", {
+      dims: int("Dimensions of the projection (default 256).", 256, 1),
+      kind: choice(
+        ["auto", "gaussian", "sparse"],
+        "auto (default): gaussian when parameters × dims ≤ gaussianBudget, else sparse.",
+        "auto",
+      ),
+      sparsity: int("Non-zeros per column of the sparse projection (default 4).", 4, 1),
+      gaussianBudget: num(
+        "Largest parameters × dims for the auto choice of a gaussian projection (default 1e8).",
+        1e8,
+        { minimum: 0 },
+      ),
+    }),
+  ),
+  footprint: orFalse(FOOTPRINT_OPTIONS),
+  subspace: orFalse(
+    group("Principal angles between the arms' low-rank update subspaces per matrix (false: skip them).", {
+      rank: int("Rank of each update's subspace (default 8).", 8, 1),
+      oversample: int("Extra columns of the randomized SVD (default 4).", 4),
+      powerIterations: int("Power iterations of the randomized SVD (default 1).", 1),
+      include: optional(
+        value<string>(
+          { type: "string" },
+          "Only matrices whose name matches this regular expression (default: every 2-D tensor but embeddings and lm_head).",
+          "",
+        ),
+      ),
+      budgetElements: int(
+        "Stop after this many matrix elements; the rest are listed as skipped (default 2^26 = 67108864).",
+        1 << 26,
+      ),
+    }),
+  ),
+});
+
+/** Weight-geometry options as given (every key optional), plus a logger. */
+export type GeometryOptions = OptionsInput<typeof GEOMETRY_OPTIONS> & { log?: (message: string) => void };
+/** Weight-geometry options with the defaults applied. */
+export type ResolvedGeometryOptions = OptionsOf<typeof GEOMETRY_OPTIONS>;
 
 /** Raw sums over a set of tensor entries, from which every statistic is derived. */
 export interface GeometryAccumulator {
@@ -148,10 +220,8 @@ export interface WeightGeometry {
   skipped: { name: string; reason: string }[];
 }
 
-const DEFAULT_CHUNK = 1 << 20;
-
 /** The footprint definition when the options name none: the bf16 value changed. */
-export const DEFAULT_FOOTPRINT: FootprintThreshold = { kind: "bf16" };
+export const DEFAULT_FOOTPRINT: FootprintThreshold = defaultsOf(FOOTPRINT_OPTIONS).threshold;
 
 /** True when `x` and `y` round to different bfloat16 values (±0 equal). `x`, `y`: float32 bit patterns. */
 export function bf16Differs(x: number, y: number): boolean {
@@ -166,8 +236,9 @@ const u32View = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.l
 export async function computeWeightGeometry(
   base: { name: string; weights: TensorSource },
   arms: readonly { name: string; weights: TensorSource }[],
-  options: GeometryOptions = {},
+  given: GeometryOptions = {},
 ): Promise<WeightGeometry> {
+  const options = withDefaults(GEOMETRY_OPTIONS, given);
   const A = arms.length;
   if (A === 0) throw new ConfigError("weight geometry needs at least one arm besides the base");
   if (A > 31 && options.footprint !== false) {
@@ -177,13 +248,13 @@ export async function computeWeightGeometry(
   }
   const sources = arms.map((a) => a.weights);
   const { tensors, skipped } = alignTensors(base.weights, sources);
-  const chunk = options.chunkElements ?? DEFAULT_CHUNK;
-  const seed = options.seed ?? 0;
-  const log = options.log ?? (() => {});
+  const chunk = options.chunkElements;
+  const seed = options.seed ?? 0; // the analysis passes the run's seed
+  const log = given.log ?? (() => {});
   const parameters = tensors.reduce((s, t) => s + t.numel, 0);
 
   const threshold: FootprintThreshold | undefined =
-    options.footprint === false ? undefined : (options.footprint?.threshold ?? DEFAULT_FOOTPRINT);
+    options.footprint === false ? undefined : options.footprint.threshold;
 
   // Pass 0 (top-p% footprints only): per-arm magnitude histograms give each arm's global threshold.
   let topThresholds: number[] | undefined;
@@ -199,12 +270,10 @@ export async function computeWeightGeometry(
   // Pass 1: Gram matrices, footprints, projection.
   let projector: StreamingProjector | undefined;
   let projectionKind: ProjectionKind | undefined;
-  const proj = options.projection === false ? undefined : (options.projection ?? {});
+  const proj = options.projection === false ? undefined : options.projection;
   if (proj) {
-    const dims = proj.dims ?? 256;
-    const budget = proj.gaussianBudget ?? 1e8;
-    projectionKind =
-      proj.kind && proj.kind !== "auto" ? proj.kind : parameters * dims <= budget ? "gaussian" : "sparse";
+    const { dims, gaussianBudget: budget } = proj;
+    projectionKind = proj.kind !== "auto" ? proj.kind : parameters * dims <= budget ? "gaussian" : "sparse";
     projector = new StreamingProjector(A, { dims, seed, kind: projectionKind, sparsity: proj.sparsity });
   }
   const perTensor: TensorGeometry[] = [];
@@ -261,10 +330,10 @@ export async function computeWeightGeometry(
 
   // Pass 2: low-rank subspaces of each selected matrix's update.
   if (options.subspace !== false && A >= 2) {
-    const sub = options.subspace ?? {};
-    const rank = sub.rank ?? 8;
+    const sub = options.subspace;
+    const rank = sub.rank;
     const include = sub.include ? new RegExp(sub.include) : undefined;
-    let budget = sub.budgetElements ?? 1 << 26;
+    let budget = sub.budgetElements;
     const done: SubspaceTensorResult[] = [];
     const skippedSub: string[] = [];
     for (const t of tensors) {
@@ -281,8 +350,8 @@ export async function computeWeightGeometry(
       done.push(
         await subspaceOfTensor(base.weights, sources, t, {
           rank: Math.min(rank, t.shape[0], t.shape[1]),
-          oversample: sub.oversample ?? 4,
-          powerIterations: sub.powerIterations ?? 1,
+          oversample: sub.oversample,
+          powerIterations: sub.powerIterations,
           seed,
           chunk,
         }),
