@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import * as analyze from "./analyze.ts";
+import * as exportCmd from "./export.ts";
 import * as merge from "./merge.ts";
 import * as model from "./model.ts";
 import * as run from "./run.ts";
@@ -22,4 +23,5 @@ export const COMMANDS: RegisterCommand[] = [
   merge.register,
   run.register,
   analyze.register,
+  exportCmd.register,
 ];
