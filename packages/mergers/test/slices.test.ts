@@ -156,6 +156,12 @@ parameters: {normalize: false}
     ]);
     expect(c.slices![1]).toMatchObject({ layers: 1, offset: 3 });
     expect(c.models.map((m) => m.model)).toEqual(["a", "b"]);
+    // a base-using method's models are the others (as with models:), e.g. gradient-slerp's one model
+    const g = parseMergeConfig(
+      "merge_method: slerp\nbase_model: a\nparameters: {t: 0.5}\nslices:\n  - sources:\n      - model: a\n        layer_range: [0, 2]\n      - model: b\n        layer_range: [0, 2]\n",
+      "m.yml",
+    );
+    expect(g.models.map((m) => m.model)).toEqual(["b"]);
   });
 
   it("refuses what cannot work, naming the file and line", () => {

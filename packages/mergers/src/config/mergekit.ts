@@ -68,7 +68,8 @@ export interface MergeConfig {
   baseModel?: string;
   /**
    * Input models (for base-using methods, an entry equal to base_model is dropped, as mergekit does). With
-   * `slices:`, every model the slices read, first appearance first, without parameters (those are per source).
+   * `slices:`, every model the slices read (the same base_model dropped), first appearance first, without
+   * parameters (those are per source).
    */
   models: MergeModelRef[];
   /** `slices:` (layer ranges stacked into the output), checked; planned by engine/plan-slices.ts. */
@@ -276,11 +277,9 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
       })
     : undefined;
   let models: MergeModelRef[] = slices
-    ? [...new Set(slices.flatMap((s) => s.sources.map((src) => src.model)))].map((model, index) => ({
-        model,
-        parameters: {},
-        index,
-      }))
+    ? [...new Set(slices.flatMap((s) => s.sources.map((src) => src.model)))]
+        .filter((m) => method.base === "none" || m !== raw.base_model)
+        .map((model, index) => ({ model, parameters: {}, index }))
     : raw.models!.map((m, index) => ({ model: m.model, parameters: m.parameters ?? {}, index }));
   // base, model counts and required parameters of a sliced config are checked per slice (parseSlices)
   if (!slices && method.base !== "none" && raw.base_model)
