@@ -1,45 +1,20 @@
-import type { Domain, DomainFactory, JSONSchema, Task, Verification, VerifyInput } from "@m2rl/core";
+import {
+  type Domain,
+  type DomainFactory,
+  type JSONSchema,
+  type OptionsInput,
+  schemaOf,
+  type Task,
+  type Verification,
+  type VerifyInput,
+  withDefaults,
+} from "@m2rl/core";
 import { ExpressionSyntaxError, evaluate, literals, parseExpression } from "./expression.ts";
-import { type CountdownOptions, type CountdownTruth, DEFAULT_OPTIONS, generateTasks } from "./generator.ts";
+import { COUNTDOWN_OPTIONS, type CountdownOptions, type CountdownTruth, generateTasks } from "./generator.ts";
 import { equalsInt, show } from "./rational.ts";
 
-export const countdownOptionsSchema: JSONSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    count: {
-      type: "integer",
-      minimum: 2,
-      maximum: 6,
-      default: DEFAULT_OPTIONS.count,
-      description: "Numbers per task.",
-    },
-    minNumber: { type: "integer", minimum: 1, default: DEFAULT_OPTIONS.minNumber },
-    maxNumber: { type: "integer", minimum: 2, maximum: 1000, default: DEFAULT_OPTIONS.maxNumber },
-    minTarget: { type: "integer", minimum: 1, default: DEFAULT_OPTIONS.minTarget },
-    maxTarget: { type: "integer", minimum: 1, maximum: 1000000, default: DEFAULT_OPTIONS.maxTarget },
-    operators: {
-      type: "array",
-      items: { enum: ["+", "-", "*", "/"] },
-      minItems: 1,
-      uniqueItems: true,
-      default: DEFAULT_OPTIONS.operators,
-    },
-    useAll: {
-      type: "boolean",
-      default: DEFAULT_OPTIONS.useAll,
-      description: "Answers must use every number.",
-    },
-    evalFraction: {
-      type: "number",
-      exclusiveMinimum: 0,
-      exclusiveMaximum: 1,
-      default: DEFAULT_OPTIONS.evalFraction,
-    },
-    formatReward: { type: "number", minimum: 0, maximum: 1, default: DEFAULT_OPTIONS.formatReward },
-    thinkEndTag: { type: "string", minLength: 1, default: DEFAULT_OPTIONS.thinkEndTag },
-  },
-};
+/** The JSON Schema of the options (no defaults in it: `create` applies them, see COUNTDOWN_OPTIONS). */
+export const countdownOptionsSchema: JSONSchema = schemaOf(COUNTDOWN_OPTIONS);
 
 /** The prompt given to the policy. */
 export function countdownPrompt(t: CountdownTruth, useAll: boolean): string {
@@ -117,13 +92,16 @@ export function verifyCountdown(response: string, truth: CountdownTruth, o: Coun
   return { reward: 1, status: "correct", extracted: answer };
 }
 
-/** The `countdown` domain factory: options validated by the host against `countdownOptionsSchema` first. */
-export const countdownDomain: DomainFactory<Partial<CountdownOptions>, CountdownTruth> = {
+/**
+ * The `countdown` domain factory: options validated by the host against `countdownOptionsSchema` first, then the
+ * declared defaults applied to the keys not given.
+ */
+export const countdownDomain: DomainFactory<OptionsInput<typeof COUNTDOWN_OPTIONS>, CountdownTruth> = {
   name: "countdown",
   description: "Countdown arithmetic game: reach a target from given numbers with + - * /.",
   optionsSchema: countdownOptionsSchema,
   create(options): Domain<CountdownTruth> {
-    const o: CountdownOptions = { ...DEFAULT_OPTIONS, ...options };
+    const o: CountdownOptions = withDefaults(COUNTDOWN_OPTIONS, options);
     if (o.minNumber > o.maxNumber) throw new RangeError("countdown: minNumber must not exceed maxNumber");
     if (o.minTarget > o.maxTarget) throw new RangeError("countdown: minTarget must not exceed maxTarget");
     return {

@@ -5,42 +5,60 @@
  * Train and eval tasks never coincide: a task belongs to the eval split when the hash of its numbers and target
  * falls in the eval bucket, whatever the counts asked for.
  */
-import { hashString, Rng, type Split } from "@m2rl/core";
+import {
+  bool,
+  defaultsOf,
+  group,
+  hashString,
+  int,
+  num,
+  type OptionsOf,
+  Rng,
+  type Split,
+  str,
+  subset,
+} from "@m2rl/core";
 import { type Expr, format } from "./expression.ts";
 
-export type Operator = "+" | "-" | "*" | "/";
+export const OPERATORS = ["+", "-", "*", "/"] as const;
+export type Operator = (typeof OPERATORS)[number];
 
-export interface CountdownOptions {
-  /** Numbers per task. */
-  count: number;
-  minNumber: number;
-  maxNumber: number;
-  /** Targets are drawn in [minTarget, maxTarget]. */
-  minTarget: number;
-  maxTarget: number;
-  operators: Operator[];
-  /** The answer must use every number (exactly once) rather than each at most once. */
-  useAll: boolean;
-  /** Share of the task space reserved for the eval split. */
-  evalFraction: number;
-  /** Reward for a well-formed answer that is wrong (a format reward, as in TinyZero); 0 by default. */
-  formatReward: number;
-  /** Everything up to the last occurrence of this tag is reasoning and is not graded. */
-  thinkEndTag: string;
-}
+/**
+ * The domain's options, declared once with core's options DSL: their type (`CountdownOptions`), their defaults
+ * (`DEFAULT_OPTIONS`) and the JSON Schema the host validates them with (`countdownOptionsSchema`) all derive from it.
+ */
+export const COUNTDOWN_OPTIONS = group("Options of the countdown domain.", {
+  count: int("Numbers per task (default 4).", 4, 2, 6),
+  minNumber: int("Smallest number drawn (default 1).", 1, 1),
+  maxNumber: int("Largest number drawn (default 25).", 25, 2, 1000),
+  minTarget: int("Targets are drawn in [minTarget, maxTarget] (default 1).", 1, 1),
+  maxTarget: int("Largest target (default 200).", 200, 1, 1000000),
+  operators: subset(OPERATORS, "Operators the tasks combine the numbers with (default all four).", [
+    ...OPERATORS,
+  ]),
+  useAll: bool(
+    "Answers must use every number exactly once, rather than each at most once (default false).",
+    false,
+  ),
+  evalFraction: num("Share of the task space reserved for the eval split (default 0.2).", 0.2, {
+    exclusiveMinimum: 0,
+    exclusiveMaximum: 1,
+  }),
+  formatReward: num(
+    "Reward for a well-formed answer that is wrong (a format reward, as in TinyZero; default 0).",
+    0,
+    { minimum: 0, maximum: 1 },
+  ),
+  thinkEndTag: str(
+    "Everything up to the last occurrence of this tag is reasoning and is not graded (default </think>).",
+    "</think>",
+    1,
+  ),
+});
 
-export const DEFAULT_OPTIONS: CountdownOptions = {
-  count: 4,
-  minNumber: 1,
-  maxNumber: 25,
-  minTarget: 1,
-  maxTarget: 200,
-  operators: ["+", "-", "*", "/"],
-  useAll: false,
-  evalFraction: 0.2,
-  formatReward: 0,
-  thinkEndTag: "</think>",
-};
+export type CountdownOptions = OptionsOf<typeof COUNTDOWN_OPTIONS>;
+
+export const DEFAULT_OPTIONS: CountdownOptions = defaultsOf(COUNTDOWN_OPTIONS);
 
 export interface CountdownTruth {
   numbers: number[];
