@@ -28,7 +28,10 @@ describe("mergekit settings", () => {
     expect(layerFraction("model.layers.4.mlp.weight", 5)).toBe(1);
     expect(layerFraction("model.layers.2.mlp.weight", 5)).toBe(0.5);
     expect(layerFraction("model.embed_tokens.weight", 5)).toBe(0);
-    expect(layerFraction("lm_head.weight", 5)).toBe(1);
+    // mergekit's plan_module plans the tensors around the layers at t = 0; a one-layer model's layer is at t = 1
+    expect(layerFraction("lm_head.weight", 5)).toBe(0);
+    expect(layerFraction("model.norm.weight", 5)).toBe(0);
+    expect(layerFraction("model.layers.0.mlp.weight", 1)).toBe(1);
   });
   it("resolves per-model values, then global ones, then defaults, per tensor", () => {
     const c = parseMergeConfig(

@@ -491,11 +491,15 @@ export function evaluateSetting(
   return undefined;
 }
 
-/** Layer fraction t for gradients: layer / (layers - 1); embeddings 0, other non-layer tensors 1. */
+/**
+ * Layer fraction t for gradients, as mergekit's planner (plan.py plan_slice / plan_module, since its multi-module
+ * rewrite): layer / (layers - 1), and 1 for a one-layer model; every non-layer tensor (embeddings, final norm, head)
+ * t = 0. Older mergekit gave the tensors after the layers t = 1.
+ */
 export function layerFraction(name: string, numLayers: number): number {
   const l = layerIndex(name);
-  if (l === undefined) return /embed|wte|wpe/.test(name) ? 0 : 1;
-  return numLayers > 1 ? l / (numLayers - 1) : 0;
+  if (l === undefined) return 0;
+  return numLayers > 1 ? l / (numLayers - 1) : 1;
 }
 
 /**
