@@ -326,6 +326,64 @@ static napi_value update_stats(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- firstNonFinite(xs[]): the first NaN / +-Inf among 1-64 Float32Arrays of one length --------------------------
+ * Returns undefined when every value is finite, else [which, index]: the lowest index at which some array holds a
+ * non-finite value, and the first array (in order) that does there. A float32 is NaN or +-Inf exactly when its
+ * exponent bits are all ones; blocks of 1024 entries are tested with an integer OR (vectorised, one pass over each
+ * input), and only a block that holds one is searched entry by entry.
+ * firstNonFinite16(u: Uint16Array, mask): index of the first 16-bit float whose exponent bits (mask: 0x7f80 for
+ * BF16, 0x7c00 for F16) are all ones, or -1. */
+#define NF_BLOCK 1024
+INLINE int block_bad32(const uint32_t *restrict u, size_t n) {
+  uint32_t acc = 0;
+  for (size_t j = 0; j < n; j++) acc |= (uint32_t)((u[j] & 0x7f800000u) == 0x7f800000u);
+  return acc != 0;
+}
+static napi_value first_non_finite(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  const float *xs[MAX_MODELS]; uint32_t m; size_t n = SIZE_MAX;
+  if (!f32_list(env, argv[0], xs, &m, &n)) FAIL("firstNonFinite: xs must be 1-64 Float32Arrays of one length");
+  for (size_t s = 0; s < n; s += NF_BLOCK) {
+    size_t e = s + NF_BLOCK < n ? s + NF_BLOCK : n;
+    int bad = 0;
+    for (uint32_t i = 0; i < m; i++) bad |= block_bad32((const uint32_t *)xs[i] + s, e - s);
+    if (!bad) continue;
+    for (size_t j = s; j < e; j++) {
+      for (uint32_t i = 0; i < m; i++) {
+        uint32_t u = ((const uint32_t *)xs[i])[j];
+        if ((u & 0x7f800000u) == 0x7f800000u) {
+          napi_value r, a, b;
+          CHECK(napi_create_array_with_length(env, 2, &r));
+          CHECK(napi_create_uint32(env, i, &a));
+          CHECK(napi_create_double(env, (double)j, &b));
+          CHECK(napi_set_element(env, r, 0, a));
+          CHECK(napi_set_element(env, r, 1, b));
+          return r;
+        }
+      }
+    }
+  }
+  return NULL;
+}
+static napi_value first_non_finite16(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  uint16_t *src; size_t n;
+  if (!typed(env, argv[0], napi_uint16_array, (void **)&src, &n)) FAIL("firstNonFinite16: u must be a Uint16Array");
+  uint32_t mask = (uint32_t)num(env, argv[1]) & 0xffffu;
+  const uint16_t *restrict u = src;
+  double found = -1;
+  for (size_t s = 0; s < n && found < 0; s += NF_BLOCK) {
+    size_t e = s + NF_BLOCK < n ? s + NF_BLOCK : n;
+    uint32_t acc = 0;
+    for (size_t j = s; j < e; j++) acc |= (uint32_t)((u[j] & mask) == mask);
+    if (!acc) continue;
+    for (size_t j = s; j < e; j++) if ((u[j] & mask) == mask) { found = (double)j; break; }
+  }
+  napi_value r;
+  CHECK(napi_create_double(env, found, &r));
+  return r;
+}
+
 /* ---- BF16 codec (@m2rl/core's FloatCodec): bitwise equal to core's loops ------------------------------------
  * decodeBf16(src: Uint16Array, dst: Float32Array): dst bits = src << 16.
  * encodeBf16(src: Float32Array, dst: Uint16Array): round to nearest even; a NaN keeps its high bits, made quiet. */
@@ -366,6 +424,8 @@ NAPI_MODULE_INIT() {
     {"updateStats", 0, update_stats, 0, 0, 0, napi_default, 0},
     {"decodeBf16", 0, decode_bf16, 0, 0, 0, napi_default, 0},
     {"encodeBf16", 0, encode_bf16, 0, 0, 0, napi_default, 0},
+    {"firstNonFinite", 0, first_non_finite, 0, 0, 0, napi_default, 0},
+    {"firstNonFinite16", 0, first_non_finite16, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

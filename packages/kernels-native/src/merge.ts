@@ -7,8 +7,20 @@ import { createRequire } from "node:module";
 import type { FloatCodec } from "@m2rl/core/checkpoint";
 import type { MergeKernels } from "@m2rl/core/merge";
 
-/** The addon's functions: core's MergeKernels contract plus the BF16 FloatCodec. */
-export type MergeAddon = MergeKernels & FloatCodec;
+/**
+ * One-pass NaN / ±Inf scans (exponent bits all ones, tested as integers: vectorised, one read of each input).
+ * `firstNonFinite(xs)`: undefined when every value of `xs` (1-64 Float32Arrays of one length) is finite, else
+ * [which, index]: the lowest index where some array is not finite, and the first such array there.
+ * `firstNonFinite16(u, mask)`: index of the first 16-bit float with all of `mask`'s exponent bits set (0x7f80:
+ * BF16, 0x7c00: F16), or -1.
+ */
+export interface FiniteScan {
+  firstNonFinite(xs: readonly Float32Array[]): [number, number] | undefined;
+  firstNonFinite16(u: Uint16Array, mask: number): number;
+}
+
+/** The addon's functions: core's MergeKernels contract, the BF16 FloatCodec and the non-finite scans. */
+export type MergeAddon = MergeKernels & FloatCodec & Partial<FiniteScan>;
 
 /** Where the addon is built, relative to src/ and dist/. */
 export const MERGE_ADDON_PATH = "../build/Release/m2rl_merge.node";

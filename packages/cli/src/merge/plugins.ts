@@ -3,9 +3,9 @@
  * `--plugin` (paths relative to the working folder, module names resolved from it, as an experiment's `plugins:`
  * list resolves them from the experiment's folder).
  */
-import { type Plugin, PluginHost } from "@m2rl/core";
+// the plugin subpath only: the package root also loads the policy engine (TensorFlow.js, tokenizers), ~0.3 s
+import { type Plugin, PluginHost } from "@m2rl/core/plugin";
 import { builtinPlugins } from "@m2rl/mergers";
-import { loadPlugin, resolvePluginSpecifier } from "../plugins/load.ts";
 
 export interface MergeHost {
   host: PluginHost;
@@ -24,6 +24,9 @@ export async function loadMergeHost(
 ): Promise<MergeHost> {
   const host = new PluginHost(builtins);
   const modules: string[] = [];
+  if (specifiers.length === 0) return { host, modules };
+  // the resolver (import-meta-resolve) is loaded only when there is a plugin to resolve
+  const { loadPlugin, resolvePluginSpecifier } = await import("../plugins/load.ts");
   for (const specifier of specifiers) {
     const url = resolvePluginSpecifier(specifier, cwd);
     host.use(...(await loadPlugin(specifier, cwd)));

@@ -77,8 +77,11 @@ export interface TensorMergeInput {
  * worker threads can each fill one (they travel by structured clone: plain objects and typed arrays only).
  */
 export interface MergeGlobalStats<A = unknown, R = unknown> {
-  /** Whether the pre-pass is needed under these (global) parameters. */
-  enabled(params: ResolvedMergeParams): boolean;
+  /**
+   * Whether the pre-pass is needed under these (global) parameters; as `tensorStats`, whether a split tensor with
+   * these parameters and this `shape` needs it.
+   */
+  enabled(params: ResolvedMergeParams, shape?: readonly number[]): boolean;
   /** Number of passes (or, from the tensor's / the merge's parameters, how many they need). */
   passes: number | ((params: ResolvedMergeParams) => number);
   /** A fresh accumulator for `pass` (0-based), given the result of the previous pass (undefined at pass 0). */
@@ -110,10 +113,23 @@ export interface MergeMethod extends MergeMethodInfo {
    */
   chunkable?: boolean;
   /**
-   * Statistics a chunkable method needs over a whole tensor (e.g. per-tensor magnitude thresholds): for a tensor
-   * it splits, the engine first runs these passes over the tensor's chunks (same protocol as `globalStats`,
-   * restricted to one tensor) and hands the result to every chunk as `input.stats`. Skipped when `globalStats` is
-   * enabled (its result is used). A tensor merged whole gets no stats and computes what it needs itself.
+   * Row-aligned chunks, for a chunkable method that works row by row (a row: the last dimension, elements
+   * [r·cols, (r+1)·cols) of the flattened tensor): true, or true for a tensor's parameters and shape, makes the
+   * engine split that tensor only between rows, so that every row is whole in one chunk (per-row ranking or
+   * statistics: DELLA, NuSLERP and Model Stock row-wise). `input.offset` is then a multiple of the row length
+   * rather than of the random block, and a chunk holds at least one row (a row larger than the memory budget
+   * allows is refused before the merge). Default false: chunks are contiguous element ranges.
+   */
+  rowAligned?: boolean | ((params: ResolvedMergeParams, shape: readonly number[]) => boolean);
+  /**
+   * Statistics a chunkable method needs over a whole tensor (e.g. per-tensor magnitude thresholds, norms and dot
+   * products): for a tensor it splits, the engine first runs these passes over the tensor's chunks (same protocol
+   * as `globalStats`, restricted to one tensor; iterative statistics take one pass per iteration) and hands the
+   * result to every chunk as `input.stats`. Skipped when `globalStats` is enabled (its result is used), and for a
+   * tensor whose parameters it is not `enabled` for (its chunks then need nothing beyond themselves, e.g. per-row
+   * work on row-aligned chunks). A tensor merged whole gets no stats and computes what it needs itself: to give
+   * the same bytes as the chunked merge, it should compute them the same way (sums taken block by block of
+   * RANDOM_BLOCK elements, then the block sums in order, are independent of where chunks start).
    */
   tensorStats?: MergeGlobalStats;
 }

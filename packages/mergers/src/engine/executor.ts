@@ -2,11 +2,13 @@
  * Runs one tensor's work: read the inputs (one tensor each), merge, measure, encode. The same code runs inline and
  * inside worker threads.
  */
-import { type Checkpoint, encodeFloat32, type FloatDType } from "@m2rl/core/checkpoint";
+import { type Checkpoint, DTYPE_SIZE, encodeFloat32, type FloatDType, numel } from "@m2rl/core/checkpoint";
 import { CheckpointError } from "@m2rl/core/errors";
 import type { MergeMethod, TensorMergeInput } from "@m2rl/core/merge";
 import { openCheckpoint } from "@m2rl/io-node";
+import { scratchBytes } from "../methods/common.ts";
 import { kernels } from "../methods/kernels.ts";
+import { isPrefix } from "./budget.ts";
 import { firstNonFiniteIn } from "./finite.ts";
 import type { SourceRef, TensorPlan } from "./plan.ts";
 import { permuteRows, type RowSource } from "./vocab.ts";
@@ -28,6 +30,9 @@ export interface MergeResult {
   pooled?: Float32Array;
   /** With allowNonFinite: the first non-finite input value of this tensor or chunk, as a warning. */
   warning?: string;
+  /** From a worker thread: its id and the bytes its executor held after this merge (memory accounting). */
+  thread?: number;
+  held?: number;
 }
 
 /** Where a tensor's bytes are, for messages: the checkpoint's file (a shard of a folder, or the file itself). */
@@ -97,16 +102,33 @@ export class TensorExecutor {
   ) {}
 
   private outPool: ArrayBuffer[] = [];
+  /** Bytes of pooled output buffers lent to results not yet released. */
+  private lent = 0;
+  /** Bytes of raw (16-bit) input being read and decoded right now. */
+  private reading = 0;
 
   private takeOut(n: number): Float32Array | undefined {
     if (n > this.poolMaxElements || n === 0) return undefined;
     const i = this.outPool.findIndex((b) => b.byteLength >= n * 4);
     const buf = i >= 0 ? this.outPool.splice(i, 1)[0] : new ArrayBuffer(n * 4);
+    this.lent += buf.byteLength;
     return new Float32Array(buf, 0, n);
   }
 
   private giveBack(buf: ArrayBuffer): void {
+    this.lent -= buf.byteLength;
     if (this.outPool.length < POOL_SIZE) this.outPool.push(buf);
+  }
+
+  /**
+   * Bytes this executor holds now (the engine's memory accounting): input buffers, raw reads in progress, pooled
+   * and lent output buffers, and the merge methods' scratch of this thread.
+   */
+  heldBytes(): number {
+    let b = this.lent + this.reading + scratchBytes();
+    for (const x of this.buffers) if (x) b += x.byteLength;
+    for (const x of this.outPool) b += x.byteLength;
+    return b;
   }
 
   /** Gives a result's pooled buffer back once its bytes are written. */
@@ -145,11 +167,6 @@ export class TensorExecutor {
     return run;
   }
 
-  /** Where `src` is read from: model path `src.checkpoint` when set (sliced merges), else `fallback`. */
-  private checkpointOf(src: SourceRef, fallback: Checkpoint | undefined): Checkpoint | undefined {
-    return src.checkpoint !== undefined ? this.models[src.checkpoint] : fallback;
-  }
-
   private buffer(slot: number, n: number): Float32Array {
     let b = this.buffers[slot];
     if (!b || b.length < n) {
@@ -167,11 +184,23 @@ export class TensorExecutor {
     /** The tensor's inputs (plan order), whose rows a row-mapped source's fills read. */
     inputs: readonly RowSource[] = [],
   ): Promise<Float32Array> {
-    // (slot already includes the buffer set; sources with a submatrix are never split into chunks)
+    // (slot already includes the buffer set)
     if (src.rows) return permuteRows({ ck, src }, inputs, range, (n) => this.buffer(slot, n));
-    if (src.submatrix) return submatrix(await ck.readFloat32(src.name), src.shape, src.submatrix);
-    const n = range ? range.count : src.shape.reduce((a, b) => a * b, 1);
-    return ck.readFloat32(src.name, range, this.buffer(slot, n));
+    // a submatrix of whole rows (a resized vocabulary) is the stored tensor's first rows: read by ranges
+    if (src.submatrix && !isPrefix(src))
+      return submatrix(await ck.readFloat32(src.name), src.shape, src.submatrix);
+    const n = range ? range.count : numel(src.submatrix ?? src.shape);
+    const raw = src.dtype === "F32" ? 0 : n * DTYPE_SIZE[src.dtype];
+    this.reading += raw;
+    try {
+      return await ck.readFloat32(
+        src.name,
+        range ?? (src.submatrix ? { start: 0, count: n } : undefined),
+        this.buffer(slot, n),
+      );
+    } finally {
+      this.reading -= raw;
+    }
   }
 
   private async load(
@@ -182,29 +211,27 @@ export class TensorExecutor {
   ): Promise<TensorMergeInput> {
     await this.open();
     const o = set * (plan.models.length + 1);
-    const baseCk = plan.base && this.checkpointOf(plan.base, this.base);
-    const modelCks = plan.models.map((src, i) => this.checkpointOf(src, this.models[i])!);
     const rowInputs = [
-      ...(plan.base && baseCk ? [{ ck: baseCk, src: plan.base }] : []),
-      ...plan.models.map((src, i) => ({ ck: modelCks[i], src })),
+      ...(plan.base && this.base ? [{ ck: this.base, src: plan.base }] : []),
+      ...plan.models.map((src, i) => ({ ck: this.models[i], src })),
     ];
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
     const [base, ...models] = await Promise.all([
-      plan.base && baseCk ? this.read(baseCk, plan.base, o, plan.range, rowInputs) : undefined,
-      ...plan.models.map((src, i) => this.read(modelCks[i], src, o + i + 1, plan.range, rowInputs)),
+      plan.base && this.base ? this.read(this.base, plan.base, o, plan.range, rowInputs) : undefined,
+      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1, plan.range, rowInputs)),
     ]);
     // every input chunk is checked for NaN / ±Inf before the method sees it (one pass over all of them)
     const inputs: [Float32Array, Checkpoint, SourceRef][] = models.map((x, i) => [
       x as Float32Array,
-      modelCks[i],
+      this.models[i],
       plan.models[i],
     ]);
-    if (base) inputs.unshift([base, baseCk!, plan.base!]);
+    if (base) inputs.unshift([base, this.base!, plan.base!]);
     const bad = firstNonFiniteIn(inputs.map(([x]) => x));
     if (bad) {
       const [x, ck, src] = inputs[bad.which];
       // the index in the stored tensor, where the user will look for it
-      const cols = src.submatrix?.[1];
+      const cols = src.submatrix && !isPrefix(src) ? src.submatrix[1] : undefined;
       const at = cols
         ? Math.floor(bad.index / cols) * src.shape[1] + (bad.index % cols)
         : (plan.range?.start ?? 0) + bad.index;
@@ -259,9 +286,13 @@ export class TensorExecutor {
     const result = this.computeQueue.then(async (): Promise<MergeResult> => {
       await this.open();
       if (plan.kind === "copy") {
+        const ck = this.base ?? this.models[0];
         const src = plan.base ?? plan.models[0];
-        const ck = this.checkpointOf(src, this.base ?? this.models[0])!;
-        return { id: plan.id, bytes: (await ck.readRaw(src.name)).slice() };
+        // (a chunk of a large one when split: its element range)
+        const raw = await ck.readRaw(src.name, plan.range);
+        // a worker transfers the whole ArrayBuffer: it must hold exactly these bytes
+        const whole = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength;
+        return { id: plan.id, bytes: whole ? raw : raw.slice() };
       }
       const loadedInput = (await loaded)!;
       const out = this.takeOut(loadedInput.models[0].length);

@@ -1,62 +1,57 @@
 /**
  * Non-finite (NaN / ±Inf) detection for merge inputs and outputs, on each chunk as it is read or before it is
- * written. The rule is x − x ≠ 0 (0 for every finite x, NaN for NaN and ±Inf). With the native merge kernels a
- * block of up to 2^16 entries of every input goes through one SIMD pass, out = Σ 0·x_i (NaN exactly where some
- * input is not finite), and a second counts that block's NaNs (updateStats counts v ≠ v); only a block that holds
- * one is searched entry by entry. Without them, a TypeScript loop (four values per branch).
+ * written. With the native merge addon: one vectorised pass over each input (`firstNonFinite` of
+ * @m2rl/kernels-native/merge: exponent bits all ones, tested as integers a block of 1024 entries at a time), and a
+ * 16-bit pass for stored BF16 / F16. Without it: core's TypeScript loop (x − x ≠ 0, four values per branch).
+ * Either way the answer is the lowest index where some input is not finite, and the first input there.
  */
 import {
   type DType,
-  decodeFloat32,
   f16BitsToF32,
   f32FromBits,
   firstNonFinite as firstNonFiniteScalar,
 } from "@m2rl/core/checkpoint";
-import { kernelInfo, kernels } from "../methods/kernels.ts";
+import type { FiniteScan } from "@m2rl/kernels-native/merge";
+import { kernelInfo } from "../methods/kernels.ts";
 
-const BLOCK = 1 << 16;
-/** Per thread (each worker has its own module instance); calls are synchronous, so one block at a time. */
-const scratch = new Float32Array(BLOCK);
-const decoded = new Float32Array(BLOCK);
-const counts = new Float64Array(3);
-const zeroWeights: Float64Array[] = [];
-/** The native kernels take at most 64 inputs. */
+/** The native scans when the merge addon is in use (and built with them), else undefined. */
+async function loadScan(): Promise<FiniteScan | undefined> {
+  if (kernelInfo.name !== "native") return undefined;
+  try {
+    const r = (await import("@m2rl/kernels-native/merge")).loadMergeAddon();
+    if (!("addon" in r)) return undefined;
+    const a = r.addon;
+    return typeof a.firstNonFinite === "function" && typeof a.firstNonFinite16 === "function"
+      ? (a as FiniteScan)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const scan = await loadScan();
+/** Which scan runs: the addon's one-pass scan or the TypeScript loop. */
+export const finiteScanInfo: "native" | "js" = scan ? "native" : "js";
+/** The native scan takes at most 64 inputs. */
 const MAX_NATIVE_INPUTS = 64;
 
-/** Whether any of `xs` (one length, at most BLOCK) holds a non-finite value, in two native passes. */
-function blockHasNonFinite(xs: readonly Float32Array[]): boolean {
-  const n = xs[0].length;
-  const w = (zeroWeights[xs.length] ??= new Float64Array(xs.length));
-  const t = scratch.subarray(0, n);
-  kernels.weightedSum(t, xs, w, 1);
-  kernels.updateStats(t, [t], counts);
-  return counts[0] !== 0;
-}
-
 /**
- * The first non-finite value among `xs` (arrays of one length): which array, and its index; undefined when all
- * are finite. Arrays are searched in order within the first block that holds one.
+ * The first non-finite value among `xs` (arrays of one length): the lowest index where some array is not finite,
+ * and the first such array there; undefined when all are finite.
  */
 export function firstNonFiniteIn(xs: readonly Float32Array[]): { which: number; index: number } | undefined {
   if (xs.length === 0) return undefined;
-  const n = xs[0].length;
-  if (kernelInfo.name !== "native" || xs.length > MAX_NATIVE_INPUTS) {
-    for (const [which, x] of xs.entries()) {
-      const index = firstNonFiniteJs(x);
-      if (index >= 0) return { which, index };
-    }
-    return undefined;
+  if (scan && xs.length <= MAX_NATIVE_INPUTS) {
+    const r = scan.firstNonFinite(xs);
+    return r ? { which: r[0], index: r[1] } : undefined;
   }
-  for (let start = 0; start < n; start += BLOCK) {
-    const end = Math.min(n, start + BLOCK);
-    const blocks = xs.map((x) => x.subarray(start, end));
-    if (!blockHasNonFinite(blocks)) continue;
-    for (const [which, b] of blocks.entries()) {
-      const i = firstNonFiniteJs(b);
-      if (i >= 0) return { which, index: start + i };
-    }
+  let best: { which: number; index: number } | undefined;
+  for (const [which, x] of xs.entries()) {
+    // only the part before the best index so far can hold an earlier one
+    const i = firstNonFiniteJs(best ? x.subarray(0, best.index) : x);
+    if (i >= 0) best = { which, index: i };
   }
-  return undefined;
+  // (a later array non-finite at best.index itself does not replace it: the first array there wins)
+  return best;
 }
 
 /** Index of the first NaN / ±Inf in `x`, or −1 (native passes when the kernels are loaded). */
@@ -112,24 +107,10 @@ export function firstNonFiniteStored(
     for (let i = 0; i < x.length; i++) if (x[i] - x[i] !== 0) return { index: i, value: x[i] };
     return undefined;
   }
-  if (dtype === "BF16" && kernelInfo.name === "native") {
-    // decoded a block at a time (the native codec: bits << 16, Inf and NaN kept), then the native check
-    const u = view(bytes, Uint16Array);
-    for (let start = 0; start < u.length; start += BLOCK) {
-      const part = u.subarray(start, Math.min(u.length, start + BLOCK));
-      const x = decodeFloat32(
-        "BF16",
-        new Uint8Array(part.buffer, part.byteOffset, part.byteLength),
-        decoded.subarray(0, part.length),
-      );
-      const i = firstNonFinite(x);
-      if (i >= 0) return { index: start + i, value: x[i] };
-    }
-    return undefined;
-  }
   if (dtype === "F16" || dtype === "BF16") {
     const u = view(bytes, Uint16Array);
-    const i = firstAllOnes(u, dtype === "F16" ? 0x7c00 : 0x7f80);
+    const mask = dtype === "F16" ? 0x7c00 : 0x7f80;
+    const i = scan ? scan.firstNonFinite16(u, mask) : firstAllOnes(u, mask);
     if (i < 0) return undefined;
     return { index: i, value: dtype === "F16" ? f16BitsToF32(u[i]) : f32FromBits(u[i] << 16) };
   }

@@ -6,12 +6,19 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { CheckpointWriter, numel, planShards, shardFileName, type TensorSpec } from "@m2rl/core/checkpoint";
-import { CheckpointError, ConfigError } from "@m2rl/core/errors";
+import { CheckpointError } from "@m2rl/core/errors";
 import type { MergeGlobalStats, ResolvedMergeParams } from "@m2rl/core/merge";
 import { atomicDirectory, NodeFileStore, openCheckpoint } from "@m2rl/io-node";
-import { RANDOM_BLOCK } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
 import { kernelInfo } from "../methods/kernels.ts";
+import {
+  DEFAULT_CHUNK_ELEMENTS,
+  DEFAULT_MEMORY_BUDGET,
+  type MemoryPlan,
+  memoryPlan,
+  mergeUnits,
+  mergeWindow,
+} from "./budget.ts";
 import {
   type MergeResult,
   NONFINITE_HINT,
@@ -60,9 +67,18 @@ export interface RunOptions {
    */
   durable?: boolean;
   /**
-   * Tensors with more elements than this are merged in chunks of this many elements when the method allows it
-   * (MergeMethod.chunkable), so memory stays bounded whatever a tensor's size. A multiple of RANDOM_BLOCK; default
-   * DEFAULT_CHUNK_ELEMENTS (2^21: 8 MB of float32 per input).
+   * The most bytes the engine's buffers may hold at once (default DEFAULT_MEMORY_BUDGET, 512 MB): input buffers,
+   * the methods' scratch, results waiting to be written, for every worker (see budget.ts). Pre-flight derives the
+   * chunk size from it, the number of inputs and of workers, and refuses, before reading any weight, a tensor that
+   * cannot fit (a method that is not chunkable and a tensor too large for it): a ConfigError naming the tensor,
+   * the bytes needed and the budget. The report says what was planned and used (`memory`).
+   */
+  memoryBudget?: number;
+  /**
+   * Largest chunk: tensors with more elements are merged in chunks when the method allows it
+   * (MergeMethod.chunkable; row-aligned methods in chunks of whole rows), so memory stays bounded whatever a
+   * tensor's size. A multiple of RANDOM_BLOCK; default DEFAULT_CHUNK_ELEMENTS (2^21: 8 MB of float32 per input).
+   * The memory budget may make chunks smaller.
    */
   chunkElements?: number;
   /**
@@ -91,6 +107,25 @@ export interface MergeReport {
   warnings: string[];
   /** Per tensor: update density per model and sign agreement (when there is a base). */
   updates: { name: string; density: number[]; signAgreement: number }[];
+  /** Memory: the budget, the chunk size it gave, and the peaks planned and seen. */
+  memory: MergeMemory;
+}
+
+export interface MergeMemory {
+  /** RunOptions.memoryBudget (bytes). */
+  budgetBytes: number;
+  /** Elements per chunk of a split tensor. */
+  chunkElements: number;
+  /** Pre-flight's plan: the most the engine's buffers hold, for its largest unit (`largestUnit`). */
+  plannedPeakBytes: number;
+  largestUnit: string;
+  /**
+   * The most the engine's buffers held at once, as counted while merging: input buffers and reads in progress, the
+   * methods' scratch and output buffers (per worker thread), results waiting to be written.
+   */
+  accountedPeakBytes: number;
+  /** Peak resident memory of the whole process so far (process.resourceUsage().maxRSS). */
+  rssPeakBytes: number;
 }
 
 /** Files copied from the base (or tokenizer_source) folder into the output. */
@@ -109,40 +144,13 @@ export const AUX_FILES = [
 
 const TORCH_DTYPE: Record<string, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
-/** See RunOptions.chunkElements. */
-export const DEFAULT_CHUNK_ELEMENTS = 1 << 21;
-
-/**
- * The units the executor merges, in output order: whole tensors, or for a chunkable method (or `always`, for
- * element-wise measuring) contiguous chunks of `chunkElements` elements of each larger float tensor. A chunk is its
- * tensor's plan with `range` set and its share of the input bytes.
- */
-export function mergeUnits(plan: MergePlan, chunkElements: number, always = false): TensorPlan[] {
-  if (!(chunkElements > 0) || chunkElements % RANDOM_BLOCK !== 0) {
-    throw new ConfigError(
-      `chunk size must be a positive multiple of ${RANDOM_BLOCK} elements, got ${chunkElements}`,
-    );
-  }
-  const units: TensorPlan[] = [];
-  for (const t of plan.tensors) {
-    const n = numel(t.shape);
-    const split =
-      (always || plan.method.chunkable === true) &&
-      t.kind === "merge" &&
-      n > chunkElements &&
-      !t.base?.submatrix &&
-      t.models.every((m) => !m.submatrix);
-    if (!split) {
-      units.push(t);
-      continue;
-    }
-    for (let start = 0; start < n; start += chunkElements) {
-      const count = Math.min(chunkElements, n - start);
-      units.push({ ...t, range: { start, count }, inputBytes: (t.inputBytes * count) / n });
-    }
-  }
-  return units;
-}
+export {
+  DEFAULT_CHUNK_ELEMENTS,
+  DEFAULT_MEMORY_BUDGET,
+  type MemoryPlan,
+  memoryPlan,
+  mergeUnits,
+} from "./budget.ts";
 
 /** Whether `u` is the last unit of its tensor. */
 const lastOfTensor = (u: TensorPlan) => !u.range || u.range.start + u.range.count === numel(u.shape);
@@ -156,6 +164,8 @@ interface Executor {
   accumulate(plans: TensorPlan[], pass: number, previous: unknown, kind?: StatsKind): Promise<unknown>;
   close(): Promise<void>;
   size: number;
+  /** Bytes the executors' buffers hold now (worker threads: as each last reported with a result). */
+  held(): number;
 }
 
 /** How many worker threads run `plan`'s method: 0 (inline) for a method not built in without plugin modules. */
@@ -185,9 +195,20 @@ function makeExecutor(
       // a built-in method is the workers' own: no plugin module is imported for it
       plugins: builtin ? [] : [...plugins],
     });
+    // each worker reports what its executor holds with every result
+    const heldBy = new Map<number, number>();
     return {
       size: workers,
-      merge: (p, stats) => pool.run<MergeResult>({ kind: "merge", plan: p, stats }),
+      merge: async (p, stats) => {
+        const r = await pool.run<MergeResult>({ kind: "merge", plan: p, stats });
+        if (r.thread !== undefined) heldBy.set(r.thread, r.held ?? 0);
+        return r;
+      },
+      held: () => {
+        let b = 0;
+        for (const x of heldBy.values()) b += x;
+        return b;
+      },
       release: () => {},
       accumulate: (plans, pass, previous, stats = "global") =>
         pool.run({ kind: "accumulate", plans, pass, previous, stats }),
@@ -205,6 +226,7 @@ function makeExecutor(
   );
   return {
     size: 1,
+    held: () => ex.heldBytes(),
     merge: (p, stats) => ex.merge(p, stats, measure),
     release: (r) => ex.release(r),
     accumulate: (plans, pass, previous, stats = "global") => ex.accumulate(plans, pass, previous, stats),
@@ -219,8 +241,9 @@ export function defaultWorkers(): number {
 
 /**
  * Runs a statistics protocol over `units` (the method's whole-model pre-pass, or its per-tensor statistics over
- * one tensor's chunks): per pass, contiguous batches of about 64 MB of input spread over the workers, their
- * accumulators combined in order.
+ * one tensor's chunks): per pass, contiguous batches of about 64 MB of input spread over the workers (as many at a
+ * time as there are workers), their accumulators combined in order as they complete, so that only a few are alive
+ * at once whatever the model's size.
  */
 async function runStats(
   g: MergeGlobalStats,
@@ -249,16 +272,25 @@ async function runStats(
       }
     }
     if (cur.length) batches.push(cur);
-    const accs = await Promise.all(
-      batches.map(async (b) => {
-        const a = await ex.accumulate(b, pass, previous, kind);
-        done += b.reduce((s, t) => s + t.inputBytes, 0);
-        onBytes(done, total);
-        return a;
-      }),
-    );
-    const acc = accs.length ? accs.reduce((x, y) => g.combine(x, y)) : g.create(pass, previous, modelCount);
-    previous = g.finish(acc, pass, previous);
+    const running: Promise<unknown>[] = [];
+    let acc: unknown;
+    let folded = 0;
+    const prev = previous;
+    for (let b = 0; b < batches.length || running.length > 0; ) {
+      while (b < batches.length && running.length < Math.max(1, ex.size)) {
+        const batch = batches[b++];
+        const p = ex.accumulate(batch, pass, prev, kind).then((a) => {
+          done += batch.reduce((s, t) => s + t.inputBytes, 0);
+          onBytes(done, total);
+          return a;
+        });
+        p.catch(() => {}); // awaited below, in order
+        running.push(p);
+      }
+      const a = await running.shift()!;
+      acc = folded++ === 0 ? a : g.combine(acc, a);
+    }
+    previous = g.finish(folded > 0 ? acc : g.create(pass, previous, modelCount), pass, previous);
   }
   return previous;
 }
@@ -275,7 +307,14 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
   const durable = options.durable ?? true;
   const plugins = options.plugins ?? [];
   const workers = workerCount(plan, Math.max(0, options.workers ?? defaultWorkers()), plugins);
-  const chunkElements = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
+  // pre-flight, from the headers: the chunk size the budget allows, or a refusal before any weight is read
+  const mem = memoryPlan(plan, {
+    budget: options.memoryBudget ?? DEFAULT_MEMORY_BUDGET,
+    workers,
+    maxChunk: options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS,
+  });
+  const chunkElements = mem.chunkElements;
+  let accountedPeak = 0;
   const progress = options.onProgress ?? (() => {});
   const allowNonFinite = options.allowNonFinite ?? false;
   const updates: MergeReport["updates"] = [];
@@ -294,7 +333,7 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
     async (tmp) => {
       const ex = makeExecutor(plan, workers, measure, chunkElements, plugins, allowNonFinite);
       try {
-        const units = mergeUnits(plan, chunkElements);
+        const units = mem.units;
         const m = plan.modelPaths.length;
         const stats = plan.globalStats
           ? await runStats(plan.method.globalStats!, "global", units, ex, m, (bytesDone, bytesTotal) =>
@@ -329,7 +368,9 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
         const needsTensorStats = !!plan.method.tensorStats && !plan.globalStats;
         const tensorStats = new Map<number, unknown>();
         const statsFor = async (u: TensorPlan): Promise<unknown> => {
-          if (!u.range || !needsTensorStats) return stats;
+          if (!u.range || !needsTensorStats || u.kind !== "merge") return stats;
+          // (not needed for this tensor: its chunks need nothing beyond themselves)
+          if (!plan.method.tensorStats!.enabled(u.params, u.shape)) return stats;
           if (!tensorStats.has(u.id)) {
             const chunks = units.filter((c) => c.id === u.id);
             tensorStats.set(u.id, await runStats(plan.method.tensorStats!, "tensor", chunks, ex, m));
@@ -338,8 +379,13 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
           if (lastOfTensor(u)) tensorStats.delete(u.id);
           return s;
         };
-        const window = 2 * ex.size + 1;
+        const window = mergeWindow(workers);
         const pending: (Promise<MergeResult> | undefined)[] = [];
+        // bytes of results merged and not yet written, outside the executors' own buffers (encoded, transferred)
+        let inFlight = 0;
+        const sample = () => {
+          accountedPeak = Math.max(accountedPeak, ex.held() + inFlight);
+        };
         const counts = new Map<number, Float64Array>();
         let scheduled = 0;
         let bytesDone = 0;
@@ -349,7 +395,11 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
           for (let w = 0; w < total; w++) {
             while (scheduled < total && scheduled < w + window) {
               const u = units[scheduled];
-              const p = ex.merge(u, await statsFor(u));
+              const p = ex.merge(u, await statsFor(u)).then((r) => {
+                if (!r.pooled) inFlight += r.bytes.byteLength;
+                sample();
+                return r;
+              });
               p.catch(() => {}); // awaited below, in order
               pending[scheduled++] = p;
             }
@@ -369,6 +419,7 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
             }
             if (u.range) await writer.writePart(u.name, r.bytes);
             else await writer.write(u.name, r.bytes);
+            if (!r.pooled) inFlight -= r.bytes.byteLength;
             ex.release(r);
             if (r.counts) {
               const c = counts.get(u.id);
@@ -403,12 +454,33 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
       await copyAuxFiles(plan, aux);
       await checkWritten(tmp, options.outDir);
       await aux.writeText("m2rl_merge_config.yml", plan.config.text);
-      const report = reportOf(plan, options, files, updates, workers, t0, warnings);
+      const report = reportOf(
+        plan,
+        options,
+        files,
+        updates,
+        workers,
+        t0,
+        warnings,
+        memoryOf(mem, accountedPeak),
+      );
       await aux.writeText("merge_report.json", `${JSON.stringify(report, null, 2)}\n`);
     },
     { overwrite: options.overwrite, durable },
   );
-  return reportOf(plan, options, files, updates, workers, t0, warnings);
+  return reportOf(plan, options, files, updates, workers, t0, warnings, memoryOf(mem, accountedPeak));
+}
+
+/** The report's memory section: the plan, the accounted peak, the process's peak RSS so far. */
+function memoryOf(mem: MemoryPlan, accountedPeak: number): MergeMemory {
+  return {
+    budgetBytes: mem.budget,
+    chunkElements: mem.chunkElements,
+    plannedPeakBytes: mem.peakBytes,
+    largestUnit: mem.largest.name,
+    accountedPeakBytes: accountedPeak,
+    rssPeakBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 /**
@@ -435,6 +507,7 @@ function reportOf(
   workers: number,
   t0: number,
   runWarnings: readonly string[],
+  memory: MergeMemory,
 ): MergeReport {
   return {
     method: plan.method.name,
@@ -448,6 +521,7 @@ function reportOf(
     kernels: kernelInfo.name,
     warnings: [...plan.warnings, ...runWarnings],
     updates,
+    memory,
   };
 }
 

@@ -1,5 +1,5 @@
 /** Worker thread entry: runs TensorExecutor tasks sent by the engine's pool. */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, threadId, workerData } from "node:worker_threads";
 import { TensorExecutor } from "./executor.ts";
 import type { TensorPlan } from "./plan.ts";
 import { workerMethod } from "./plugins.ts";
@@ -39,6 +39,9 @@ parentPort!.on("message", async (task: Task) => {
     const exec = await ready;
     if (task.kind === "merge") {
       const r = await exec.merge(task.plan, task.stats, init.measure);
+      // what this thread's executor holds now: the engine adds up the workers' reports (memory accounting)
+      r.thread = threadId;
+      r.held = exec.heldBytes();
       parentPort!.postMessage({ ok: true, result: r }, [r.bytes.buffer as ArrayBuffer]);
     } else {
       const acc = await exec.accumulate(task.plans, task.pass, task.previous, task.stats);

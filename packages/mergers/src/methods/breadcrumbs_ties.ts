@@ -1,3 +1,4 @@
+import { breadcrumbsTensorStats } from "./breadcrumbs.ts";
 import { gtaMethod } from "./gta.ts";
 
 /** Model Breadcrumbs sparsification with TIES sign consensus. */
@@ -8,4 +9,5 @@ export const breadcrumbsTies = gtaMethod({
   consensus: "sum",
   defaultNormalize: false,
   defaultRescale: false,
+  tensorStats: breadcrumbsTensorStats,
 });

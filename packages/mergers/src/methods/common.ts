@@ -4,7 +4,13 @@
  */
 
 import { ConfigError } from "@m2rl/core/errors";
-import type { MergeParamDef, MergeParamValue, ResolvedMergeParams, TensorMergeInput } from "@m2rl/core/merge";
+import type {
+  MergeGlobalStats,
+  MergeParamDef,
+  MergeParamValue,
+  ResolvedMergeParams,
+  TensorMergeInput,
+} from "@m2rl/core/merge";
 import { Rng } from "@m2rl/core/rng";
 import { kernels } from "./kernels.ts";
 
@@ -41,6 +47,13 @@ export function requireBase(input: TensorMergeInput, method: string): Float32Arr
 }
 
 const scratchPool: Float32Array[] = [];
+
+/** Bytes of the scratch buffers this thread holds (the engine's memory accounting). */
+export function scratchBytes(): number {
+  let b = 0;
+  for (const x of scratchPool) if (x) b += x.byteLength;
+  return b;
+}
 
 /**
  * A reusable float32 buffer of length `n` for temporary slot `slot` (contents undefined). Fresh large arrays cost
@@ -182,29 +195,134 @@ export function randomDropInPlace(
 }
 
 /**
- * Magnitude with outliers removed (Model Breadcrumbs): drop the `gamma` fraction of largest |x| and then the
- * smallest so that `density` of the entries remain (mergekit's rule: n_top = floor(gamma n), n_keep = floor(density n);
- * when they do not fit, fewer large entries are dropped). In place.
+ * Model Breadcrumbs' two ranks (mergekit's rule: n_top = floor(gamma n), n_keep = floor(density n); when they do not
+ * fit, fewer large entries are dropped): entries at or above the `top`-th largest |x| are outliers (none when
+ * top <= 0), entries below the `keep`-th largest are dropped.
  */
-export function magnitudeOutliersInPlace(x: Float32Array, density: number, gamma: number): void {
-  if (density >= 1) return;
-  const n = x.length;
+export function outlierRanks(n: number, density: number, gamma: number): { top: number; keep: number } {
   const keep = Math.floor(density * n);
   let nTop = Math.floor(gamma * n);
   const nBot = n - keep - nTop;
   if (nBot < 0) nTop += nBot;
-  const hiT = nTop > 0 ? kthLargestAbs(x, nTop) : Number.POSITIVE_INFINITY; // drop |x| >= hiT
-  const loT = kthLargestAbs(x, keep + Math.max(nTop, 0)); // keep |x| >= loT
-  for (let i = 0; i < n; i++) {
+  return { top: nTop, keep: keep + Math.max(nTop, 0) };
+}
+
+/** Zeroes every entry outside loT <= |x| < hiT. In place. */
+export function keepBetweenInPlace(x: Float32Array, loT: number, hiT: number): void {
+  for (let i = 0; i < x.length; i++) {
     const a = Math.abs(x[i]);
     if (!(a >= loT && a < hiT)) x[i] = 0;
   }
 }
 
 /**
+ * Magnitude with outliers removed (Model Breadcrumbs): drop the `gamma` fraction of largest |x| and then the
+ * smallest so that `density` of the entries remain (see outlierRanks). `thresholds` ([hiT, loT], from the
+ * statistics of a tensor split into chunks) replaces the ranking. In place.
+ */
+export function magnitudeOutliersInPlace(
+  x: Float32Array,
+  density: number,
+  gamma: number,
+  thresholds?: readonly [number, number],
+): void {
+  if (density >= 1) return;
+  if (thresholds) {
+    keepBetweenInPlace(x, thresholds[1], thresholds[0]);
+    return;
+  }
+  const { top, keep } = outlierRanks(x.length, density, gamma);
+  const hiT = top > 0 ? kthLargestAbs(x, top) : Number.POSITIVE_INFINITY; // drop |x| >= hiT
+  keepBetweenInPlace(x, kthLargestAbs(x, keep), hiT); // keep |x| >= loT
+}
+
+/**
+ * Exact k-th largest |tau_i| thresholds over a tensor's chunks, a `tensorStats` protocol: the task vectors'
+ * magnitudes go through the two radix-select passes of kthLargestAbs (histograms of the high, then of the low 16
+ * bits under each cut), so the thresholds equal kthLargestAbs over the whole tensor (k <= 0: +Infinity; k >= n: 0).
+ * `ranks(n, params of model i)` says which k each model needs; the result is one list of thresholds per model.
+ */
+export function radixSelectStats(
+  ranks: (n: number, p: Record<string, MergeParamValue>) => number[],
+  enabled: (params: ResolvedMergeParams) => boolean = () => true,
+): MergeGlobalStats<RadixAcc, RadixCuts | number[][]> {
+  return {
+    enabled,
+    passes: 2,
+    create: (pass, _prev, m) => ({
+      n: 0,
+      perModel: [],
+      hist: pass === 0 ? Array.from({ length: m }, () => [new Float64Array(32768)]) : [],
+    }),
+    accumulate(acc, input, pass, prev) {
+      const deltas = taskVectors(requireBase(input, "radix select"), input.models);
+      acc.n += deltas[0].length;
+      acc.perModel = input.params.perModel;
+      deltas.forEach((d, i) => {
+        if (pass === 0) {
+          kernels.absHistogram(d, acc.hist[i][0], -1);
+          return;
+        }
+        const cuts = (prev as RadixCuts).cuts[i];
+        acc.hist[i] ??= cuts.map((c) =>
+          typeof c === "object" ? new Float64Array(65536) : new Float64Array(0),
+        );
+        cuts.forEach((c, q) => {
+          if (typeof c === "object") kernels.absHistogram(d, acc.hist[i][q], c.hi);
+        });
+      });
+    },
+    combine(a, b) {
+      a.n += b.n;
+      if (b.perModel.length) a.perModel = b.perModel;
+      b.hist.forEach((hs, i) => {
+        if (!a.hist[i]) {
+          a.hist[i] = hs;
+          return;
+        }
+        hs.forEach((h, q) => {
+          const t = a.hist[i][q];
+          for (let j = 0; j < h.length; j++) t[j] += h[j];
+        });
+      });
+      return a;
+    },
+    finish(acc, pass, prev) {
+      if (pass === 0) {
+        return {
+          n: acc.n,
+          cuts: acc.perModel.map((p, i) =>
+            ranks(acc.n, p).map((k) => (k <= 0 ? "none" : k >= acc.n ? "all" : radixCut(acc.hist[i][0], k))),
+          ),
+        } satisfies RadixCuts;
+      }
+      return (prev as RadixCuts).cuts.map((cs, i) =>
+        cs.map((c, q) =>
+          c === "none" ? Number.POSITIVE_INFINITY : c === "all" ? 0 : radixThreshold(acc.hist[i][q], c),
+        ),
+      );
+    },
+  };
+}
+
+/** Accumulator of radixSelectStats: elements seen, the models' parameters, per model its histograms. */
+export interface RadixAcc {
+  n: number;
+  perModel: Record<string, MergeParamValue>[];
+  hist: Float64Array[][];
+}
+/** After the first pass: per model and rank, where the threshold lies (or that it keeps none / all). */
+export interface RadixCuts {
+  n: number;
+  cuts: ({ hi: number; need: number } | "none" | "all")[][];
+}
+
+/**
  * DELLA MagPrune: within each row (last dimension), rank entries by |x| (1 = smallest); keep entry with
  * probability p = (density - epsilon) + 2 epsilon (rank - 1)/(cols - 1); survivors rescaled by 1/p (DELLA paper)
- * when `rescale`. In place.
+ * when `rescale`. In place. Each row draws from its own stream, derived from the merge seed, the tensor name, the
+ * model index and the row's index in the whole tensor (`rowOffset`: the first row of `x`), so the mask does not
+ * depend on how the engine splits a tensor into (row-aligned) chunks, nor on worker order.
  */
 export function dellaMagpruneInPlace(
   x: Float32Array,
@@ -212,7 +330,7 @@ export function dellaMagpruneInPlace(
   density: number,
   epsilon: number,
   rescale: boolean,
-  rng: Rng,
+  stream: { seed: number; name: string; model: number; rowOffset: number },
   where: string,
 ): void {
   if (density >= 1) return;
@@ -234,6 +352,7 @@ export function dellaMagpruneInPlace(
   const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
+    const rng = Rng.derive(stream.seed, `${stream.name}#${stream.model}@row${stream.rowOffset + r}`);
     // key = |x| bits * 2^22 + column: sorting the keys sorts by magnitude, ties by column (stable like argsort)
     for (let c = 0; c < cols; c++) keys[c] = (bits[o + c] & 0x7fffffff) * 4194304 + c;
     keys.sort();
@@ -305,6 +424,125 @@ export function taskArithmeticDirect(
     lambda / normalizer(weights, normalize),
   );
   return out;
+}
+
+/**
+ * Sums of products over blocks, the statistics of the angle-based methods (slerp, nuslerp, karcher, model_stock):
+ * for vectors x_0..x_{k-1} (x_i = xs[i] - base in float64 when `base` is given, else xs[i]) and every pair a <= b
+ * (pairIndex order), the sum of x_a[j] x_b[j] over each block of RANDOM_BLOCK elements, in float64, left to right.
+ * Blocks are counted from the tensor's first element (`offset`, the chunk's start, is a multiple of RANDOM_BLOCK),
+ * so a tensor merged in chunks and the same tensor merged whole have the same blocks; `foldBlocks` then adds them
+ * in block order. Whole-tensor and chunked merges thereby get the very same sums, bitwise.
+ */
+export interface BlockSums {
+  /** k(k+1)/2 sums per block. */
+  pairs: number;
+  /** [block index, its sums] for the blocks of the part of the tensor seen so far. */
+  blocks: [number, Float64Array][];
+}
+
+/** Index of pair (a, b), a <= b < k, in a BlockSums row: row-major upper triangle. */
+export function pairIndex(a: number, b: number, k: number): number {
+  if (a > b) [a, b] = [b, a];
+  return a * k - (a * (a - 1)) / 2 + (b - a);
+}
+
+/** An empty BlockSums for k vectors. */
+export function emptyBlockSums(k: number): BlockSums {
+  return { pairs: (k * (k + 1)) / 2, blocks: [] };
+}
+
+/** Adds the block sums of `xs` (a tensor, or its chunk starting at element `offset`) to `acc`. */
+export function addBlockSums(
+  acc: BlockSums,
+  xs: readonly Float32Array[],
+  base: Float32Array | undefined,
+  offset: number,
+): void {
+  if (offset % RANDOM_BLOCK !== 0)
+    throw new RangeError(`block sums: chunk offset ${offset} is not block-aligned`);
+  const k = xs.length;
+  const n = xs[0]?.length ?? 0;
+  for (let s = 0; s < n; s += RANDOM_BLOCK) {
+    const e = Math.min(n, s + RANDOM_BLOCK);
+    const row = new Float64Array(acc.pairs);
+    let p = 0;
+    for (let a = 0; a < k; a++) {
+      for (let b = a; b < k; b++) row[p++] = dotRange(xs[a], xs[b], base, s, e);
+    }
+    acc.blocks.push([(offset + s) / RANDOM_BLOCK, row]);
+  }
+}
+
+/** sum_j x[j] y[j] over [s, e) in float64 (x, y minus base when given). */
+function dotRange(
+  x: Float32Array,
+  y: Float32Array,
+  base: Float32Array | undefined,
+  s: number,
+  e: number,
+): number {
+  let q = 0;
+  if (base) {
+    if (x === y) {
+      for (let j = s; j < e; j++) {
+        const d = x[j] - base[j];
+        q += d * d;
+      }
+    } else {
+      for (let j = s; j < e; j++) q += (x[j] - base[j]) * (y[j] - base[j]);
+    }
+  } else if (x === y) {
+    for (let j = s; j < e; j++) q += x[j] * x[j];
+  } else {
+    for (let j = s; j < e; j++) q += x[j] * y[j];
+  }
+  return q;
+}
+
+/** Merges two accumulators (worker threads each fill one). */
+export function combineBlockSums(a: BlockSums, b: BlockSums): BlockSums {
+  if (b.blocks.length > 0) a.pairs = b.pairs;
+  for (const x of b.blocks) a.blocks.push(x);
+  return a;
+}
+
+/** The totals: the blocks' sums added in block order. */
+export function foldBlocks(acc: BlockSums): number[] {
+  const blocks = [...acc.blocks].sort((x, y) => x[0] - y[0]);
+  const out = new Array<number>(acc.pairs).fill(0);
+  for (const [, row] of blocks) for (let p = 0; p < acc.pairs; p++) out[p] += row[p];
+  return out;
+}
+
+/** The totals for a whole tensor (what a chunked merge's statistics give). */
+export function blockTotals(xs: readonly Float32Array[], base: Float32Array | undefined): number[] {
+  const acc = emptyBlockSums(xs.length);
+  addBlockSums(acc, xs, base, 0);
+  return foldBlocks(acc);
+}
+
+/**
+ * A `tensorStats` protocol of one pass that gathers block sums (see addBlockSums) of the vectors `vectors(input)`
+ * picks (with the base subtracted when `base(input)`); its result is the totals, in pairIndex order.
+ */
+export function blockSumStats(
+  vectors: (input: TensorMergeInput) => readonly Float32Array[],
+  base: (input: TensorMergeInput) => Float32Array | undefined,
+  enabled: (params: ResolvedMergeParams) => boolean = () => true,
+): MergeGlobalStats<BlockSums, number[]> {
+  return {
+    enabled,
+    passes: 1,
+    create: (_pass, _prev, modelCount) => emptyBlockSums(modelCount),
+    accumulate(acc, input) {
+      const xs = vectors(input);
+      if (acc.pairs !== (xs.length * (xs.length + 1)) / 2) acc.pairs = (xs.length * (xs.length + 1)) / 2;
+      addBlockSums(acc, xs, base(input), input.offset ?? 0);
+    },
+    combine: combineBlockSums,
+    finish: (acc) => foldBlocks(acc),
+  };
 }
 
 /** Layer index from a Hugging Face tensor name (`model.layers.12.mlp...` -> 12), or undefined. */

@@ -20,7 +20,6 @@ import {
   resultArray,
   taskArithmeticDirect,
   taskVectors,
-  tensorRng,
 } from "./common.ts";
 
 export type Sparsification = "magnitude" | "random" | "magnitude_outliers" | "della_magprune" | null;
@@ -41,14 +40,16 @@ export interface GtaRecipe {
 
 /**
  * Whether merging a chunk gives that chunk of the whole-tensor result: the element-wise recipes (no sparsification,
- * random drop by blocks, magnitude trim given per-tensor thresholds from tensorStats). Breadcrumbs' two-sided
- * trim and DELLA's per-row ranking need whole tensors.
+ * random drop by blocks), the magnitude trims given per-tensor thresholds from tensorStats (TIES; Breadcrumbs' two
+ * thresholds), and DELLA's per-row ranking on row-aligned chunks (each row whole, drawing from its own stream).
  */
 function chunkable(r: GtaRecipe): boolean {
   return (
     r.sparsification === null ||
     r.sparsification === "random" ||
-    (r.sparsification === "magnitude" && r.tensorStats !== undefined)
+    r.sparsification === "della_magprune" ||
+    ((r.sparsification === "magnitude" || r.sparsification === "magnitude_outliers") &&
+      r.tensorStats !== undefined)
   );
 }
 
@@ -108,7 +109,6 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
     return combineDeltas(base, deltas, weights, r.consensus, bool(g, "normalize"), num(g, "lambda"), th, out);
   }
   if (r.sparsification) {
-    const rng = r.sparsification === "della_magprune" ? tensorRng(input) : undefined;
     deltas.forEach((d, i) => {
       const p = input.params.perModel[i];
       const density = num(p, "density");
@@ -120,7 +120,13 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
           randomDropInPlace(d, density, bool(g, "rescale"), input, i);
           break;
         case "magnitude_outliers":
-          magnitudeOutliersInPlace(d, density, num(p, "gamma"));
+          // per model [hiT, loT] when the engine split the tensor (radixSelectStats over its chunks)
+          magnitudeOutliersInPlace(
+            d,
+            density,
+            num(p, "gamma"),
+            (input.stats as [number, number][] | undefined)?.[i],
+          );
           break;
         case "della_magprune":
           dellaMagpruneInPlace(
@@ -129,7 +135,12 @@ export function gtaMerge(r: GtaRecipe, input: TensorMergeInput): Float32Array {
             density,
             num(p, "epsilon"),
             bool(g, "rescale"),
-            rng!,
+            {
+              seed: input.seed,
+              name: input.name,
+              model: i,
+              rowOffset: (input.offset ?? 0) / Math.max(1, input.shape[input.shape.length - 1] ?? 1),
+            },
             input.name,
           );
           break;
@@ -160,5 +171,7 @@ export function gtaMethod(r: GtaRecipe): MergeMethod {
     globalStats: r.globalStats,
     tensorStats: r.tensorStats,
     chunkable: chunkable(r),
+    // DELLA ranks within rows: chunks of whole rows
+    rowAligned: r.sparsification === "della_magprune" ? true : undefined,
   };
 }

@@ -118,6 +118,7 @@ export const ties = gtaMethod({
     },
   ],
   globalStats: tiesGlobalStats as MergeGlobalStats,
-  // the same two radix passes over one tensor give its per-tensor thresholds when the engine splits it
-  tensorStats: tiesGlobalStats as MergeGlobalStats,
+  // the same two radix passes over one tensor give its per-tensor thresholds when the engine splits it (always on:
+  // `enabled` of the whole-model protocol says whether the pre-pass replaces them)
+  tensorStats: { ...tiesGlobalStats, enabled: () => true } as MergeGlobalStats,
 });
