@@ -14,6 +14,8 @@ export interface MergeOptions {
   allowNonfinite?: boolean;
   /** `--plugin`, in order (repeatable). */
   plugin: string[];
+  /** `--memory-budget <size>`: the most the merge's buffers may hold ("512MB", "2GB", bytes). */
+  memoryBudget?: string;
 }
 
 /**
@@ -40,6 +42,10 @@ export function register(program: Command): void {
       "worker threads (0 = inline; default 0 with the native merge kernels, else min(4, cores))",
     )
     .option("--overwrite", "replace an existing output folder")
+    .option(
+      "--memory-budget <size>",
+      "the most the merge's buffers may hold at once, e.g. 512MB, 2GB (default 512MB): large tensors are merged in chunks that fit; a tensor that cannot fit is refused before any weight is read",
+    )
     .option(
       "--analyze",
       "first print per-tensor update density and sign agreement of the task vectors (needs a base)",

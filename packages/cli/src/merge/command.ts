@@ -3,13 +3,19 @@ import { readFile } from "node:fs/promises";
 import { ConfigError, M2rlError, PluginError } from "@m2rl/core/errors";
 import {
   analyzeUpdates,
+  DEFAULT_MEMORY_BUDGET,
+  defaultWorkers,
+  formatBytes,
   type MergeProgress,
   type MergeReport,
+  memoryPlan,
   mergeMethodsPlugin,
   parseMergeConfig,
+  parseSize,
   planMerge,
   runMerge,
   summarizeUpdates,
+  workerCount,
 } from "@m2rl/mergers";
 import cliProgress from "cli-progress";
 import type { MergeOptions } from "../commands/merge.ts";
@@ -87,6 +93,12 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
     const workers = opts.workers !== undefined ? Number.parseInt(opts.workers, 10) : undefined;
     if (workers !== undefined && !(workers >= 0))
       throw new ConfigError(`--workers must be >= 0, got ${opts.workers}`);
+    const memoryBudget =
+      opts.memoryBudget !== undefined
+        ? parseSize(opts.memoryBudget, { file: "", path: "--memory-budget" })
+        : DEFAULT_MEMORY_BUDGET;
+    if (!(memoryBudget > 0))
+      throw new ConfigError(`--memory-budget must be positive, got ${opts.memoryBudget}`);
     let text: string;
     try {
       text = await readFile(configPath, "utf8");
@@ -115,10 +127,20 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
       bar.stop();
       printUpdates(updates, names);
     }
-    if (opts.dryRun) return 0;
+    if (opts.dryRun) {
+      // the memory plan (chunk size, peak), or the refusal a merge would meet, from the headers alone
+      const threads = workerCount(plan, workers ?? defaultWorkers(), modules);
+      const mem = memoryPlan(plan, { budget: memoryBudget, workers: threads });
+      if (!opts.json)
+        process.stdout.write(
+          `memory: budget ${formatBytes(mem.budget)}, chunks of ${mem.chunkElements} elements, planned peak ${formatBytes(mem.peakBytes)} (${mem.largest.name})\n`,
+        );
+      return 0;
+    }
     const report = await runMerge(plan, {
       outDir: opts.out,
       workers,
+      memoryBudget,
       plugins: modules,
       overwrite: opts.overwrite,
       durable: opts.fsync,
@@ -130,8 +152,10 @@ export async function merge(configPath: string, opts: MergeOptions): Promise<num
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {
+      const m = report.memory;
       process.stdout.write(
-        `\nwrote ${report.files.length} file(s) to ${report.outDir} in ${report.seconds.toFixed(1)} s (${((report.inputBytes + report.outputBytes) / report.seconds / 1e9).toFixed(2)} GB/s, ${report.workers} workers, ${report.kernels} kernels)\n`,
+        `\nwrote ${report.files.length} file(s) to ${report.outDir} in ${report.seconds.toFixed(1)} s (${((report.inputBytes + report.outputBytes) / report.seconds / 1e9).toFixed(2)} GB/s, ${report.workers} workers, ${report.kernels} kernels)\n` +
+          `memory: buffers peaked at ${formatBytes(m.accountedPeakBytes)} of the ${formatBytes(m.budgetBytes)} budget, process peak RSS ${formatBytes(m.rssPeakBytes)}\n`,
       );
     }
   } catch (err) {

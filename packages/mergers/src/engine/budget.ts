@@ -171,14 +171,15 @@ export function memoryPlan(
     if (need <= budget) continue;
     const shape = `[${u.shape.join(", ")}]`;
     const inputs = u.models.length + (u.base ? 1 : 0);
+    // (the error's path names the tensor)
     const what =
       u.kind === "merge" && plan.method.chunkable !== true
-        ? `merge method '${plan.method.name}' merges whole tensors (it is not chunkable): tensor ${u.name} ${shape}`
+        ? `merge method '${plan.method.name}' merges whole tensors (it is not chunkable): this ${shape} tensor`
         : !rangeReadable(u)
-          ? `tensor ${u.name} ${shape} cannot be split (an input holds more than the merged part)`
+          ? `this ${shape} tensor cannot be split (an input holds more than the merged part) and`
           : u.kind === "merge" && rowAlignedFor(plan.method, u)
-            ? `tensor ${u.name} ${shape}, merged by whole rows: one row of ${rowLength(u)} elements`
-            : `tensor ${u.name} ${shape}: even a chunk of ${elements} elements`;
+            ? `${shape}, merged by whole rows: one row of ${rowLength(u)} elements`
+            : `${shape}: even a chunk of ${elements} elements`;
     throw new ConfigError(
       `${what} needs ${formatBytes(need)} at once (${inputs} input${inputs === 1 ? "" : "s"}${workers > 0 ? `, ${workers} workers` : ""}), over the memory budget of ${formatBytes(budget)}: raise --memory-budget (RunOptions.memoryBudget)`,
       { path: u.name },

@@ -145,8 +145,10 @@ export const AUX_FILES = [
 const TORCH_DTYPE: Record<string, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
 export {
+  bytesPerElement,
   DEFAULT_CHUNK_ELEMENTS,
   DEFAULT_MEMORY_BUDGET,
+  formatBytes,
   type MemoryPlan,
   memoryPlan,
   mergeUnits,
@@ -169,7 +171,7 @@ interface Executor {
 }
 
 /** How many worker threads run `plan`'s method: 0 (inline) for a method not built in without plugin modules. */
-function workerCount(plan: MergePlan, workers: number, plugins: readonly string[]): number {
+export function workerCount(plan: MergePlan, workers: number, plugins: readonly string[]): number {
   const builtin = METHODS.get(plan.method.name) === plan.method;
   return builtin || plugins.length > 0 ? workers : 0;
 }
