@@ -83,6 +83,7 @@ export function mapOpenRlhfOptions(ctx: ExportContext): OptionMapper<OpenRlhfArg
       flag("ckpt.output_dir", `${JOB_DIR}/outputs/hf`),
       flag("ckpt.path", `${JOB_DIR}/outputs/checkpoints`),
       flag("ckpt.save_hf"),
+      flag("ckpt.max_num", 1),
     ],
     "outputs: the final Hugging Face model in outputs/hf, checkpoints (and their HF copies) in outputs/checkpoints",
   );

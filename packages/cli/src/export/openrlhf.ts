@@ -15,7 +15,7 @@ import { checkLaunchScript, ENGINE_REVISIONS, engineKeys } from "./keys.ts";
 import { JOB_DIR, renderLaunch, shellVar } from "./launch.ts";
 import { importSnippet, type JobManifest, renderReadme } from "./manifest.ts";
 import { mapOpenRlhfOptions } from "./openrlhf-options.ts";
-import type { ExportContext } from "./options.ts";
+import { batchWarnings, defaultMicroBatch, type ExportContext } from "./options.ts";
 
 export const OPENRLHF_REWARD = "m2rl_openrlhf_reward.py";
 
@@ -69,7 +69,7 @@ export async function writeOpenRlhfJob(job: JobInput, dir: string, overwrite: bo
       { name: "M2RL_REWARD_URL", default: "http://127.0.0.1:8000", comment: "where m2rl serve listens" },
       {
         name: "MICRO_BATCH_PER_GPU",
-        default: String(c.microBatchSize > 0 ? c.microBatchSize : 4),
+        default: String(defaultMicroBatch(c)),
         comment: "sequences per forward/backward chunk per GPU (memory only)",
       },
     ],
@@ -138,6 +138,7 @@ export async function writeOpenRlhfJob(job: JobInput, dir: string, overwrite: bo
     },
     warnings: [
       ...job.serve.warnings,
+      ...batchWarnings(c, job.gpus, job.nodes),
       ...(job.nodes > 1 && !mixed
         ? [
             "OpenRLHF posts rewards without a bearer token: run `m2rl serve` on loopback on every node (each " +

@@ -134,3 +134,29 @@ export function checkpointInterval(c: TrainerConfig): number {
 export function evalSampled(e: EvaluationConfig): boolean {
   return e.samples > 1 || e.temperature > 0;
 }
+
+/** The micro-batch launch.sh defaults MICRO_BATCH_PER_GPU to: M2RL's microBatchSize, else 4. */
+export function defaultMicroBatch(c: TrainerConfig): number {
+  return c.microBatchSize > 0 ? c.microBatchSize : 4;
+}
+
+/**
+ * Batch shapes the engine would refuse on this cluster: each update's samples are split evenly over the GPUs, and
+ * each GPU's share in whole micro-batches (verl's fsdp_workers and OpenRLHF's launcher assert it).
+ */
+export function batchWarnings(c: TrainerConfig, gpus: number, nodes: number): string[] {
+  const world = gpus * nodes;
+  const micro = defaultMicroBatch(c);
+  const perUpdate = Math.floor(c.promptsPerStep / c.miniBatches) * c.groupSize;
+  const out: string[] = [];
+  if ((c.promptsPerStep * c.groupSize) % world !== 0)
+    out.push(
+      `a step's ${c.promptsPerStep} × ${c.groupSize} samples do not split evenly over ${world} GPUs: change --gpus / --nodes`,
+    );
+  else if (perUpdate % world !== 0 || (perUpdate / world) % micro !== 0)
+    out.push(
+      `each update's ${perUpdate} samples give ${perUpdate / world} per GPU on ${world} GPUs, not a multiple of ` +
+        `MICRO_BATCH_PER_GPU=${micro}: set MICRO_BATCH_PER_GPU to a divisor`,
+    );
+  return out;
+}

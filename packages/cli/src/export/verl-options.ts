@@ -112,9 +112,11 @@ export function mapVerlOptions(ctx: ExportContext): OptionMapper<VerlArg> {
       arg("trainer.logger", ["console"]),
       raw("trainer.default_local_dir", `${JOB_DIR}/outputs/checkpoints`),
       raw("trainer.validation_data_dir", `${JOB_DIR}/outputs/validation`),
+      arg("trainer.max_actor_ckpt_to_keep", 1),
     ],
-    "outputs: checkpoints in outputs/checkpoints/global_step_N/actor, validation generations (JSONL per " +
-      "validation) in outputs/validation; add trainer.logger=[console,wandb] to log elsewhere",
+    "outputs: checkpoints in outputs/checkpoints/global_step_N/actor (the newest kept, as m2rl run keeps; a " +
+      "relaunch resumes from it, trainer.resume_mode=auto), validation generations (JSONL per validation) in " +
+      "outputs/validation; add trainer.logger=[console,wandb] to log elsewhere",
   );
   m.set(
     [arg(`${A}.clip_ratio_c`, 10000.0), arg("algorithm.use_kl_in_reward", false)],

@@ -12,7 +12,7 @@ import { exportPythonDir, rewardShimFile } from "./job.ts";
 import { checkLaunchScript, ENGINE_REVISIONS, engineKeys } from "./keys.ts";
 import { JOB_DIR, renderLaunch } from "./launch.ts";
 import { importSnippet, type JobManifest, renderReadme } from "./manifest.ts";
-import type { ExportContext } from "./options.ts";
+import { batchWarnings, defaultMicroBatch, type ExportContext } from "./options.ts";
 import { verlParquet } from "./parquet.ts";
 import { mapVerlOptions, renderVerlArg } from "./verl-options.ts";
 
@@ -57,7 +57,7 @@ export async function writeVerlJob(job: JobInput, dir: string, overwrite: boolea
       { name: "M2RL_REWARD_URL", default: "http://127.0.0.1:8000", comment: "where m2rl serve listens" },
       {
         name: "MICRO_BATCH_PER_GPU",
-        default: String(c.microBatchSize > 0 ? c.microBatchSize : 4),
+        default: String(defaultMicroBatch(c)),
         comment: "sequences per forward/backward chunk per GPU (memory only)",
       },
     ],
@@ -130,7 +130,7 @@ export async function writeVerlJob(job: JobInput, dir: string, overwrite: boolea
         `--target_dir ${join(finalDir, "outputs/hf")}`,
       import: importSnippet(job.armId, join(finalDir, "outputs/hf")),
     },
-    warnings: job.serve.warnings,
+    warnings: [...job.serve.warnings, ...batchWarnings(c, job.gpus, job.nodes)],
   };
 
   await atomicDirectory(

@@ -20,6 +20,11 @@ same order, as ``m2rl run`` would train on:
   step's samples of that domain (all of them), read from ``token_level_scores`` (the verifier's reward plus any
   shaping term, as M2RL's reward) or the reward function's ``score``.
 
+The sampler is stateful (``state_dict`` / ``load_state_dict``: the rule's random stream and averages, each domain's
+cursor, the step): verl checkpoints its dataloader, and torchdata's StatefulDataLoader stores a stateful sampler's
+state and, on resume, restores it and iterates afresh (``_BatchSamplerIterator`` in
+torchdata/stateful_dataloader/sampler.py), so a resumed run continues the same draw.
+
 Python standard library only, and no verl import is needed to run the rule: M2RL's Rng (xoshiro128**, seeded through
 splitmix32, FNV-1a string seeds) and V8's ``Math.exp`` (fdlibm's ``__ieee754_exp``) are ported here bit for bit, so
 the probabilities are the same doubles as in TypeScript. Under verl the class derives from verl's
