@@ -346,7 +346,7 @@ describe("m2rl export: OpenRLHF JSONL", () => {
 });
 
 describe("m2rl export: command line", () => {
-  it("bad input exits 2: an unknown engine, an unknown arm", async () => {
+  it("bad input exits 2: an unknown engine, an unknown arm, a job folder that exists (without --force)", async () => {
     const quiet = () => {};
     expect(
       await exportCommand(experiment, { engine: "trl", out: join(tmp, "x"), gpus: 1, nodes: 1, log: quiet }),
@@ -361,6 +361,9 @@ describe("m2rl export: command line", () => {
         log: quiet,
       }),
     ).toBe(2);
+    const again = { engine: "verl", out: out.verl, gpus: 1, nodes: 1, arm: ["single:math"], log: quiet };
+    expect(await exportCommand(experiment, again)).toBe(2);
+    expect(existsSync(join(out.verl, "single-math", "launch.sh"))).toBe(true);
   });
 
   it("`m2rl export --help` loads no export code (the lazy command)", () => {

@@ -6,6 +6,7 @@
  * options, and hand everything to the engine's writer. `<out>/manifest.json` lists the jobs and the arms not
  * exported, with the reason.
  */
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
@@ -49,6 +50,9 @@ export interface ExportSummary {
   jobs: { arm: string; seed: number; dir: string; manifest: JobManifest }[];
   skipped: { arm: string; reason: string }[];
 }
+
+/** Bad input found while exporting (exit 2): a job folder that exists without --force. */
+export class ExportInputError extends Error {}
 
 /** Why an arm of the plan is not exported (undefined: it is). */
 function notExported(arm: ArmConfig, engine: Engine): string | undefined {
@@ -178,6 +182,8 @@ export async function exportJobs(
         serve: serveCommand(config, loaded.baseDir, Object.keys(config.domains)),
       };
       const dir = join(seedRunDir(out, seed, seeds), armFolder(arm.id));
+      if (existsSync(dir) && o.force !== true)
+        throw new ExportInputError(`${dir} exists: give --force to replace it, or another --out`);
       const manifest =
         engine === "verl"
           ? await writeVerlJob(job, dir, o.force === true)
@@ -246,8 +252,16 @@ export async function exportCommand(file: string, o: ExportOptions): Promise<num
       process.stderr.write("no RL arm to export\n");
       return 2;
     }
+    log(
+      `wrote ${summary.jobs.length} job folder(s) to ${resolve(o.out)} (manifest.json lists them): each one's ` +
+        "README.md says how to serve the rewards, launch, convert and import it",
+    );
     return 0;
   } catch (err) {
+    if (err instanceof ExportInputError) {
+      process.stderr.write(`m2rl export: ${err.message}\n`);
+      return 2;
+    }
     process.stderr.write(`m2rl export: ${(err as Error).message}\n`);
     return 1;
   }

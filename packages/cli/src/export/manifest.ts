@@ -51,8 +51,8 @@ export function renderReadme(m: JobManifest): string {
     `# ${m.arm.id} → ${engineName} ${m.engine.revision}`,
     "",
     `Written by \`m2rl export\` from experiment \`${m.experiment.name}\` (${m.experiment.file}, seed ${m.experiment.seed}): ` +
-      `the RL arm \`${m.arm.id}\` (${m.arm.kind}, domains ${m.arm.domains.join(", ")}, arm seed ${m.arm.seed}) as a ` +
-      `${engineName} job for ${m.cluster.nodes} node(s) × ${m.cluster.gpusPerNode} GPU(s). Keys checked against ` +
+      `the RL arm \`${m.arm.id}\` (${m.arm.kind}, domains ${m.arm.domains.join(", ")}, arm seed ${m.arm.seed}) as ` +
+      `${m.engine.name === "verl" ? "a" : "an"} ${engineName} job for ${m.cluster.nodes} node(s) × ${m.cluster.gpusPerNode} GPU(s). Keys checked against ` +
       `${engineName} ${m.engine.commit.slice(0, 12)} (\`${m.engine.keyList}\`).`,
     "",
     `Starts from: ${m.arm.startsFrom.note}`,
@@ -85,11 +85,15 @@ export function renderReadme(m: JobManifest): string {
     `   ${m.run.launch}`,
     "   ```",
     "",
-    "3. Convert the last checkpoint to a Hugging Face folder:",
-    "",
-    "   ```sh",
-    `   ${m.run.convert}`,
-    "   ```",
+    ...(m.engine.name === "verl"
+      ? [
+          "3. Convert the last checkpoint to a Hugging Face folder:",
+          "",
+          "   ```sh",
+          `   ${m.run.convert}`,
+          "   ```",
+        ]
+      : [`3. Convert: ${m.run.convert}.`]),
     "",
     "4. Bring it back: import it with a checkpoint arm (see the top-level README, Scaling out), then `m2rl run` " +
       "merges, scores and reports it with the other arms:",
