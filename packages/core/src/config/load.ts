@@ -11,6 +11,7 @@ import type {
   DomainConfig,
   EvaluationConfig,
   ExperimentConfig,
+  GenerationsConfig,
   PolicyConfig,
   SplitConfig,
 } from "./types.ts";
@@ -111,6 +112,7 @@ export function validateExperiment(
 
   // Before the schema fills in `seed`'s default.
   const bothSeeds = raw.seed !== undefined && raw.seeds !== undefined;
+  const written = writtenArmKeys(raw.arms);
   const problems: Problem[] = validateWithSchema(undefined, experimentSchema, raw);
   if (bothSeeds)
     problems.push({
@@ -118,10 +120,11 @@ export function validateExperiment(
       at: "key",
       message: "give either 'seed' or 'seeds', not both ('seeds: [s]' is 'seed: s')",
     });
-  const checker = new Checker(host, raw, problems);
+  const checker = new Checker(host, raw, problems, written);
   checker.policy();
   checker.domains();
   checker.arms();
+  checker.imports();
   checker.sections();
   checker.evaluation();
   checker.analysis();
@@ -155,6 +158,17 @@ const TRAINER_PLUGINS = "trainer.plugins.";
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
+/** The keys written in each arm's block, before the schema fills in defaults (e.g. a mix arm's `scheduler`). */
+function writtenArmKeys(arms: unknown): ReadonlyMap<string, ReadonlySet<string>> {
+  const out = new Map<string, Set<string>>();
+  if (isObj(arms))
+    for (const [id, v] of Object.entries(arms)) out.set(id, new Set(isObj(v) ? Object.keys(v) : []));
+  return out;
+}
+
+/** Keys of a training arm that do not apply when the arm is imported (`checkpoint`): it was trained elsewhere. */
+const TRAINING_KEYS = ["trainer", "scheduler", "options", "domains"];
+
 /** Arm kind of an arm id, or undefined when the id matches no kind (the schema reports that). */
 function armKind(id: string): ArmConfig["kind"] | undefined {
   const prefix = id.split(":")[0];
@@ -169,6 +183,8 @@ class Checker {
     readonly host: PluginHost,
     readonly raw: Obj,
     readonly problems: Problem[],
+    /** Keys written in each arm's block (before schema defaults). */
+    readonly written: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
   ) {}
 
   get domainIds(): string[] {
@@ -313,6 +329,79 @@ class Checker {
           );
       }
     }
+  }
+
+  /**
+   * Imported arms (`checkpoint`, `single.checkpoints`) and imported generations: every domain named exists, the
+   * expanded `single` imports every domain, training keys are refused on an imported arm, and the policy is the
+   * model folder the arms were trained from (no built-in recipe, no SFT stage here that would move the merge base).
+   */
+  imports(): void {
+    const arms = this.raw.arms;
+    if (!isObj(arms)) return;
+    const domainIds = this.domainIds;
+    const imported: PathSegment[][] = [];
+    const unknownDomain = (path: PathSegment[], d: string, at: "key" | "value") =>
+      this.problems.push({ path, at, message: `unknown domain '${d}'${didYouMean(d, domainIds)}` });
+    const checkGenerations = (g: unknown, at: PathSegment[]) => {
+      if (isObj(g) && typeof g.domain === "string" && !domainIds.includes(g.domain))
+        unknownDomain([...at, "domain"], g.domain, "value");
+    };
+    for (const [id, value] of Object.entries(arms)) {
+      if (!isObj(value)) continue;
+      const at: PathSegment[] = ["arms", id];
+      const kind = armKind(id);
+      let isImported = false;
+      if (id === "single") {
+        if (isObj(value.checkpoints)) {
+          isImported = true;
+          imported.push([...at, "checkpoints"]);
+          for (const d of Object.keys(value.checkpoints))
+            if (!domainIds.includes(d)) unknownDomain([...at, "checkpoints", d], d, "key");
+          const missing = domainIds.filter((d) => !Object.hasOwn(value.checkpoints as Obj, d));
+          if (missing.length)
+            this.problems.push({
+              path: [...at, "checkpoints"],
+              at: "key",
+              message: `no checkpoint for domain${missing.length === 1 ? "" : "s"} ${missing.map((d) => `'${d}'`).join(", ")}: 'checkpoints' imports every domain's single arm (write single:<domain> arms to import some and train others)`,
+            });
+        }
+        if (isObj(value.generations))
+          for (const [d, g] of Object.entries(value.generations)) {
+            if (!domainIds.includes(d)) unknownDomain([...at, "generations", d], d, "key");
+            checkGenerations(g, [...at, "generations", d]);
+          }
+      } else {
+        if ((kind === "single" || kind === "mix") && typeof value.checkpoint === "string") {
+          isImported = true;
+          imported.push([...at, "checkpoint"]);
+        }
+        checkGenerations(value.generations, [...at, "generations"]);
+      }
+      if (isImported)
+        for (const k of TRAINING_KEYS)
+          if (this.written.get(id)?.has(k))
+            this.problems.push({
+              path: [...at, k],
+              at: "key",
+              message: `'${k}' does not apply to an imported arm: it was trained elsewhere (its checkpoint is imported)`,
+            });
+    }
+    if (!imported.length) return;
+    const p = this.raw.policy;
+    if (isObj(p) && p.builtin !== undefined)
+      for (const path of imported)
+        this.problems.push({
+          path,
+          at: "key",
+          message:
+            "an imported checkpoint is merged and compared against the model it was trained from: set policy.path to that Hugging Face folder (policy.builtin is M2RL's own tiny recipe)",
+        });
+    const sftMessage =
+      "arms are imported (trained elsewhere from policy.path), and an SFT stage here would move the start point and the merge base away from that model: make policy.path the SFT model the engine started from";
+    if (isObj(p) && p.sft !== undefined)
+      this.problems.push({ path: ["policy", "sft"], at: "key", message: sftMessage });
+    if ("sft" in arms) this.problems.push({ path: ["arms", "sft"], at: "key", message: sftMessage });
   }
 
   armDomains(a: Obj, at: PathSegment[], domainIds: string[]): void {
@@ -476,6 +565,17 @@ function getIn(v: unknown, path: readonly string[]): unknown {
 const asObj = (v: unknown): Obj => (isObj(v) ? v : {});
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? (v as string[]) : undefined);
 
+/** `generations:` as typed: `file` always a list. */
+function generationsConfig(v: unknown): GenerationsConfig {
+  const g = asObj(v);
+  const files = Array.isArray(g.file) ? (g.file as string[]) : [String(g.file)];
+  return {
+    files,
+    ...(g.format === "verl" || g.format === "jsonl" ? { format: g.format } : {}),
+    ...(typeof g.domain === "string" ? { domain: g.domain } : {}),
+  };
+}
+
 /** The typed experiment from a raw document that passed every check. */
 function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
   const p = asObj(raw.policy);
@@ -528,14 +628,28 @@ function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
     const a = asObj(v);
     const source: PathSegment[] = ["arms", id];
     const description = typeof a.description === "string" ? { description: a.description } : {};
+    // Present only when written, so that the arms (and their cache hashes) of experiments without imports are as before.
+    const generations = a.generations === undefined ? {} : { generations: generationsConfig(a.generations) };
+    const checkpoint = typeof a.checkpoint === "string" ? { checkpoint: a.checkpoint } : {};
     const ds = strings(a.domains) ?? domainIds;
     switch (armKind(id)) {
       case "base":
       case "sft":
-        arms.push({ id, kind: id as "base" | "sft", source, ...description });
+        arms.push({ id, kind: id as "base" | "sft", source, ...description, ...generations });
         break;
       case "single":
-        for (const d of id === "single" ? domainIds : [id.slice("single:".length)])
+        for (const d of id === "single" ? domainIds : [id.slice("single:".length)]) {
+          const perDomain =
+            id === "single"
+              ? {
+                  ...(typeof asObj(a.checkpoints)[d] === "string"
+                    ? { checkpoint: asObj(a.checkpoints)[d] as string }
+                    : {}),
+                  ...(isObj(asObj(a.generations)[d])
+                    ? { generations: generationsConfig(asObj(a.generations)[d]) }
+                    : {}),
+                }
+              : { ...checkpoint, ...generations };
           arms.push({
             id: `single:${d}`,
             kind: "single",
@@ -543,7 +657,9 @@ function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
             trainer: asObj(a.trainer),
             source,
             ...description,
+            ...perDomain,
           });
+        }
         break;
       case "mix":
         arms.push({
@@ -555,6 +671,8 @@ function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
           trainer: asObj(a.trainer),
           source,
           ...description,
+          ...checkpoint,
+          ...generations,
         });
         break;
       case "merge":
@@ -567,11 +685,20 @@ function normalize(raw: Obj, host: PluginHost): ExperimentConfig {
           parameters: asObj(a.parameters),
           source,
           ...description,
+          ...generations,
         });
         break;
       case "mopd":
         needSingles(ds);
-        arms.push({ id, kind: "mopd", domains: ds, trainer: asObj(a.trainer), source, ...description });
+        arms.push({
+          id,
+          kind: "mopd",
+          domains: ds,
+          trainer: asObj(a.trainer),
+          source,
+          ...description,
+          ...generations,
+        });
         break;
     }
   }

@@ -58,12 +58,83 @@ const nullableObject = (
   ...(required.length ? { required } : {}),
 });
 
-const baseArm = nullableObject("The base policy, evaluated as it is (built-in: randomly initialised).", {});
-const sftArm = nullableObject("The base after the supervised warm-up (`policy.sft`), evaluated.", {});
+/** `arms.<id>.generations`: eval generations made elsewhere, scored here instead of generating on this machine. */
+const generations: JSONSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["file"],
+  description:
+    "Eval generations made elsewhere (verl's validation dump, or JSONL of prompt / response / ground truth): the " +
+    "arm is scored from them with this experiment's verifiers instead of generating on this machine.",
+  properties: {
+    file: {
+      type: ["string", "array"],
+      minLength: 1,
+      items: { type: "string", minLength: 1 },
+      minItems: 1,
+      description:
+        "JSONL file (or a list of files), relative to this file: verl's `trainer.validation_data_dir`/<step>.jsonl, " +
+        "or one { prompt, response, ground truth } object per line.",
+    },
+    format: {
+      enum: ["verl", "jsonl"],
+      description:
+        "verl: keys input, output, gts (score and step kept for comparison); jsonl: prompt, response and " +
+        "ground_truth (or gts, reward_model.ground_truth, answer), optional domain / data_source, task_id, " +
+        "sample_index. Default: from the first line's keys.",
+    },
+    domain: {
+      type: "string",
+      pattern: ID,
+      description:
+        "Domain of every line; default: the line's domain / data_source, else the domain whose eval task has the " +
+        "line's prompt and ground truth.",
+    },
+  },
+};
+
+const checkpoint: JSONSchema = {
+  type: "string",
+  minLength: 1,
+  description:
+    "Import the arm instead of training it: a Hugging Face model folder trained elsewhere from `policy.path` " +
+    "(e.g. verl's model_merger output), relative to this file. It is merged, analysed and evaluated like an arm " +
+    "trained here.",
+};
+
+const baseArm = nullableObject("The base policy, evaluated as it is (built-in: randomly initialised).", {
+  generations,
+});
+const sftArm = nullableObject("The base after the supervised warm-up (`policy.sft`), evaluated.", {
+  generations,
+});
 const singleArm = nullableObject(
   "One RL run per domain (single:<domain> for one of them), from sft (else base).",
   {
     trainer: trainerOverride,
+    checkpoint,
+    generations,
+  },
+);
+const singlesArm = nullableObject(
+  "One RL run per domain (single:<domain> for one of them), from sft (else base).",
+  {
+    trainer: trainerOverride,
+    checkpoints: {
+      type: "object",
+      propertyNames: { pattern: ID },
+      additionalProperties: { type: "string", minLength: 1 },
+      description:
+        "Import every domain's arm instead of training it: domain id → Hugging Face model folder trained " +
+        "elsewhere from `policy.path` (relative to this file). Every domain needs one.",
+    },
+    generations: {
+      type: "object",
+      propertyNames: { pattern: ID },
+      additionalProperties: generations,
+      description:
+        "Eval generations made elsewhere, per domain id: each single:<domain> arm is scored from its own.",
+    },
   },
 );
 const mixArm = nullableObject("One RL run on a mixture of the domains (the paper's multi-task run).", {
@@ -76,6 +147,8 @@ const mixArm = nullableObject("One RL run on a mixture of the domains (the paper
   options: openObject("Options of the mixing scheduler (validated by its schema)."),
   domains: armDomains,
   trainer: trainerOverride,
+  checkpoint,
+  generations,
 });
 const mergeArm = nullableObject(
   "A merge of the domains' single-task experts, relative to their start policy.",
@@ -89,11 +162,13 @@ const mergeArm = nullableObject(
       "Parameters of the merge method, with mergekit's names (validated by its schema).",
     ),
     domains: armDomains,
+    generations,
   },
 );
 const mopdArm = nullableObject("Multi-teacher on-policy distillation from the single-task experts.", {
   domains: armDomains,
   trainer: trainerOverride,
+  generations,
 });
 
 /** The experiment schema (draft-07). */
@@ -201,7 +276,7 @@ export const experimentSchema: JSONSchema = {
       additionalProperties: false,
       "x-key-hint":
         "arm ids are base, sft, single, single:<domain>, mix[:<label>], merge:<method>, mopd[:<label>]",
-      properties: { base: baseArm, sft: sftArm, single: singleArm, mix: mixArm, mopd: mopdArm },
+      properties: { base: baseArm, sft: sftArm, single: singlesArm, mix: mixArm, mopd: mopdArm },
       patternProperties: {
         [`^single:${ID.slice(1)}`]: singleArm,
         [`^mix:${ID.slice(1)}`]: mixArm,
@@ -243,6 +318,14 @@ export const experimentSchema: JSONSchema = {
           description: "Nucleus sampling mass (1: off).",
         },
         maxTokens: { type: "integer", minimum: 1, description: "Generation limit; default: the policy's." },
+        maxParameters: {
+          type: "integer",
+          minimum: 1,
+          description:
+            "Largest model generated from on this machine (parameters): an arm above it is scored from its imported " +
+            "`generations`, else not evaluated (the report says which and why), and the prediction analyses skip it. " +
+            "Default: no limit.",
+        },
         selfJudge: {
           type: "object",
           additionalProperties: false,

@@ -65,19 +65,37 @@ interface ArmBase {
   source: readonly PathSegment[];
   /** Added because a merge / mopd arm needs it, not written in the file. */
   implied?: boolean;
+  /** Eval generations made elsewhere: the arm is scored from them instead of generating (`generations:`). */
+  generations?: GenerationsConfig;
+}
+
+/** An arm trained elsewhere (verl, OpenRLHF): its Hugging Face folder, as written (relative to the experiment file). */
+interface Imported {
+  checkpoint?: string;
+}
+
+/** `arms.<id>.generations`: generation files scored with the experiment's verifiers. */
+export interface GenerationsConfig {
+  /** JSONL files as written (relative to the experiment file); `file:` may name one or a list. */
+  files: string[];
+  /** Line format; undefined: from the first line's keys. */
+  format?: "verl" | "jsonl";
+  /** Domain id of every line; undefined: from each line (domain / data_source) or its eval task. */
+  domain?: string;
 }
 
 export type ArmConfig =
   | (ArmBase & { kind: "base" })
   | (ArmBase & { kind: "sft" })
-  | (ArmBase & { kind: "single"; domain: string; trainer: Record<string, unknown> })
-  | (ArmBase & {
-      kind: "mix";
-      domains: string[];
-      scheduler: string;
-      options: Record<string, unknown>;
-      trainer: Record<string, unknown>;
-    })
+  | (ArmBase & Imported & { kind: "single"; domain: string; trainer: Record<string, unknown> })
+  | (ArmBase &
+      Imported & {
+        kind: "mix";
+        domains: string[];
+        scheduler: string;
+        options: Record<string, unknown>;
+        trainer: Record<string, unknown>;
+      })
   | (ArmBase & { kind: "merge"; domains: string[]; method: string; parameters: Record<string, unknown> })
   | (ArmBase & { kind: "mopd"; domains: string[]; trainer: Record<string, unknown> });
 
@@ -92,6 +110,8 @@ export interface EvaluationConfig {
   temperature: number;
   topP: number;
   maxTokens?: number;
+  /** Largest model generated from on this machine; undefined: no limit. */
+  maxParameters?: number;
   selfJudge?: SelfJudgeConfig;
 }
 
