@@ -52,15 +52,6 @@ export function sampleSplit<P>(options: {
   return out;
 }
 
-/** JSON Schema of the generators' `teacherErrorRate` option. */
-export const TEACHER_ERROR_RATE_SCHEMA = {
-  type: "number",
-  minimum: 0,
-  maximum: 1,
-  description:
-    "fraction of SFT references written with the domain's typical mistake (a noisy teacher); the graded ground truth is unchanged (default 0)",
-} as const;
-
 /** True when the noisy teacher gets the task with canonical `key` wrong (probability `rate`, seeded per task). */
 export function teacherSlips(domain: string, seed: number, key: string, rate: number): boolean {
   if (!(rate > 0)) return false;
