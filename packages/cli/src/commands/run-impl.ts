@@ -227,8 +227,10 @@ function describe(
     case "sft":
       return `SFT ${Number(config.policy.sft?.steps ?? 200)} steps`;
     case "single":
+      if (arm.checkpoint !== undefined) return `imported checkpoint ${arm.checkpoint}`;
       return `GRPO on ${arm.domain}, ${steps(arm.trainer)} steps`;
     case "mix":
+      if (arm.checkpoint !== undefined) return `imported checkpoint ${arm.checkpoint}`;
       return `GRPO on ${arm.domains.join("+")} (${arm.scheduler}), ${steps(arm.trainer)} steps`;
     case "merge":
       return `${arm.method} of ${arm.domains.map((d) => `single:${d}`).join(", ")}`;

@@ -116,6 +116,14 @@ async function unreadableFiles(
           "the model folder's tokenizer has no chat template (no chat_template.jinja, and no chat_template string or `default` entry in tokenizer_config.json)",
       });
   }
+  // imported checkpoints and generation files (`arms.<id>.checkpoint`, `.generations`): src/run/imported/, loaded
+  // only for an experiment that imports something
+  if (
+    config.arms.some((a) => a.generations !== undefined || ("checkpoint" in a && a.checkpoint !== undefined))
+  ) {
+    const { importProblems } = await import("../run/imported/validate.ts");
+    out.push(...(await importProblems(config, baseDir, unreadableModelFolder)));
+  }
   const named = Object.values(config.domains).some(
     (d) => d.train.file !== undefined || d.eval.file !== undefined || d.options.data !== undefined,
   );

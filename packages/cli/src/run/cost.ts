@@ -1,7 +1,8 @@
 /**
  * A priori cost of each arm for `m2rl run --dry-run`: tokens and FLOPs from the experiment's step counts, batch
  * shapes and the policy's parameter count. FLOPs per token: 2·P to generate, 2·P to score old log-probs, 6·P to
- * train (forward + backward); SFT trains only; merges and evaluation are not counted (they are small next to RL).
+ * train (forward + backward); SFT trains only; merges and evaluation are not counted (they are small next to RL), nor
+ * imported arms (trained elsewhere).
  */
 import type { ArmConfig, CausalLMConfig, ExperimentConfig } from "@m2rl/core";
 import { CharTokenizer, DEFAULT_SFT, tinyConfig, trainingFlops } from "@m2rl/core";
@@ -34,6 +35,8 @@ const PROMPT_TOKENS = 24;
 export function estimateArmCost(arm: ArmConfig, config: ExperimentConfig, params: number): ArmCostEstimate {
   const none = { steps: 0, tokensGenerated: 0, tokensTrained: 0, flops: 0 };
   if (arm.kind === "base" || arm.kind === "merge") return none;
+  // An imported checkpoint was trained elsewhere: nothing of it runs here.
+  if ((arm.kind === "single" || arm.kind === "mix") && arm.checkpoint !== undefined) return none;
   if (arm.kind === "sft") {
     const sft = { ...DEFAULT_SFT, ...(config.policy.sft ?? {}) };
     const trained = sft.steps * sft.batchSize * (PROMPT_TOKENS + 8);

@@ -25,8 +25,17 @@ import type {
 import { type Checkpoint, loadPolicy } from "@m2rl/core";
 import { NodeFileStore, openCheckpoint } from "@m2rl/io-node";
 import { HELD_OUT_FILE } from "./executors/index.ts";
+import {
+  checkpointParameters,
+  type EvalSource,
+  fitsHere,
+  formatParameters,
+  importedCheckpoint,
+  importsAnything,
+} from "./imported/index.ts";
 import type { Plan } from "./plan.ts";
 import type { SeedRun } from "./runner.ts";
+import type { ArmRecord } from "./store.ts";
 
 export interface ReportInput {
   /** The experiment (with several seeds: `seed` is the first, `seeds` all of them). */
@@ -52,11 +61,15 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
   const dir = input.dir ?? store.dir;
 
   const evalRows: EvalRow[] = [];
+  // Where each arm's eval rows came from (first seed): imported generations, not evaluated, else generated here.
+  const evalSources = new Map<string, EvalSource>();
   for (const run of runs)
     for (const r of run.records) {
       const ev = JSON.parse(await readFile(join(run.store.armDir(r.id), "eval.json"), "utf8")) as {
         rows: EvalRow[];
+        evaluation?: EvalSource;
       };
+      if (run === first && ev.evaluation) evalSources.set(r.id, ev.evaluation);
       evalRows.push(...(pooled ? ev.rows.map((row) => ({ ...row, seed: run.seed })) : ev.rows));
     }
   const metrics: Record<string, MetricsRow[]> = {};
@@ -105,11 +118,16 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     const armInput = async (id: string): Promise<ArmInput> => {
       const ref = parseArmName(id);
       const dir = store.checkpointDir(id);
+      const weights = await open(dir);
+      // Weights are read tensor by tensor (weight-only analyses stream); the prediction analyses run the policy, so
+      // only for models that fit evaluation.maxParameters.
+      const fits =
+        config.evaluation.maxParameters === undefined || fitsHere(config, await checkpointParameters(dir));
       const arm: ArmInput = {
         ...ref,
         name: id,
-        weights: await open(dir),
-        loadPolicy: () => loadPolicy(new NodeFileStore(dir), { trainable: false }),
+        weights,
+        ...(fits ? { loadPolicy: () => loadPolicy(new NodeFileStore(dir), { trainable: false }) } : {}),
       };
       return watch(watch(arm, "weights", "checkpoints"), "loadPolicy", "checkpoints");
     };
@@ -124,7 +142,15 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
     }
 
     const parameters = await countParameters(store.checkpointDir(plan.start));
-    const costs: ArmCost[] = records.map((r) => {
+    // Imported arms were trained elsewhere: their cost is not measured here, so they are left out of the costs; with
+    // an imported expert the mix is left out too, since its comparison with "separate + merge" would set a cost
+    // measured here against one that was not. Merges stay (their merge time, and the experts they are built from).
+    const importedIds = new Set(
+      plan.nodes.filter((n) => importedCheckpoint(n.arm) !== undefined).map((n) => n.id),
+    );
+    const expertImported = plan.nodes.some((n) => n.arm.kind === "single" && importedIds.has(n.id));
+    const costed = records.filter((r) => !importedIds.has(r.id) && !(expertImported && r.kind === "mix"));
+    const costs: ArmCost[] = costed.map((r) => {
       const node = plan.nodes.find((n) => n.id === r.id)!;
       const rows = metrics[r.id] ?? [];
       return {
@@ -209,10 +235,54 @@ export async function writeRunReport(input: ReportInput): Promise<string[]> {
         ...seedFacts,
         ["start point", plan.start],
         ["arms", plan.nodes.map((n) => n.id).join(", ")],
+        ...importFacts(config, plan, records, evalSources),
       ],
     });
     return writeReport(dir, rendered);
   }
+}
+
+/**
+ * The report's facts about imports and the size limit (none for an experiment with neither, so its report is as
+ * before): the imported checkpoints, what was trained here, and which arms were evaluated here, scored from imported
+ * generations, or not evaluated and why.
+ */
+export function importFacts(
+  config: ExperimentConfig,
+  plan: Plan,
+  records: readonly ArmRecord[],
+  sources: ReadonlyMap<string, EvalSource>,
+): [string, string][] {
+  if (!importsAnything(config) && config.evaluation.maxParameters === undefined) return [];
+  const list = (xs: string[]) => (xs.length ? xs.join("; ") : "none");
+  const imported = plan.nodes.flatMap((n) => {
+    const cp = importedCheckpoint(n.arm);
+    return cp === undefined ? [] : [`${n.id} ← ${cp}`];
+  });
+  const trained = records.filter((r) => r.tokensTrained > 0 || r.flops > 0).map((r) => r.id);
+  const here: string[] = [];
+  const scored: string[] = [];
+  const skipped: string[] = [];
+  for (const r of records) {
+    const s = sources.get(r.id);
+    if (!s) here.push(r.id);
+    else if (s.source === "skipped") skipped.push(`${r.id} (${s.reason})`);
+    else
+      scored.push(
+        `${r.id} (${s.format}: ${s.files.join(", ")}; ${s.samples} samples, ${s.matched} on this experiment's eval tasks${s.engineCompared ? `; verdicts agree with the engine's reward on ${s.engineAgreed}/${s.engineCompared}` : ""})`,
+      );
+  }
+  const limit = config.evaluation.maxParameters;
+  return [
+    ...(imported.length ? ([["imported checkpoints", list(imported)]] as [string, string][]) : []),
+    ["trained here", trained.length ? trained.join(", ") : "nothing (no arm was trained by M2RL)"],
+    [
+      "evaluated here",
+      `${list(here)}${limit === undefined ? "" : ` (models up to evaluation.maxParameters = ${formatParameters(limit)})`}`,
+    ],
+    ["scored from imported generations", list(scored)],
+    ["not evaluated", list(skipped)],
+  ];
 }
 
 /** The rows of a JSON-lines file; none when it does not exist. */

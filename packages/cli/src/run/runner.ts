@@ -32,6 +32,11 @@ export interface ArmExecutors {
   produce(job: ArmJob): Promise<ArmOutput>;
   /** Scores the arm's checkpoint on every domain's eval split; writes `eval.json`; returns mean reward per domain. */
   evaluate(job: ArmJob): Promise<Record<string, number>>;
+  /**
+   * What identifies the arm's inputs that live outside the experiment (an imported checkpoint, generation files),
+   * added to its hash; undefined for an arm that has none (its hash is then unchanged).
+   */
+  fingerprint?(node: PlanNode): Promise<unknown>;
 }
 
 export interface RunEvents {
@@ -54,13 +59,21 @@ const CACHE_VERSION = 2;
 /**
  * Hash of everything an arm's result depends on: its own config, the parts of the shared config its kind reads, the
  * evaluation settings, and its deps' hashes. `base` and `sft` do not read the RL trainer options, so changing those
- * keeps the (expensive) warm-up cached; merges read only their parameters and their inputs.
+ * keeps the (expensive) warm-up cached; merges read only their parameters and their inputs. An imported arm hashes
+ * `imported` (its folder's and files' fingerprints) instead of the train data and trainer options.
  */
-export function armHash(node: PlanNode, config: ExperimentConfig, depHashes: readonly string[]): string {
+export function armHash(
+  node: PlanNode,
+  config: ExperimentConfig,
+  depHashes: readonly string[],
+  imported?: unknown,
+): string {
   const { source: _source, implied: _implied, description: _description, ...arm } = node.arm;
   const kind = node.arm.kind;
-  const usesDomains = kind !== "base" && kind !== "merge";
-  const usesTrainer = kind === "single" || kind === "mix" || kind === "mopd";
+  // An imported arm (`checkpoint`) was trained elsewhere: the train splits and trainer options do not make it.
+  const trained = !("checkpoint" in node.arm && node.arm.checkpoint !== undefined);
+  const usesDomains = kind !== "base" && kind !== "merge" && trained;
+  const usesTrainer = (kind === "single" || kind === "mix" || kind === "mopd") && trained;
   return hashOf({
     v: CACHE_VERSION,
     arm,
@@ -74,6 +87,8 @@ export function armHash(node: PlanNode, config: ExperimentConfig, depHashes: rea
       Object.entries(config.domains).map(([id, d]) => [id, { ...d, train: undefined }]),
     ),
     deps: depHashes,
+    // Only for arms with imported inputs: every other arm hashes as before (resume of older runs).
+    ...(imported === undefined ? {} : { imported }),
   });
 }
 
@@ -96,6 +111,7 @@ export async function runPlan(
       node,
       config,
       node.deps.map((d) => records.get(d)!.hash),
+      await executors.fingerprint?.(node),
     );
     const previous = await store.readRecord(node.id);
     if (previous && previous.hash === hash && !forced.has(node.id)) {

@@ -4,6 +4,12 @@
  * sample. Wired into `runPlan` by the `m2rl run` command.
  */
 import type { ArmConfig } from "@m2rl/core";
+import {
+  evaluateArmOrImported,
+  importedCheckpoint,
+  importedFingerprint,
+  produceImported,
+} from "../imported/index.ts";
 import type { ArmExecutors, ArmJob, ArmOutput } from "../runner.ts";
 import { produceBase } from "./base.ts";
 import type { ExecutorContext } from "./context.ts";
@@ -28,9 +34,17 @@ export const PRODUCERS: Readonly<Record<ArmConfig["kind"], Producer>> = {
   merge: produceMerge,
 };
 
+/**
+ * An imported arm (`checkpoint:`) is linked in instead of trained; every arm is scored from its imported
+ * `generations` when it has some, else evaluated here when it fits `evaluation.maxParameters`.
+ */
 export function createExecutors(ctx: ExecutorContext): ArmExecutors {
   return {
-    produce: (job) => PRODUCERS[job.node.arm.kind](ctx, job),
-    evaluate: (job) => evaluateArm(ctx, job),
+    produce: (job) =>
+      importedCheckpoint(job.node.arm) !== undefined
+        ? produceImported(ctx, job)
+        : PRODUCERS[job.node.arm.kind](ctx, job),
+    evaluate: (job) => evaluateArmOrImported(ctx, job, evaluateArm),
+    fingerprint: (node) => importedFingerprint(node.arm, ctx.baseDir),
   };
 }
