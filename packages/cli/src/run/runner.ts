@@ -68,10 +68,18 @@ export function armHash(
   depHashes: readonly string[],
   imported?: unknown,
 ): string {
-  const { source: _source, implied: _implied, description: _description, ...arm } = node.arm;
+  const { source: _source, implied: _implied, description: _description, ...own } = node.arm;
   const kind = node.arm.kind;
   // An imported arm (`checkpoint`) was trained elsewhere: the train splits and trainer options do not make it.
   const trained = !("checkpoint" in node.arm && node.arm.checkpoint !== undefined);
+  const {
+    trainer: _t,
+    scheduler: _s,
+    options: _o,
+    domains: _d,
+    ...importedArm
+  } = own as Record<string, unknown>;
+  const arm = trained ? own : importedArm;
   const usesDomains = kind !== "base" && kind !== "merge" && trained;
   const usesTrainer = (kind === "single" || kind === "mix" || kind === "mopd") && trained;
   return hashOf({

@@ -26,7 +26,8 @@ const head = "name: imp\npolicy:\n  path: ./sft\ndomains:\n  math: {}\n  code: {
 
 function check(text: string) {
   const v = validateExperiment(text, "imp.yaml", host());
-  return { config: v.config, problems: v.problems.filter((p) => p.severity === "error").map(formatProblem) };
+  const of = (severity: string) => v.problems.filter((p) => p.severity === severity).map(formatProblem);
+  return { config: v.config, problems: of("error"), warnings: of("warning") };
 }
 
 describe("imported arms", () => {
@@ -117,14 +118,33 @@ evaluation: { maxParameters: 0 }
       "imp.yaml:11:5  arms.single.checkpoints  no checkpoint for domain 'code': 'checkpoints' imports every domain's single arm (write single:<domain> arms to import some and train others)",
       "imp.yaml:11:5  arms.single.checkpoints  an imported checkpoint is merged and compared against the model it was trained from: set policy.path to that Hugging Face folder (policy.builtin is M2RL's own tiny recipe)",
       "imp.yaml:11:29  arms.single.checkpoints.cod  unknown domain 'cod' (did you mean 'code'?)",
-      "imp.yaml:12:5  arms.single.trainer  'trainer' does not apply to an imported arm: it was trained elsewhere (its checkpoint is imported)",
       "imp.yaml:14:5  arms.mix.checkpoint  an imported checkpoint is merged and compared against the model it was trained from: set policy.path to that Hugging Face folder (policy.builtin is M2RL's own tiny recipe)",
-      "imp.yaml:15:5  arms.mix.scheduler  'scheduler' does not apply to an imported arm: it was trained elsewhere (its checkpoint is imported)",
       "imp.yaml:16:43  arms.mix.generations.domain  unknown domain 'maths' (did you mean 'math'?)",
       'imp.yaml:16:58  arms.mix.generations.format  must be one of "verl", "jsonl" (got string "vllm")',
       "imp.yaml:17:40  arms.merge:ta.checkpoint  unknown key 'checkpoint'; known keys: description, method, parameters, domains, generations",
       "imp.yaml:18:30  evaluation.maxParameters  must be >= 1",
     ]);
+  });
+
+  it("training keys on an imported arm are kept for m2rl export, with a warning that the import does not use them", () => {
+    const { config, problems, warnings } = check(`${head}arms:
+  single:
+    checkpoints: { math: m, code: c }
+    trainer: { steps: 3 }
+  mix:
+    checkpoint: x
+    scheduler: uniform
+    domains: [math]
+  mix:b:
+    scheduler: uniform
+`);
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual([
+      "imp.yaml:10:5  arms.single.trainer  warning: 'trainer' is not used by an imported arm: it was trained elsewhere (m2rl export reads it to write the arm's job)",
+      "imp.yaml:13:5  arms.mix.scheduler  warning: 'scheduler' is not used by an imported arm: it was trained elsewhere (m2rl export reads it to write the arm's job)",
+      "imp.yaml:14:5  arms.mix.domains  warning: 'domains' is not used by an imported arm: it was trained elsewhere (m2rl export reads it to write the arm's job)",
+    ]);
+    expect(config!.arms.find((a) => a.id === "mix")).toMatchObject({ checkpoint: "x", scheduler: "uniform" });
   });
 
   it("the expanded single arm takes checkpoints (a map), not checkpoint; generations keys are domain ids", () => {

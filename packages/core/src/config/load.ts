@@ -166,7 +166,7 @@ function writtenArmKeys(arms: unknown): ReadonlyMap<string, ReadonlySet<string>>
   return out;
 }
 
-/** Keys of a training arm that do not apply when the arm is imported (`checkpoint`): it was trained elsewhere. */
+/** Keys of a training arm that an imported arm (`checkpoint`) does not use: it was trained elsewhere. */
 const TRAINING_KEYS = ["trainer", "scheduler", "options", "domains"];
 
 /** Arm kind of an arm id, or undefined when the id matches no kind (the schema reports that). */
@@ -333,7 +333,7 @@ class Checker {
 
   /**
    * Imported arms (`checkpoint`, `single.checkpoints`) and imported generations: every domain named exists, the
-   * expanded `single` imports every domain, training keys are refused on an imported arm, and the policy is the
+   * expanded `single` imports every domain, training keys on an imported arm are a warning, and the policy is the
    * model folder the arms were trained from (no built-in recipe, no SFT stage here that would move the merge base).
    */
   imports(): void {
@@ -378,13 +378,15 @@ class Checker {
         }
         checkGenerations(value.generations, [...at, "generations"]);
       }
+      // Kept (m2rl export reads them to write the arm's job), but not used once the checkpoint is imported.
       if (isImported)
         for (const k of TRAINING_KEYS)
           if (this.written.get(id)?.has(k))
             this.problems.push({
               path: [...at, k],
               at: "key",
-              message: `'${k}' does not apply to an imported arm: it was trained elsewhere (its checkpoint is imported)`,
+              severity: "warning",
+              message: `'${k}' is not used by an imported arm: it was trained elsewhere (m2rl export reads it to write the arm's job)`,
             });
     }
     if (!imported.length) return;
