@@ -389,6 +389,26 @@ describe("m2rl run --dry-run on imported arms", () => {
   });
 });
 
+describe("m2rl run --seeds on imports", () => {
+  it("refuses several seeds: the imports are one run elsewhere", async () => {
+    const code = await main([
+      "node",
+      "m2rl",
+      "run",
+      join(dir, "exp.yaml"),
+      "--seeds",
+      "0,1",
+      "--out",
+      join(dir, "seeds"),
+    ]);
+    expect(code).toBe(1);
+    expect(err.join("")).toContain(
+      "error: --seeds 0,1: imported checkpoints and generations come from one run elsewhere",
+    );
+    expect(existsSync(join(dir, "seeds", "seed-0"))).toBe(false);
+  });
+});
+
 describe("m2rl validate on imports", () => {
   it("accepts the experiment", async () => {
     expect(await main(["node", "m2rl", "validate", join(dir, "exp.yaml")]), err.join("")).toBe(0);

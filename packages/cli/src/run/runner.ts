@@ -2,7 +2,7 @@
  * Runs a plan arm by arm in dependency order, skipping arms whose record matches the hash of their inputs, so a
  * re-run after a crash or Ctrl-C continues where it stopped and a finished experiment does no work.
  */
-import { type ExperimentConfig, experimentSeeds, withSeeds } from "@m2rl/core";
+import { ConfigError, type ExperimentConfig, experimentSeeds, IMPORTS_ONE_SEED, withSeeds } from "@m2rl/core";
 import { hashOf } from "./hash.ts";
 import { dependents, type Plan, type PlanNode } from "./plan.ts";
 import { type ArmRecord, RunStore, seedRunDir } from "./store.ts";
@@ -197,6 +197,9 @@ export async function runSeeds(
   options: SeedRunOptions = {},
 ): Promise<SeedRun[]> {
   const seeds = experimentSeeds(config);
+  // `--seeds` comes after validation: an experiment that imports runs once (its imports are one run elsewhere).
+  if (seeds.length > 1 && config.arms.some((a) => a.generations || ("checkpoint" in a && a.checkpoint)))
+    throw new ConfigError(`--seeds ${seeds.join(",")}: ${IMPORTS_ONE_SEED}`);
   const runs: SeedRun[] = [];
   for (const [i, seed] of seeds.entries()) {
     const seedConfig = seeds.length > 1 ? withSeeds(config, [seed]) : config;

@@ -147,6 +147,15 @@ evaluation: { maxParameters: 0 }
     expect(config!.arms.find((a) => a.id === "mix")).toMatchObject({ checkpoint: "x", scheduler: "uniform" });
   });
 
+  it("an experiment that imports runs with one seed", () => {
+    expect(
+      check(`${head}seeds: [0, 1]\narms:\n  base: { generations: { file: g.jsonl } }\n`).problems,
+    ).toEqual([
+      "imp.yaml:7:1  seeds  imported checkpoints and generations come from one run elsewhere: with several seeds every seed would score the same ones again; give one seed",
+    ]);
+    expect(check(`${head}seeds: [3]\narms:\n  single:math: { checkpoint: m }\n`).problems).toEqual([]);
+  });
+
   it("the expanded single arm takes checkpoints (a map), not checkpoint; generations keys are domain ids", () => {
     expect(
       check(`${head}arms:\n  single:\n    checkpoint: x\n    generations: { maths: { file: g.jsonl } }\n`)

@@ -166,6 +166,10 @@ function writtenArmKeys(arms: unknown): ReadonlyMap<string, ReadonlySet<string>>
   return out;
 }
 
+/** Why an experiment that imports checkpoints or generations runs with one seed. */
+export const IMPORTS_ONE_SEED =
+  "imported checkpoints and generations come from one run elsewhere: with several seeds every seed would score the same ones again; give one seed";
+
 /** Keys of a training arm that an imported arm (`checkpoint`) does not use: it was trained elsewhere. */
 const TRAINING_KEYS = ["trainer", "scheduler", "options", "domains"];
 
@@ -389,6 +393,13 @@ class Checker {
               message: `'${k}' is not used by an imported arm: it was trained elsewhere (m2rl export reads it to write the arm's job)`,
             });
     }
+    const generations = Object.values(arms).some((a) => isObj(a) && a.generations !== undefined);
+    if ((imported.length || generations) && Array.isArray(this.raw.seeds) && new Set(this.raw.seeds).size > 1)
+      this.problems.push({
+        path: ["seeds"],
+        at: "key",
+        message: IMPORTS_ONE_SEED,
+      });
     if (!imported.length) return;
     const p = this.raw.policy;
     if (isObj(p) && p.builtin !== undefined)
