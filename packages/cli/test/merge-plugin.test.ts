@@ -83,7 +83,7 @@ describe("m2rl merge --plugin", () => {
   it("an unknown method lists the registered ones, the plugin's included; parameters follow its declaration", async () => {
     expect(await run(join(dir, "typo.yml"), "--out", join(dir, "bad"), "--plugin", pluginFile)).toBe(2);
     expect(io.err.join("")).toMatch(
-      /typo\.yml:1 merge_method: unknown merge_method 'medain' \(did you mean 'median'\?\) \(known: linear, .*, karcher, median\)/,
+      /typo\.yml:1 merge_method: unknown merge_method 'medain' \(did you mean 'median'\?\) \(known: linear, .*, karcher, .*, median\)/,
     );
     expect(await run(join(dir, "param.yml"), "--out", join(dir, "bad"), "--plugin", pluginFile)).toBe(2);
     expect(io.err.join("")).toMatch(/unknown parameter 'lamda' for merge method 'median' \(known: lambda\)/);
