@@ -1,30 +1,37 @@
 /**
- * Merge benchmark: M2RL's streaming merger beside ../shared/bench/merge_ref.py (NumPy) on the same checkpoints,
- * in one run, on one machine.
+ * Merge benchmark, as a user waits for it: the whole `m2rl merge` process (the BUILT command,
+ * packages/cli/bin/m2rl.js, which loads dist/: run `npm run build` first; a warning says when a source is newer)
+ * beside the whole NumPy reference process (../shared/bench/merge_ref.py), on the same files, in one run, on one
+ * machine. Neither side fsyncs (ours runs with --no-fsync; the reference never does), and both wall clocks include
+ * start-up (interpreter, module loading, config parsing), pre-flight and the merge. Prints one JSON object.
  *
- *   npm run bench:merge -- [--mb 200] [--big] [--methods linear,task_arithmetic,ties] [--workers 0,2] [--no-check]
- *                          [--no-measure]   (skip the per-tensor update density / sign agreement pass)
- *                          [--dist]         (run our merger from the built dist/ packages: npm run build first)
- *                          [--embed]        (LLM-shaped checkpoints with huge tensors, see below)
- *                          [--no-fsync]     (our merger without fsyncs, as the reference writes: durable: false)
+ *   npm run bench:merge -- [--mb 200] [--methods linear,task_arithmetic,ties] [--runs 3] [--no-check]
+ *                          [--rss-methods all|none|a,b]  (peak RSS of every built-in method on LLM-shaped checkpoints)
+ *                          [--budget 512MB] [--workers 0] [--durable]   (ours with fsyncs)
  *
- * Checkpoints: base + 3 fine-tunes from make_checkpoints.py (512x512 F32 tensors), generated once under
- * /tmp/m2rl-bench-merge-<mb>mb and reused. --big uses 2000 MB per model. --embed writes (with M2RL's own writer)
- * base + 3 BF16 checkpoints shaped like Qwen2.5-0.5B's vocabulary matrices (embed_tokens and lm_head
- * [151936, 896], 272 MB each in BF16, 545 MB as float32; fine-tunes change 10% of the entries), where memory depends
- * on how the merger handles one huge tensor rather than on model size. Each method runs the reference first, then
- * ours in a child process, both after a `sync` and under /usr/bin/time (peak RSS of the process and its threads).
- * Each program times itself after its imports and argument / config parsing; GB/s = (bytes read + written) / s as
- * each counts them, ratio = reference seconds / our seconds. Prints one JSON object.
+ * Speed: base + 3 fine-tunes from make_checkpoints.py (F32, 512x512 tensors, --mb per model), generated once under
+ * /tmp/m2rl-bench-merge-<mb>mb. Per method the two programs alternate --runs times (a `sync` before each run, so
+ * one program's write-back does not land in the other's); reported: each side's median wall seconds, their ratio
+ * (reference / ours: > 1 means M2RL is faster), every sample, peak RSS of both (/usr/bin/time) and the largest
+ * difference between the two outputs.
+ *
+ * Memory: base + 3 BF16 checkpoints shaped like Qwen2.5-0.5B's vocabulary matrices (embed_tokens and lm_head
+ * [151936, 896], 272 MB each in BF16; fine-tunes change ~10% of the entries; written with M2RL's own writer, as
+ * make_checkpoints.py writes F32 512x512 tensors only), under /tmp/m2rl-bench-merge-embed. Every built-in method
+ * merges them once at the memory budget (default 512 MB), with as many models as it takes (up to 3) and its required
+ * parameters set (density 0.5 where it has one); reported: wall seconds, peak RSS of the process (/usr/bin/time),
+ * and the engine's accounted peak and chunk size from its report.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { loadavg } from "node:os";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 
 const PY = "/usr/bin/python3";
 const BENCH = resolve(import.meta.dirname, "../../shared/bench");
+const ROOT = resolve(import.meta.dirname, "..");
+const BIN = join(ROOT, "packages", "cli", "bin", "m2rl.js");
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,58 +39,37 @@ function arg(name: string): string | undefined {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-async function child(): Promise<void> {
-  // --child <config> <outDir> <workers>
-  const i = process.argv.indexOf("--child");
-  const [cfg, out, workers] = process.argv.slice(i + 1, i + 4);
-  const { parseMergeConfig, planMerge, runMerge } = await import("@m2rl/mergers");
-  // the config is parsed (and ajv compiles its schema: a fixed ~0.1 s on first use) before the clock starts, as the
-  // reference parses its arguments before its clock; pre-flight (headers) and the merge are timed
-  const config = parseMergeConfig(await readFile(cfg, "utf8"), cfg);
-  const t0 = performance.now();
-  const plan = await planMerge(config, { outDir: out, overwrite: true });
-  const r = await runMerge(plan, {
-    outDir: out,
-    workers: Number(workers),
-    overwrite: true,
-    measure: !process.argv.includes("--no-measure"),
-    durable: !process.argv.includes("--no-fsync"),
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  console.log(
-    JSON.stringify({
-      seconds,
-      bytes_read: r.inputBytes,
-      bytes_written: r.outputBytes,
-      gb_per_s: (r.inputBytes + r.outputBytes) / seconds / 1e9,
-      workers: r.workers,
-      kernels: r.kernels,
-    }),
-  );
-}
-
 function run(cmd: string, args: string[]): { out: string; err: string } {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stderr}`);
   return { out: r.stdout, err: r.stderr };
 }
 
-/** Runs a command under /usr/bin/time -f %M to get its peak RSS (KiB). */
-function runTimed(cmd: string, args: string[]): { out: string; rssMb: number } {
+/** One whole process under /usr/bin/time: wall seconds (measured here, around the process) and peak RSS (MB). */
+function timed(cmd: string, args: string[]): { seconds: number; rssMb: number; out: string } {
+  const t0 = process.hrtime.bigint();
   const r = run("/usr/bin/time", ["-f", "M2RL_MAXRSS=%M", cmd, ...args]);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const m = /M2RL_MAXRSS=(\d+)/.exec(r.err);
-  return { out: r.out, rssMb: m ? Number(m[1]) / 1024 : Number.NaN };
+  return { seconds, rssMb: m ? Number(m[1]) / 1024 : Number.NaN, out: r.out };
 }
 
 /**
- * Flushes dirty pages to disk before each timed run: the reference does not fsync its output, and the kernel's
- * writeback of it would otherwise land inside the next program's run (measured: +1.7 s on a 2 GB merge).
+ * Flushes dirty pages to disk before each timed run: neither program fsyncs its output, and the kernel's write-back
+ * of one would otherwise land inside the next program's run.
  */
 function settle(): void {
   spawnSync("sync");
 }
 
-function lastJson(text: string): Record<string, number> {
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function lastJson(text: string): Record<string, unknown> {
   const lines = text.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]);
 }
@@ -103,8 +89,33 @@ async function maxAbsDiff(a: string, b: string): Promise<number> {
   return max;
 }
 
-/** Writes the --embed checkpoints: BF16 [151936, 896] embed_tokens and lm_head plus a norm, base + 3 fine-tunes. */
-async function makeEmbedCheckpoints(files: string[]): Promise<void> {
+/** Newest modification time (ms) of the .ts files under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts"))
+      newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** The merge path's packages must be built: their dist is what `m2rl` runs. */
+function checkBuilt(): void {
+  for (const pkg of ["cli", "mergers", "core", "io-node", "kernels-native"]) {
+    const dist = join(ROOT, "packages", pkg, "dist");
+    if (!existsSync(dist)) throw new Error(`packages/${pkg}/dist is missing: run \`npm run build\` first`);
+    const built = Math.min(...readdirSync(dist).map((f) => statSync(join(dist, f)).mtimeMs));
+    if (newestSource(join(ROOT, "packages", pkg, "src")) > built)
+      process.stderr.write(
+        `warning: packages/${pkg}/src has files newer than dist/: run \`npm run build\` to measure them\n`,
+      );
+  }
+}
+
+/** Writes the embed checkpoints: BF16 [151936, 896] embed_tokens and lm_head plus a norm, base + 3 fine-tunes. */
+async function makeEmbedCheckpoints(dir: string): Promise<void> {
   const { CheckpointWriter } = await import("@m2rl/core/checkpoint");
   const { NodeFileStore } = await import("@m2rl/io-node");
   const rows = 151936;
@@ -130,51 +141,69 @@ async function makeEmbedCheckpoints(files: string[]): Promise<void> {
     }
     return u;
   });
-  for (const [m, file] of files.entries()) {
-    const dirOf = file.slice(0, file.lastIndexOf("/"));
-    const store = new NodeFileStore(dirOf);
-    const w = await CheckpointWriter.create(store, specs);
+  for (const [m, name] of ["base", "ft0", "ft1", "ft2"].entries()) {
+    const folder = join(dir, name);
+    await mkdir(folder, { recursive: true });
+    const w = await CheckpointWriter.create(new NodeFileStore(folder), specs);
     for (const [k, t] of specs.entries()) {
       const u = baseData[k].slice();
       if (m > 0) for (let j = next() % 10; j < u.length; j += 1 + (next() % 19)) u[j] ^= 1 + (next() & 3);
       await w.write(t.name, new Uint8Array(u.buffer));
     }
     await w.finish();
-    // the writer names a single-file checkpoint model.safetensors: move it to the wanted name
-    await rename(join(dirOf, "model.safetensors"), file);
+    await writeFile(
+      join(folder, "config.json"),
+      JSON.stringify({ model_type: "custom", vocab_size: rows, hidden_size: cols, torch_dtype: "bfloat16" }),
+    );
   }
 }
 
-async function main(): Promise<void> {
-  const embed = flag("embed");
-  const mb = flag("big") ? 2000 : Number(arg("mb") ?? 200);
-  const methods = (arg("methods") ?? "linear,task_arithmetic,ties").split(",");
-  const workerList = (arg("workers") ?? "2").split(",").map(Number);
-  const dir = embed ? "/tmp/m2rl-bench-merge-embed" : `/tmp/m2rl-bench-merge-${mb}mb`;
-  const files = ["base", "ft0", "ft1", "ft2"].map((f) => join(dir, `${f}.safetensors`));
-  if (!files.every(existsSync)) {
-    if (embed) {
-      await mkdir(dir, { recursive: true });
-      await makeEmbedCheckpoints(files);
-    } else run(PY, [join(BENCH, "make_checkpoints.py"), dir, "3", String(mb), "0"]);
+/** A mergekit config that runs `method` on the embed checkpoints: its model count, base, required parameters. */
+async function embedConfig(dir: string, method: string): Promise<string> {
+  const { METHODS } = await import("@m2rl/mergers");
+  const m = METHODS.get(method)!;
+  const count = Math.max(m.minModels, Math.min(3, m.maxModels ?? 3));
+  const params: string[] = [];
+  for (const d of m.parameters) {
+    if (d.name === "density") params.push("density: 0.5");
+    else if (d.default === undefined)
+      params.push(`${d.name}: ${d.type === "boolean" ? "false" : d.type === "string" ? d.enum?.[0] : 0.5}`);
   }
-  const args: Record<string, string[]> = {
+  return (
+    `merge_method: ${method}\n${m.base === "none" ? "" : `base_model: ${join(dir, "base")}\n`}models:\n` +
+    Array.from({ length: count }, (_, i) => `  - model: ${join(dir, `ft${i}`)}\n`).join("") +
+    (params.length ? `parameters: {${params.join(", ")}}\n` : "")
+  );
+}
+
+async function main(): Promise<void> {
+  checkBuilt();
+  const mb = Number(arg("mb") ?? 200);
+  const runs = Number(arg("runs") ?? 3);
+  const methods = (arg("methods") ?? "linear,task_arithmetic,ties").split(",").filter(Boolean);
+  const workers = arg("workers");
+  const budget = arg("budget") ?? "512MB";
+  const common = [
+    "--overwrite",
+    "--no-progress",
+    "--json",
+    "--memory-budget",
+    budget,
+    ...(flag("durable") ? [] : ["--no-fsync"]),
+    ...(workers !== undefined ? ["--workers", workers] : []),
+  ];
+  const dir = `/tmp/m2rl-bench-merge-${mb}mb`;
+  const files = ["base", "ft0", "ft1", "ft2"].map((f) => join(dir, `${f}.safetensors`));
+  if (!files.every(existsSync)) run(PY, [join(BENCH, "make_checkpoints.py"), dir, "3", String(mb), "0"]);
+  const refArgs: Record<string, string[]> = {
     linear: ["--weights", "1,1,1"],
     task_arithmetic: ["--weights", "1,1,1", "--lambda", "1.0"],
     ties: ["--weights", "1,1,1", "--density", "0.2", "--lambda", "1.0"],
   };
-  const results: Record<string, unknown>[] = [];
+  const speed: Record<string, unknown>[] = [];
   for (const method of methods) {
     const refOut = join(dir, `ref-${method}.safetensors`);
-    settle();
-    const ref = runTimed(PY, [
-      join(BENCH, "merge_ref.py"),
-      method,
-      refOut,
-      ...files,
-      ...(args[method] ?? []),
-    ]);
-    const refJ = lastJson(ref.out);
+    const out = join(dir, `m2rl-out-${method}`);
     const params = method === "ties" ? ", density: 0.2" : "";
     const cfg = join(dir, `m2rl-${method}.yml`);
     await writeFile(
@@ -184,56 +213,85 @@ async function main(): Promise<void> {
         .map((f) => `  - model: ${f}\n    parameters: {weight: 1${params}}`)
         .join("\n")}\n`,
     );
-    for (const workers of workerList) {
-      const out = join(dir, `m2rl-out-${method}`);
-      // peak RSS from /usr/bin/time, as for the reference (a child's own getrusage maxRSS starts from the parent's)
+    const ref: ReturnType<typeof timed>[] = [];
+    const ours: ReturnType<typeof timed>[] = [];
+    for (let i = 0; i < runs; i++) {
       settle();
-      const oursRun = runTimed(process.execPath, [
-        // --dist: the built packages (dist/, as the m2rl bin runs them; build first), else the TS sources
-        ...(flag("dist") ? [] : ["--conditions=m2rl-source"]),
-        "--import",
-        "tsx",
-        import.meta.filename,
-        "--child",
-        cfg,
-        out,
-        String(workers),
-        ...(flag("no-measure") ? ["--no-measure"] : []),
-        ...(flag("no-fsync") ? ["--no-fsync"] : []),
-      ]);
-      const ours = { ...lastJson(oursRun.out), peak_rss_mb: oursRun.rssMb };
-      const diff = flag("no-check") ? undefined : await maxAbsDiff(refOut, out);
-      results.push({
+      ref.push(
+        timed(PY, [join(BENCH, "merge_ref.py"), method, refOut, ...files, ...(refArgs[method] ?? [])]),
+      );
+      settle();
+      ours.push(timed(process.execPath, [BIN, "merge", cfg, "--out", out, ...common]));
+    }
+    const report = lastJson(ours[0].out) as {
+      kernels: string;
+      workers: number;
+      memory: Record<string, number>;
+    };
+    const diff = flag("no-check") ? undefined : await maxAbsDiff(refOut, out);
+    const refS = median(ref.map((r) => r.seconds));
+    const ourS = median(ours.map((r) => r.seconds));
+    speed.push({
+      method,
+      ratio: Number((refS / ourS).toFixed(2)),
+      ref_seconds: r3(refS),
+      m2rl_seconds: r3(ourS),
+      ref_samples: ref.map((r) => r3(r.seconds)),
+      m2rl_samples: ours.map((r) => r3(r.seconds)),
+      sample_ratios: ref.map((r, k) => Number((r.seconds / ours[k].seconds).toFixed(2))),
+      ref_peak_rss_mb: Math.round(median(ref.map((r) => r.rssMb))),
+      m2rl_peak_rss_mb: Math.round(median(ours.map((r) => r.rssMb))),
+      m2rl_kernels: report.kernels,
+      m2rl_workers: report.workers,
+      max_abs_diff: diff,
+    });
+    await rm(out, { recursive: true, force: true });
+    await rm(refOut, { force: true });
+  }
+
+  // peak RSS of every built-in method on LLM-shaped BF16 checkpoints, at the budget
+  const rssArg = arg("rss-methods") ?? "all";
+  const memory: Record<string, unknown>[] = [];
+  if (rssArg !== "none") {
+    const { BUILTIN_METHODS } = await import("@m2rl/mergers");
+    const embedDir = "/tmp/m2rl-bench-merge-embed";
+    if (!["base", "ft0", "ft1", "ft2"].every((f) => existsSync(join(embedDir, f, "model.safetensors")))) {
+      await rm(embedDir, { recursive: true, force: true });
+      await makeEmbedCheckpoints(embedDir);
+    }
+    const names = rssArg === "all" ? BUILTIN_METHODS.map((m) => m.name) : rssArg.split(",");
+    for (const method of names) {
+      const cfg = join(embedDir, `m2rl-${method}.yml`);
+      await writeFile(cfg, await embedConfig(embedDir, method));
+      const out = join(embedDir, "out");
+      settle();
+      const r = timed(process.execPath, [BIN, "merge", cfg, "--out", out, ...common]);
+      const report = lastJson(r.out) as { memory: Record<string, number> };
+      memory.push({
         method,
-        workers,
-        ref_gb_per_s: refJ.gb_per_s,
-        ref_seconds: refJ.seconds,
-        ref_peak_rss_mb: Math.round(ref.rssMb),
-        m2rl_gb_per_s: Number(ours.gb_per_s.toFixed(3)),
-        m2rl_seconds: Number(ours.seconds.toFixed(3)),
-        m2rl_peak_rss_mb: Math.round(ours.peak_rss_mb),
-        m2rl_kernels: ours.kernels,
-        // same input files, same output bytes (F32): the speed ratio is the ratio of wall times
-        ratio: Number((refJ.seconds / ours.seconds).toFixed(2)),
-        max_abs_diff: diff,
+        seconds: r3(r.seconds),
+        peak_rss_mb: Math.round(r.rssMb),
+        accounted_peak_mb: Math.round(report.memory.accountedPeakBytes / 1e6),
+        planned_peak_mb: Math.round(report.memory.plannedPeakBytes / 1e6),
+        chunk_elements: report.memory.chunkElements,
       });
       await rm(out, { recursive: true, force: true });
     }
-    await rm(refOut, { force: true });
   }
   console.log(
     JSON.stringify(
       {
-        checkpoints: embed
-          ? "embed: BF16 [151936, 896] x 2 + norm, 545 MB per model"
-          : `${mb} MB per model, F32 512x512`,
-        models: 3,
-        measure: !flag("no-measure"),
-        durable: !flag("no-fsync"),
-        code: flag("dist") ? "dist" : "src (tsx)",
+        what: "whole processes: `m2rl merge` (built) vs merge_ref.py (NumPy); ratio = reference s / M2RL s",
+        speed_checkpoints: `${mb} MB per model (base + 3), F32 512x512 tensors`,
+        memory_checkpoints: "base + 3 BF16: embed_tokens and lm_head [151936, 896] + norm, 545 MB per model",
+        budget,
+        runs,
+        durable: flag("durable"),
         node: process.version,
-        load_avg: loadavg(),
-        results,
+        cpus: cpus().length,
+        load_avg_at_end: loadavg().map((x) => Number(x.toFixed(2))),
+        speed,
+        memory,
       },
       null,
       2,
@@ -241,5 +299,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv.includes("--child")) await child();
-else await main();
+await main();

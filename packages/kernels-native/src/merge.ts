@@ -17,6 +17,11 @@ import type { MergeKernels } from "@m2rl/core/merge";
 export interface FiniteScan {
   firstNonFinite(xs: readonly Float32Array[]): [number, number] | undefined;
   firstNonFinite16(u: Uint16Array, mask: number): number;
+  /**
+   * `firstNonFinite(xs)` and, with `counts` (models + 2 entries, xs = [base, ...models]), MergeKernels.updateStats
+   * into it, in one pass over the inputs; the counts cover every entry even past a non-finite one.
+   */
+  scanInputs(xs: readonly Float32Array[], counts: Float64Array | null): [number, number] | undefined;
 }
 
 /** The addon's functions: core's MergeKernels contract, the BF16 FloatCodec and the non-finite scans. */

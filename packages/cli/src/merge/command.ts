@@ -17,7 +17,6 @@ import {
   summarizeUpdates,
   workerCount,
 } from "@m2rl/mergers";
-import cliProgress from "cli-progress";
 import type { MergeOptions } from "../commands/merge.ts";
 import { loadMergeHost } from "./plugins.ts";
 
@@ -27,8 +26,10 @@ function gb(bytes: number): string {
   return `${(bytes / 1e9).toFixed(2)} GB`;
 }
 
-function makeBar(enabled: boolean): { update: (p: MergeProgress) => void; stop: () => void } {
+/** The progress bar on a terminal (cli-progress is loaded only then), else nothing. */
+async function makeBar(enabled: boolean): Promise<{ update: (p: MergeProgress) => void; stop: () => void }> {
   if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const cliProgress = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
     {
       format:
@@ -88,7 +89,7 @@ function printUpdates(updates: MergeReport["updates"], modelNames: string[]): vo
  * --analyze (it is in merge_report.json and --json either way).
  */
 export async function merge(configPath: string, opts: MergeOptions): Promise<number> {
-  const bar = makeBar(opts.progress);
+  const bar = await makeBar(opts.progress);
   try {
     const workers = opts.workers !== undefined ? Number.parseInt(opts.workers, 10) : undefined;
     if (workers !== undefined && !(workers >= 0))

@@ -12,7 +12,7 @@ import {
   firstNonFinite as firstNonFiniteScalar,
 } from "@m2rl/core/checkpoint";
 import type { FiniteScan } from "@m2rl/kernels-native/merge";
-import { kernelInfo } from "../methods/kernels.ts";
+import { kernelInfo, kernels } from "../methods/kernels.ts";
 
 /** The native scans when the merge addon is in use (and built with them), else undefined. */
 async function loadScan(): Promise<FiniteScan | undefined> {
@@ -21,7 +21,9 @@ async function loadScan(): Promise<FiniteScan | undefined> {
     const r = (await import("@m2rl/kernels-native/merge")).loadMergeAddon();
     if (!("addon" in r)) return undefined;
     const a = r.addon;
-    return typeof a.firstNonFinite === "function" && typeof a.firstNonFinite16 === "function"
+    return typeof a.firstNonFinite === "function" &&
+      typeof a.firstNonFinite16 === "function" &&
+      typeof a.scanInputs === "function"
       ? (a as FiniteScan)
       : undefined;
   } catch {
@@ -52,6 +54,23 @@ export function firstNonFiniteIn(xs: readonly Float32Array[]): { which: number; 
   }
   // (a later array non-finite at best.index itself does not replace it: the first array there wins)
   return best;
+}
+
+/**
+ * A merge input check: the first non-finite value among `xs` (as firstNonFiniteIn) and, when `counts` is given (for
+ * xs = [base, ...models]: models + 2 entries), the task vectors' update counts (MergeKernels.updateStats) written
+ * into it. Natively one pass over the inputs serves both; the counts cover every entry even past a non-finite one.
+ */
+export function scanInputs(
+  xs: readonly Float32Array[],
+  counts?: Float64Array,
+): { which: number; index: number } | undefined {
+  if (scan && xs.length <= MAX_NATIVE_INPUTS && xs.length > 0) {
+    const r = scan.scanInputs(xs, counts ?? null);
+    return r ? { which: r[0], index: r[1] } : undefined;
+  }
+  if (counts) kernels.updateStats(xs[0], xs.slice(1), counts);
+  return firstNonFiniteIn(xs);
 }
 
 /** Index of the first NaN / ±Inf in `x`, or −1 (native passes when the kernels are loaded). */
