@@ -114,9 +114,7 @@ async function localized(example: string): Promise<string> {
   return path;
 }
 
-async function merged(
-  example: string,
-): Promise<{
+async function merged(example: string): Promise<{
   out: string;
   t: (name: string) => Promise<Float32Array>;
   names: string[];

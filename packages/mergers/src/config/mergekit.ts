@@ -350,7 +350,12 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
  * validators' code: compiling them is ~4x faster (~60 ms instead of ~250 ms of `m2rl merge`'s start-up on a shared
  * 2-core machine), and a config of a few dozen lines validates as fast either way.
  */
-const AJV_OPTIONS = { allErrors: false, strict: false, validateSchema: false, code: { optimize: false } } as const;
+const AJV_OPTIONS = {
+  allErrors: false,
+  strict: false,
+  validateSchema: false,
+  code: { optimize: false },
+} as const;
 const paramsAjv = new Ajv({ ...AJV_OPTIONS, verbose: true });
 const paramsValidators = new WeakMap<object, ValidateFunction>();
 
