@@ -10,8 +10,14 @@
  *
  * N-API only, no other library. Sizes are checked against the views' lengths, so a wrong call throws instead of
  * writing out of bounds. */
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -463,6 +469,103 @@ static napi_value encode_bf16(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- Memory-mapped inputs -------------------------------------------------------------------------------------
+ * mapFile(path): the whole file mapped copy-on-write (MAP_PRIVATE, read and write: a method that writes into an
+ * input changes its own copy, never the file), as an external ArrayBuffer that unmaps itself when collected;
+ * undefined when the file cannot be mapped. Tensors are then views of the page cache: no read() copy.
+ * populate(buf, offset, length) -> Promise: maps the pages of that range in (MADV_POPULATE_READ, else one read per
+ * page) on a thread of libuv's pool, so the next tensor's page faults are taken while the current one is merged.
+ * release(buf, offset, length): drops the whole pages inside that range from this process (MADV_DONTNEED; the page
+ * cache keeps them), so resident memory stays at the tensors in flight. */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+typedef struct { void *base; size_t length; } mapping_t;
+static void unmap_cb(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  mapping_t *m = (mapping_t *)hint;
+  munmap(m->base, m->length);
+  free(m);
+}
+static napi_value map_file(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char path[4096]; size_t len;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1)
+    FAIL("mapFile: path must be a string");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) { close(fd); return NULL; }
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return NULL;
+  mapping_t *m = malloc(sizeof *m);
+  if (!m) { munmap(p, (size_t)st.st_size); return NULL; }
+  m->base = p; m->length = (size_t)st.st_size;
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, p, m->length, unmap_cb, m, &ab) != napi_ok) {
+    munmap(p, m->length); free(m);
+    return NULL;
+  }
+  return ab;
+}
+/* The page-aligned [start, end) inside buf's [offset, offset + length) (outward with `outward`). */
+static int page_range(napi_env env, napi_value *argv, char **start, size_t *n, int outward) {
+  void *data; size_t blen;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, &blen) != napi_ok) return 0;
+  double off = num(env, argv[1]), len = num(env, argv[2]);
+  if (!(off >= 0 && len >= 0 && off + len <= (double)blen)) return 0;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t a = (uintptr_t)data + (size_t)off, b = a + (size_t)len;
+  uintptr_t lo = (uintptr_t)data, hi = lo + blen;
+  if (outward) { a &= ~(page - 1); b = (b + page - 1) & ~(page - 1); if (a < lo) a = lo; if (b > hi) b = hi; }
+  else { a = (a + page - 1) & ~(page - 1); b &= ~(page - 1); }
+  *start = (char *)a; *n = b > a ? b - a : 0;
+  return 1;
+}
+typedef struct { char *start; size_t n; napi_deferred deferred; napi_async_work work; napi_ref keep; } populate_t;
+static void populate_exec(napi_env env, void *data) {
+  (void)env;
+  populate_t *t = (populate_t *)data;
+  if (t->n == 0) return;
+  if (madvise(t->start, t->n, MADV_POPULATE_READ) == 0) return;
+  /* older kernels: touch one byte per page */
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  volatile char sink = 0;
+  for (size_t k = 0; k < t->n; k += page) sink ^= t->start[k];
+  (void)sink;
+}
+static void populate_done(napi_env env, napi_status status, void *data) {
+  (void)status;
+  populate_t *t = (populate_t *)data;
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  napi_resolve_deferred(env, t->deferred, undef);
+  napi_delete_reference(env, t->keep);
+  napi_delete_async_work(env, t->work);
+  free(t);
+}
+static napi_value populate(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  populate_t *t = calloc(1, sizeof *t);
+  if (!t) FAIL("populate: out of memory");
+  if (!page_range(env, argv, &t->start, &t->n, 1)) { free(t); FAIL("populate: (ArrayBuffer, offset, length) inside it"); }
+  napi_value promise, name;
+  CHECK(napi_create_promise(env, &t->deferred, &promise));
+  CHECK(napi_create_reference(env, argv[0], 1, &t->keep)); /* the mapping stays alive until the pages are in */
+  CHECK(napi_create_string_utf8(env, "m2rl-populate", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, populate_exec, populate_done, t, &t->work));
+  CHECK(napi_queue_async_work(env, t->work));
+  return promise;
+}
+static napi_value release_pages(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  char *start; size_t n;
+  if (!page_range(env, argv, &start, &n, 0)) FAIL("release: (ArrayBuffer, offset, length) inside it");
+  if (n > 0) madvise(start, n, MADV_DONTNEED);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"weightedSum", 0, weighted_sum, 0, 0, 0, napi_default, 0},
@@ -479,6 +582,9 @@ NAPI_MODULE_INIT() {
     {"firstNonFinite", 0, first_non_finite, 0, 0, 0, napi_default, 0},
     {"firstNonFinite16", 0, first_non_finite16, 0, 0, 0, napi_default, 0},
     {"scanInputs", 0, scan_inputs, 0, 0, 0, napi_default, 0},
+    {"mapFile", 0, map_file, 0, 0, 0, napi_default, 0},
+    {"populate", 0, populate, 0, 0, 0, napi_default, 0},
+    {"release", 0, release_pages, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -24,8 +24,20 @@ export interface FiniteScan {
   scanInputs(xs: readonly Float32Array[], counts: Float64Array | null): [number, number] | undefined;
 }
 
-/** The addon's functions: core's MergeKernels contract, the BF16 FloatCodec and the non-finite scans. */
-export type MergeAddon = MergeKernels & FloatCodec & Partial<FiniteScan>;
+/**
+ * Memory-mapped inputs: `mapFile(path)` maps a whole file copy-on-write (writes stay private) as an ArrayBuffer
+ * that unmaps itself when collected (undefined when it cannot be mapped); `populate(buffer, offset, length)` maps
+ * that range's pages in on a thread of libuv's pool (MADV_POPULATE_READ); `release(buffer, offset, length)` drops
+ * the whole pages inside the range from the process (MADV_DONTNEED: the page cache keeps them).
+ */
+export interface MappedFiles {
+  mapFile(path: string): ArrayBuffer | undefined;
+  populate(buffer: ArrayBuffer, offset: number, length: number): Promise<void>;
+  release(buffer: ArrayBuffer, offset: number, length: number): void;
+}
+
+/** The addon's functions: core's MergeKernels contract, the BF16 FloatCodec, the non-finite scans, mappings. */
+export type MergeAddon = MergeKernels & FloatCodec & Partial<FiniteScan> & Partial<MappedFiles>;
 
 /** Where the addon is built, relative to src/ and dist/. */
 export const MERGE_ADDON_PATH = "../build/Release/m2rl_merge.node";

@@ -2,7 +2,14 @@
  * Runs one tensor's work: read the inputs (one tensor each), merge, measure, encode. The same code runs inline and
  * inside worker threads.
  */
-import { type Checkpoint, DTYPE_SIZE, encodeFloat32, type FloatDType, numel } from "@m2rl/core/checkpoint";
+import {
+  type Checkpoint,
+  DTYPE_SIZE,
+  decodeFloat32,
+  encodeFloat32,
+  type FloatDType,
+  numel,
+} from "@m2rl/core/checkpoint";
 import { CheckpointError } from "@m2rl/core/errors";
 import type { MergeMethod, TensorMergeInput } from "@m2rl/core/merge";
 import { openCheckpoint } from "@m2rl/io-node";
@@ -10,6 +17,7 @@ import { scratchBytes } from "../methods/common.ts";
 import { kernels } from "../methods/kernels.ts";
 import { isPrefix } from "./budget.ts";
 import { scanInputs } from "./finite.ts";
+import { mapping } from "./mapped.ts";
 import type { SourceRef, TensorPlan } from "./plan.ts";
 import { permuteRows, type RowSource } from "./vocab.ts";
 
@@ -43,6 +51,8 @@ function fileOf(ck: Checkpoint, name: string): string {
 
 /** The hint every non-finite error ends with. */
 export const NONFINITE_HINT = "(merge with --allow-nonfinite / allowNonFinite to keep it)";
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Result buffers kept for reuse, at most. */
 const POOL_SIZE = 8;
@@ -106,6 +116,12 @@ export class TensorExecutor {
   private lent = 0;
   /** Bytes of raw (16-bit) input being read and decoded right now. */
   private reading = 0;
+  /** Memory-mapped input files (see mapped.ts), by path; undefined where a file could not be mapped. */
+  private maps = new Map<string, ArrayBuffer | undefined>();
+  /** Per buffer slot: the mapped range its last float32 input is a view of (dropped when the slot is reused). */
+  private viewed: ([ArrayBuffer, number, number] | undefined)[] = [];
+  /** Bytes of mapped input ranges the merge still holds. */
+  private mappedBytes = 0;
 
   private takeOut(n: number): Float32Array | undefined {
     if (n > this.poolMaxElements || n === 0) return undefined;
@@ -125,7 +141,7 @@ export class TensorExecutor {
    * and lent output buffers, and the merge methods' scratch of this thread.
    */
   heldBytes(): number {
-    let b = this.lent + this.reading + scratchBytes();
+    let b = this.lent + this.reading + this.mappedBytes + scratchBytes();
     for (const x of this.buffers) if (x) b += x.byteLength;
     for (const x of this.outPool) b += x.byteLength;
     return b;
@@ -177,6 +193,61 @@ export class TensorExecutor {
     return b.subarray(0, n);
   }
 
+  /** The mapped file that holds tensor `name` of `ck`, or undefined (no mapping: read() instead). */
+  private mapOf(ck: Checkpoint, name: string): ArrayBuffer | undefined {
+    if (!mapping) return undefined;
+    const path = fileOf(ck, name);
+    if (!this.maps.has(path)) this.maps.set(path, mapping.mapFile(path));
+    return this.maps.get(path);
+  }
+
+  /** Drops the mapped pages slot `slot`'s last input was a view of. */
+  private unview(slot: number): void {
+    const v = this.viewed[slot];
+    if (!v) return;
+    this.viewed[slot] = undefined;
+    mapping!.release(...v);
+    this.mappedBytes -= v[2];
+  }
+
+  /**
+   * Reads `src` (elements `range`, or all) through its memory-mapped file: a float32 tensor becomes a view of the
+   * mapping (its pages mapped in on libuv's pool; dropped when the slot is next used), another float dtype is
+   * decoded from it into the slot's buffer (pages dropped at once). Undefined when the file is not mapped.
+   */
+  private async readMapped(
+    ck: Checkpoint,
+    src: SourceRef,
+    slot: number,
+    start: number,
+    n: number,
+  ): Promise<Float32Array | undefined> {
+    const map = this.mapOf(ck, src.name);
+    if (!map) return undefined;
+    const t = ck.tensor(src.name);
+    const size = DTYPE_SIZE[src.dtype];
+    const offset = t.offset + start * size;
+    const bytes = n * size;
+    if (offset + bytes > map.byteLength || (src.dtype === "F32" && offset % 4 !== 0)) return undefined;
+    this.mappedBytes += bytes;
+    try {
+      await mapping!.populate(map, offset, bytes);
+    } catch (err) {
+      this.mappedBytes -= bytes;
+      throw err;
+    }
+    if (src.dtype === "F32" && LITTLE_ENDIAN) {
+      this.viewed[slot] = [map, offset, bytes];
+      return new Float32Array(map, offset, n);
+    }
+    try {
+      return decodeFloat32(src.dtype as FloatDType, new Uint8Array(map, offset, bytes), this.buffer(slot, n));
+    } finally {
+      mapping!.release(map, offset, bytes);
+      this.mappedBytes -= bytes;
+    }
+  }
+
   private async read(
     ck: Checkpoint,
     src: SourceRef,
@@ -185,12 +256,15 @@ export class TensorExecutor {
     /** The tensor's inputs (plan order), whose rows a row-mapped source's fills read. */
     inputs: readonly RowSource[] = [],
   ): Promise<Float32Array> {
-    // (slot already includes the buffer set)
+    // (slot already includes the buffer set); the slot's previous view of a mapping is done with
+    this.unview(slot);
     if (src.rows) return permuteRows({ ck, src }, inputs, range, (n) => this.buffer(slot, n));
     // a submatrix of whole rows (a resized vocabulary) is the stored tensor's first rows: read by ranges
     if (src.submatrix && !isPrefix(src))
       return submatrix(await ck.readFloat32(src.name), src.shape, src.submatrix);
     const n = range ? range.count : numel(src.submatrix ?? src.shape);
+    const mapped = await this.readMapped(ck, src, slot, range?.start ?? 0, n);
+    if (mapped) return mapped;
     const raw = src.dtype === "F32" ? 0 : n * DTYPE_SIZE[src.dtype];
     this.reading += raw;
     try {
@@ -344,8 +418,9 @@ export class TensorExecutor {
       const out = this.takeOut(loadedInput.models[0].length);
       const input = out ? { ...loadedInput, out } : loadedInput;
       let merged = this.method.mergeTensor(input);
-      // a result that aliases an input buffer (a pass-through method) must not leave with it
-      if (this.buffers.some((b) => b.buffer === merged.buffer)) merged = merged.slice();
+      // a result that aliases an input buffer or mapping (a pass-through method) must not leave with it
+      if (this.buffers.some((b) => b.buffer === merged.buffer) || this.isMapping(merged.buffer))
+        merged = merged.slice();
       const measured = input.base ? counts : undefined;
       let bytes = encodeFloat32(plan.outDtype as FloatDType, merged);
       if (out) {
@@ -382,7 +457,16 @@ export class TensorExecutor {
     });
   }
 
+  private isMapping(b: ArrayBufferLike): boolean {
+    for (const m of this.maps.values()) if (m === b) return true;
+    return false;
+  }
+
   async close(): Promise<void> {
+    this.viewed.forEach((_, slot) => {
+      this.unview(slot);
+    });
+    this.maps.clear();
     await this.opening?.catch(() => {});
     await this.base?.close();
     for (const m of this.models) await m.close();
