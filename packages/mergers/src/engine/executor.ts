@@ -17,7 +17,7 @@ import { scratchBytes } from "../methods/common.ts";
 import { kernels } from "../methods/kernels.ts";
 import { isPrefix } from "./budget.ts";
 import { scanInputs } from "./finite.ts";
-import { mapping } from "./mapped.ts";
+import { encodeBf16, mapping } from "./mapped.ts";
 import type { SourceRef, TensorPlan } from "./plan.ts";
 import { permuteRows, type RowSource } from "./vocab.ts";
 
@@ -35,7 +35,7 @@ export interface MergeResult {
   /** Raw update counts of this tensor or chunk (see updateCounts), when measured. */
   counts?: Float64Array;
   /** Inline runs: the reusable buffer `bytes` views; hand it back with `release` once the bytes are written. */
-  pooled?: Float32Array;
+  pooled?: ArrayBuffer;
   /** With allowNonFinite: the first non-finite input value of this tensor or chunk, as a warning. */
   warning?: string;
   /** From a worker thread: its id and the bytes its executor held after this merge (memory accounting). */
@@ -125,10 +125,15 @@ export class TensorExecutor {
 
   private takeOut(n: number): Float32Array | undefined {
     if (n > this.poolMaxElements || n === 0) return undefined;
-    const i = this.outPool.findIndex((b) => b.byteLength >= n * 4);
-    const buf = i >= 0 ? this.outPool.splice(i, 1)[0] : new ArrayBuffer(n * 4);
+    return new Float32Array(this.takeBytes(n * 4), 0, n);
+  }
+
+  /** A pooled buffer of at least `bytes` bytes (given back with giveBack). */
+  private takeBytes(bytes: number): ArrayBuffer {
+    const i = this.outPool.findIndex((b) => b.byteLength >= bytes);
+    const buf = i >= 0 ? this.outPool.splice(i, 1)[0] : new ArrayBuffer(bytes);
     this.lent += buf.byteLength;
-    return new Float32Array(buf, 0, n);
+    return buf;
   }
 
   private giveBack(buf: ArrayBuffer): void {
@@ -149,7 +154,7 @@ export class TensorExecutor {
 
   /** Gives a result's pooled buffer back once its bytes are written. */
   release(r: MergeResult): void {
-    if (r.pooled) this.giveBack(r.pooled.buffer as ArrayBuffer);
+    if (r.pooled) this.giveBack(r.pooled);
   }
 
   private open(): Promise<void> {
@@ -182,11 +187,6 @@ export class TensorExecutor {
     this.computeQueue = settled;
     this.setFree = [settled, settled];
     return run;
-  }
-
-  /** Where `src` is read from: model path `src.checkpoint` when set (sliced merges), else `fallback`. */
-  private checkpointOf(src: SourceRef, fallback: Checkpoint | undefined): Checkpoint | undefined {
-    return src.checkpoint !== undefined ? this.models[src.checkpoint] : fallback;
   }
 
   private buffer(slot: number, n: number): Float32Array {
@@ -310,23 +310,21 @@ export class TensorExecutor {
   ): Promise<[TensorMergeInput, () => void]> {
     await this.open();
     const o = set * (plan.models.length + 1);
-    const baseCk = plan.base && this.checkpointOf(plan.base, this.base);
-    const modelCks = plan.models.map((src, i) => this.checkpointOf(src, this.models[i])!);
     const rowInputs = [
-      ...(plan.base && baseCk ? [{ ck: baseCk, src: plan.base }] : []),
-      ...plan.models.map((src, i) => ({ ck: modelCks[i], src })),
+      ...(plan.base && this.base ? [{ ck: this.base, src: plan.base }] : []),
+      ...plan.models.map((src, i) => ({ ck: this.models[i], src })),
     ];
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
     const [base, ...models] = await Promise.all([
-      plan.base && baseCk ? this.read(baseCk, plan.base, o, plan.range, rowInputs) : undefined,
-      ...plan.models.map((src, i) => this.read(modelCks[i], src, o + i + 1, plan.range, rowInputs)),
+      plan.base && this.base ? this.read(this.base, plan.base, o, plan.range, rowInputs) : undefined,
+      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1, plan.range, rowInputs)),
     ]);
     const inputs: [Float32Array, Checkpoint, SourceRef][] = models.map((x, i) => [
       x as Float32Array,
-      modelCks[i],
+      this.models[i],
       plan.models[i],
     ]);
-    if (base) inputs.unshift([base, baseCk!, plan.base!]);
+    if (base) inputs.unshift([base, this.base!, plan.base!]);
     const input: TensorMergeInput = {
       name: plan.name,
       shape: plan.shape,
@@ -412,8 +410,8 @@ export class TensorExecutor {
     const result = this.computeQueue.then(async (): Promise<MergeResult> => {
       await this.open();
       if (plan.kind === "copy") {
+        const ck = this.base ?? this.models[0];
         const src = plan.base ?? plan.models[0];
-        const ck = this.checkpointOf(src, this.base ?? this.models[0])!;
         // (a chunk of a large one when split: its element range)
         const raw = await ck.readRaw(src.name, plan.range);
         // a worker transfers the whole ArrayBuffer: it must hold exactly these bytes
@@ -429,10 +427,18 @@ export class TensorExecutor {
       if (this.buffers.some((b) => b.buffer === merged.buffer) || this.isMapping(merged.buffer))
         merged = merged.slice();
       const measured = input.base ? counts : undefined;
+      if (out && plan.outDtype === "BF16" && encodeBf16 && merged.length > 0) {
+        // encoded into a pooled buffer too (a fresh one per result would cost page faults and garbage)
+        const buf = this.takeBytes(merged.length * 2);
+        encodeBf16(merged, new Uint16Array(buf, 0, merged.length));
+        this.giveBack(out.buffer as ArrayBuffer);
+        const bytes = new Uint8Array(buf, 0, merged.length * 2);
+        return { id: plan.id, bytes, counts: measured, pooled: buf, warning };
+      }
       let bytes = encodeFloat32(plan.outDtype as FloatDType, merged);
       if (out) {
         // F32 output is a view of the pooled buffer until written; otherwise the buffer is free again now
-        const pooled = bytes.buffer === out.buffer ? out : undefined;
+        const pooled = bytes.buffer === out.buffer ? (out.buffer as ArrayBuffer) : undefined;
         if (!pooled) this.giveBack(out.buffer as ArrayBuffer);
         return { id: plan.id, bytes, counts: measured, pooled, warning };
       }
