@@ -102,7 +102,10 @@ describe("m2rl merge --plugin with the median method", () => {
 
   it("without --plugin the method is unknown (a config error: exit 2), and the error lists the registered ones", async () => {
     expect(await merge("--out", join(dir, "out-none"), "--no-progress")).toBe(2);
-    expect(err.join("")).toMatch(/merge_method: unknown merge_method 'median' \(known: linear, .*karcher\)/);
+    expect(err.join("")).toMatch(
+      /merge_method: unknown merge_method 'median' \(known: linear, .*karcher(, [a-z_]+)*\)/,
+    );
+    expect(err.join("")).not.toMatch(/\(known: [^)]*\bmedian\b/);
   });
 });
 
