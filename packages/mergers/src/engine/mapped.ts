@@ -1,11 +1,11 @@
 /**
- * Memory-mapped inputs (@m2rl/kernels-native/merge: mapFile, populate, release). With them the executor reads a
- * tensor without read()'s copy: a float32 tensor is a view of the page cache (its pages mapped in on a thread of
- * libuv's pool while the previous tensor merges), a 16-bit one is decoded straight from the mapped file into the
- * input buffer; the pages leave the process once the tensor is merged, so resident memory stays at the tensors in
- * flight. Off when the merge addon is not in use, when `M2RL_MMAP=0`, and for a file that cannot be mapped; reads
- * then go through the checkpoint reader (read() into reused buffers). As with any memory-mapped reader (safetensors,
- * NumPy), an input file truncated by another program during the merge ends the process with SIGBUS.
+ * Memory-mapped inputs (@m2rl/kernels-native/merge: mapFile, populate, release). With them the executor decodes a
+ * 16-bit (or F64) tensor straight from the mapped file into its input buffer (the pages mapped in on a thread of
+ * libuv's pool while the previous tensor merges, dropped from the process once decoded), instead of reading the raw
+ * bytes into a fresh buffer per read. Float32 tensors are read with read() into reused buffers either way (faster
+ * than views of the mapping on the benchmark). Off when the merge addon is not in use, when `M2RL_MMAP=0`, and for a
+ * file that cannot be mapped. As with any memory-mapped reader (safetensors, NumPy), an input file truncated by
+ * another program during the merge ends the process with SIGBUS.
  * Also here: the addon's BF16 encoder, with which inline merges encode results into reused buffers.
  */
 import type { MappedFiles, MergeAddon } from "@m2rl/kernels-native/merge";
