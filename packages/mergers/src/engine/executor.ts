@@ -185,6 +185,11 @@ export class TensorExecutor {
     return run;
   }
 
+  /** Where `src` is read from: model path `src.checkpoint` when set (sliced merges), else `fallback`. */
+  private checkpointOf(src: SourceRef, fallback: Checkpoint | undefined): Checkpoint | undefined {
+    return src.checkpoint !== undefined ? this.models[src.checkpoint] : fallback;
+  }
+
   private buffer(slot: number, n: number): Float32Array {
     let b = this.buffers[slot];
     if (!b || b.length < n) {
@@ -290,21 +295,23 @@ export class TensorExecutor {
   ): Promise<[TensorMergeInput, () => void]> {
     await this.open();
     const o = set * (plan.models.length + 1);
+    const baseCk = plan.base && this.checkpointOf(plan.base, this.base);
+    const modelCks = plan.models.map((src, i) => this.checkpointOf(src, this.models[i])!);
     const rowInputs = [
-      ...(plan.base && this.base ? [{ ck: this.base, src: plan.base }] : []),
-      ...plan.models.map((src, i) => ({ ck: this.models[i], src })),
+      ...(plan.base && baseCk ? [{ ck: baseCk, src: plan.base }] : []),
+      ...plan.models.map((src, i) => ({ ck: modelCks[i], src })),
     ];
     // all inputs of this tensor are read concurrently (the file system's thread pool overlaps them)
     const [base, ...models] = await Promise.all([
-      plan.base && this.base ? this.read(this.base, plan.base, o, plan.range, rowInputs) : undefined,
-      ...plan.models.map((src, i) => this.read(this.models[i], src, o + i + 1, plan.range, rowInputs)),
+      plan.base && baseCk ? this.read(baseCk, plan.base, o, plan.range, rowInputs) : undefined,
+      ...plan.models.map((src, i) => this.read(modelCks[i], src, o + i + 1, plan.range, rowInputs)),
     ]);
     const inputs: [Float32Array, Checkpoint, SourceRef][] = models.map((x, i) => [
       x as Float32Array,
-      this.models[i],
+      modelCks[i],
       plan.models[i],
     ]);
-    if (base) inputs.unshift([base, this.base!, plan.base!]);
+    if (base) inputs.unshift([base, baseCk!, plan.base!]);
     const input: TensorMergeInput = {
       name: plan.name,
       shape: plan.shape,
@@ -390,8 +397,8 @@ export class TensorExecutor {
     const result = this.computeQueue.then(async (): Promise<MergeResult> => {
       await this.open();
       if (plan.kind === "copy") {
-        const ck = this.base ?? this.models[0];
         const src = plan.base ?? plan.models[0];
+        const ck = this.checkpointOf(src, this.base ?? this.models[0])!;
         // (a chunk of a large one when split: its element range)
         const raw = await ck.readRaw(src.name, plan.range);
         // a worker transfers the whole ArrayBuffer: it must hold exactly these bytes
