@@ -1,17 +1,9 @@
 import type { Command } from "commander";
+import type { ExportOptions } from "../export/command.ts";
 import { onAction } from "./action.ts";
 
-/** The options of `m2rl export` as commander parses them. */
-export interface ExportCommandOptions {
-  engine: string;
-  out: string;
-  gpus: number;
-  nodes: number;
-  model?: string;
-  arm?: string[];
-  maxPromptLength?: number;
-  force?: boolean;
-}
+/** The options of `m2rl export` as commander parses them (the export's own, without its log sink). */
+export type ExportCommandOptions = Omit<ExportOptions, "log">;
 
 const positive = (v: string) => {
   const n = Number(v);

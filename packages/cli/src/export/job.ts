@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 import type { EvaluationConfig, ExperimentConfig, TrainerConfig } from "@m2rl/core";
 import { resolve as resolveModule } from "import-meta-resolve";
 import type { ExportRow } from "./arm-data.ts";
+import type { LaunchVariable } from "./launch.ts";
 import type { MixPlan } from "./mix-order.ts";
+import { defaultMicroBatch } from "./options.ts";
 
 export interface JobInput {
   armId: string;
@@ -91,4 +93,23 @@ export function rewardShimFile(): string {
     if (existsSync(join(dir, "package.json")) && existsSync(file)) return file;
   }
   throw new Error(`cannot find @m2rl/verifiers' python/m2rl_reward.py (from ${entry})`);
+}
+
+/** The variables at the top of every engine's launch.sh: the start model, the reward service's URL, the micro-batch. */
+export function launchVariables(job: JobInput): LaunchVariable[] {
+  return [
+    job.start.model
+      ? { name: "MODEL_PATH", default: job.start.model, comment: "the policy the arm starts from" }
+      : {
+          name: "MODEL_PATH",
+          required: "set MODEL_PATH to the Hugging Face model the arm starts from (see README.md)",
+          comment: "the policy the arm starts from",
+        },
+    { name: "M2RL_REWARD_URL", default: "http://127.0.0.1:8000", comment: "where m2rl serve listens" },
+    {
+      name: "MICRO_BATCH_PER_GPU",
+      default: String(defaultMicroBatch(job.config)),
+      comment: "sequences per forward/backward chunk per GPU (memory only)",
+    },
+  ];
 }

@@ -8,11 +8,11 @@ import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { atomicDirectory } from "@m2rl/io-node";
 import type { JobInput } from "./job.ts";
-import { exportPythonDir, rewardShimFile } from "./job.ts";
+import { exportPythonDir, launchVariables, rewardShimFile } from "./job.ts";
 import { checkLaunchScript, ENGINE_REVISIONS, engineKeys } from "./keys.ts";
 import { JOB_DIR, renderLaunch } from "./launch.ts";
 import { importSnippet, type JobManifest, renderReadme } from "./manifest.ts";
-import { batchWarnings, defaultMicroBatch, type ExportContext } from "./options.ts";
+import { batchWarnings, type ExportContext } from "./options.ts";
 import { verlParquet } from "./parquet.ts";
 import { mapVerlOptions, renderVerlArg } from "./verl-options.ts";
 
@@ -46,21 +46,7 @@ export async function writeVerlJob(job: JobInput, dir: string, overwrite: boolea
         `${keys.commit}). Written by m2rl export; see README.md and manifest.json.`,
       "Start `m2rl serve` first (README.md, step 1). Extra Hydra overrides may follow: ./launch.sh trainer.logger=[console,wandb]",
     ],
-    variables: [
-      job.start.model
-        ? { name: "MODEL_PATH", default: job.start.model, comment: "the policy the arm starts from" }
-        : {
-            name: "MODEL_PATH",
-            required: "set MODEL_PATH to the Hugging Face model the arm starts from (see README.md)",
-            comment: "the policy the arm starts from",
-          },
-      { name: "M2RL_REWARD_URL", default: "http://127.0.0.1:8000", comment: "where m2rl serve listens" },
-      {
-        name: "MICRO_BATCH_PER_GPU",
-        default: String(defaultMicroBatch(c)),
-        comment: "sequences per forward/backward chunk per GPU (memory only)",
-      },
-    ],
+    variables: launchVariables(job),
     prelude: ["export M2RL_REWARD_URL"],
     command: keys.launch,
     lines: m.args.map((a) => [renderVerlArg(a)]),
