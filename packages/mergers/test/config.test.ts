@@ -1,6 +1,12 @@
 import { ConfigError } from "@m2rl/core/errors";
 import { describe, expect, it } from "vitest";
-import { evaluateSetting, layerFraction, parseMergeConfig, resolveParams } from "../src/index.ts";
+import {
+  evaluateSetting,
+  layerFraction,
+  mergeConfigFromObject,
+  parseMergeConfig,
+  resolveParams,
+} from "../src/index.ts";
 
 function err(text: string): ConfigError {
   try {
@@ -166,5 +172,52 @@ describe("merge config resource limits", () => {
     const text = `merge_method: linear\ndtype: float32\nmodels:\n${models.join("")}`;
     const c = parseMergeConfig(text, "many.yml");
     expect(c.models).toHaveLength(200);
+  });
+});
+
+describe("mergeConfigFromObject", () => {
+  it("resolves an object exactly as the YAML of the same config, and records that YAML", () => {
+    const raw = {
+      merge_method: "ties",
+      base_model: "base",
+      models: [
+        { model: "a", parameters: { weight: 0.7 } },
+        { model: "b", parameters: { weight: [0, 1] } },
+      ],
+      parameters: { density: 0.4 },
+      dtype: "bfloat16",
+      seed: 9,
+    };
+    const fromObject = mergeConfigFromObject(raw, { file: "arm merge:ties" });
+    const fromText = parseMergeConfig(fromObject.text, "merge.yml");
+    const { lineOf: _a, file: _f, text: _t, ...o } = fromObject;
+    const { lineOf: _b, file: _g, text: _u, ...p } = fromText;
+    expect(o).toEqual(p);
+    expect(o.method.name).toBe("ties");
+    expect(o.models.map((m) => m.model)).toEqual(["a", "b"]);
+    expect(o.outDtype).toBe("BF16");
+    expect(o.seed).toBe(9);
+    expect(fromObject.file).toBe("arm merge:ties");
+  });
+  it("refuses a bad object with the path and no invented line", () => {
+    const bad = (raw: Record<string, unknown>) => {
+      try {
+        mergeConfigFromObject(raw as never);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return e as ConfigError;
+      }
+      throw new Error("expected a ConfigError");
+    };
+    const e = bad({
+      merge_method: "ties",
+      models: [{ model: "a" }, { model: "b" }],
+      parameters: { density: 0.5 },
+    });
+    expect(e.message).toMatch(/needs a base_model/);
+    expect(e.line).toBeUndefined();
+    expect(
+      bad({ merge_method: "linear", models: [{ model: "a" }], parameters: { dinsity: 1 } }).message,
+    ).toMatch(/unknown parameter 'dinsity'/);
   });
 });

@@ -16,7 +16,7 @@ import {
 } from "@m2rl/core/merge";
 import { didYouMean } from "@m2rl/core/plugin";
 import { Ajv, type ValidateFunction } from "ajv";
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isSeq, LineCounter, type Node, parseDocument, stringify as stringifyYaml } from "yaml";
 import { NAMED_CHAT_TEMPLATES } from "../engine/chat-templates.ts";
 import { layerIndex } from "../methods/common.ts";
 import { METHODS } from "../methods/index.ts";
@@ -209,6 +209,39 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
   const bomb = yamlExpansionProblem(doc);
   if (bomb) throw new ConfigError(bomb, { file, line: 1 });
   const data = doc.toJS({ maxAliasCount: -1 }) as unknown;
+  return resolveMergeConfig(data, { file, text, lineOf, top: 1 }, lookup);
+}
+
+/**
+ * A mergekit config given as an object (an embedding program's, or the merge arm of an experiment), checked and
+ * resolved exactly as a parsed file is; `text` is its YAML (what `m2rl_merge_config.yml` records). Errors carry
+ * `file` and the path, without lines.
+ */
+export function mergeConfigFromObject(
+  raw: RawMergeConfig,
+  options: { file?: string; lookup?: MethodLookup } = {},
+): MergeConfig {
+  const file = options.file ?? "<merge config>";
+  return resolveMergeConfig(
+    raw,
+    { file, text: stringifyYaml(raw), lineOf: () => undefined, top: undefined },
+    options.lookup,
+  );
+}
+
+/** Validates the config's data (from YAML or an object) and resolves it; `lineOf` places errors in the text. */
+function resolveMergeConfig(
+  data: unknown,
+  source: {
+    file: string;
+    text: string;
+    lineOf: MergeConfig["lineOf"];
+    /** Line of the config's top level: 1 in a file, none for an object. */
+    top: number | undefined;
+  },
+  lookup: MethodLookup | undefined,
+): MergeConfig {
+  const { file, text, lineOf, top } = source;
   if (typeof data === "object" && data !== null && !Array.isArray(data)) {
     if ("modules" in data) {
       throw new ConfigError(
@@ -228,7 +261,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
         "needs 'models' (one entry per input model) or 'slices' (layer ranges to stack)",
         {
           file,
-          line: 1,
+          line: top,
           path: "models",
         },
       );
@@ -287,7 +320,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
   if (!slices && method.base === "required" && !raw.base_model) {
     throw new ConfigError(`merge method '${method.name}' needs a base_model`, {
       file,
-      line: 1,
+      line: top,
       path: "base_model",
     });
   }
@@ -312,7 +345,7 @@ export function parseMergeConfig(text: string, file: string, lookup?: MethodLook
     if (!globalSet && !modelsSet) {
       throw new ConfigError(`parameter '${def.name}' of '${method.name}' is required`, {
         file,
-        line: lineOf(["parameters"], "key") ?? 1,
+        line: lineOf(["parameters"], "key") ?? top,
         path: "parameters",
       });
     }
