@@ -4,10 +4,11 @@
  * The core README embeds it between markers and a test regenerates it, so the documentation cannot drift from
  * what `m2rl validate` accepts.
  */
+import { defaultsOf, type OptionGroup, type OptionProps, schemaOf } from "../plugin/options.ts";
 import type { JSONSchema } from "../plugin/schema.ts";
 import { TINY_RECIPE_SCHEMA } from "../policy/tiny-schema.ts";
-import { TRAINER_CONFIG_SCHEMA } from "../trainer/config.ts";
-import { SFT_OPTIONS_SCHEMA } from "../trainer/sft-options.ts";
+import { TRAINER_OPTIONS } from "../trainer/config.ts";
+import { SFT_OPTIONS } from "../trainer/sft-options.ts";
 import { experimentSchema } from "./schema.ts";
 
 export interface KeyRow {
@@ -35,17 +36,26 @@ function typeOf(s: JSONSchema): string {
   return typeof t === "string" ? t : "";
 }
 
-function walk(s: JSONSchema, prefix: string, out: KeyRow[]): void {
+/** `defaults`: the defaults of a declared block (options.ts), whose schema carries none; else the schema's. */
+function walk(s: JSONSchema, prefix: string, out: KeyRow[], defaults?: Record<string, unknown>): void {
   const props = (s.properties ?? {}) as Record<string, JSONSchema>;
   for (const [k, v] of Object.entries(props)) {
     const key = `${prefix}${k}`;
+    const given = defaults ? defaults[k] : v.default;
+    // a declared group's defaults are shown on its leaves, not as one object on the group
+    const group =
+      defaults !== undefined && given !== null && typeof given === "object" && !Array.isArray(given);
     out.push({
       key,
       type: typeOf(v),
-      default: v.default === undefined ? "" : JSON.stringify(v.default),
+      default: given === undefined || group ? "" : JSON.stringify(given),
       description: typeof v.description === "string" ? v.description : "",
     });
-    walk(v, `${key}.`, out);
+    const inner =
+      defaults && given !== null && typeof given === "object"
+        ? (given as Record<string, unknown>)
+        : undefined;
+    walk(v, `${key}.`, out, defaults ? (inner ?? {}) : undefined);
   }
   const extra = s.additionalProperties;
   if (extra && typeof extra === "object" && (extra as JSONSchema).properties)
@@ -66,10 +76,15 @@ function walk(s: JSONSchema, prefix: string, out: KeyRow[]): void {
 export function experimentKeys(): KeyRow[] {
   const out: KeyRow[] = [];
   walk(experimentSchema, "", out);
-  walk(TRAINER_CONFIG_SCHEMA, "trainer.", out);
-  walk(SFT_OPTIONS_SCHEMA, "policy.sft.", out);
+  walkDeclared(TRAINER_OPTIONS, "trainer.", out);
+  walkDeclared(SFT_OPTIONS, "policy.sft.", out);
   walk(TINY_RECIPE_SCHEMA, "policy.model.", out);
   return out;
+}
+
+/** A block declared once (options.ts): its schema, with the defaults from the declaration. */
+function walkDeclared(g: OptionGroup<OptionProps>, prefix: string, out: KeyRow[]): void {
+  walk(schemaOf(g), prefix, out, defaultsOf(g) as Record<string, unknown>);
 }
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");

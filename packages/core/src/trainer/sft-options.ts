@@ -1,49 +1,25 @@
-/** The options of the supervised warm-up (SFT): type, defaults and the `policy.sft` JSON Schema (no tensor code). */
+/**
+ * The options of the supervised warm-up (SFT), declared once: the type, the defaults and the `policy.sft` JSON Schema
+ * are derived from `SFT_OPTIONS` (no tensor code).
+ */
+import { bool, defaultsOf, group, int, num, type OptionsOf, schemaOf } from "../plugin/options.ts";
 import type { JSONSchema } from "../plugin/schema.ts";
 
-export interface SftOptions {
-  /** Optimizer steps. Default 200. */
-  steps: number;
-  /** Pairs per step. Default 32. */
-  batchSize: number;
-  /** Peak LR (cosine to minLr after warm-up). Default 3e-3 (tiny models). */
-  lr: number;
-  minLr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  /** Default 1.0. */
-  maxGradNorm: number;
-  /** Append the EOS token to each reference (teaches the policy to stop). Default true. */
-  appendEos: boolean;
-  seed: number;
-}
+export const SFT_OPTIONS = group("M2RL supervised warm-up options", {
+  steps: int("Optimizer steps.", 200),
+  batchSize: int("Pairs per step.", 32, 1),
+  lr: num("Peak learning rate (linear warm-up, then cosine to minLr).", 3e-3, { minimum: 0 }),
+  minLr: num("Cosine floor.", 3e-4, { minimum: 0 }),
+  warmupSteps: int("Linear warm-up steps.", 10),
+  weightDecay: num("AdamW weight decay.", 0, { minimum: 0 }),
+  maxGradNorm: num("Global grad-norm clip.", 1, { exclusiveMinimum: 0 }),
+  appendEos: bool("Train the EOS after each reference (teaches the policy to stop).", true),
+  seed: int("Batch order seed.", 0),
+});
 
-export const DEFAULT_SFT: SftOptions = {
-  steps: 200,
-  batchSize: 32,
-  lr: 3e-3,
-  minLr: 3e-4,
-  warmupSteps: 10,
-  weightDecay: 0,
-  maxGradNorm: 1,
-  appendEos: true,
-  seed: 0,
-};
+export type SftOptions = OptionsOf<typeof SFT_OPTIONS>;
+
+export const DEFAULT_SFT: SftOptions = defaultsOf(SFT_OPTIONS);
 
 /** JSON Schema of the experiment's `policy.sft` section (defaults in DEFAULT_SFT). */
-export const SFT_OPTIONS_SCHEMA: JSONSchema = {
-  title: "M2RL supervised warm-up options",
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    steps: { type: "integer", minimum: 0, description: "Optimizer steps (default 200)." },
-    batchSize: { type: "integer", minimum: 1, description: "Pairs per step (default 32)." },
-    lr: { type: "number", minimum: 0, description: "Peak learning rate (default 3e-3)." },
-    minLr: { type: "number", minimum: 0, description: "Cosine floor (default 3e-4)." },
-    warmupSteps: { type: "integer", minimum: 0, description: "Linear warm-up steps (default 10)." },
-    weightDecay: { type: "number", minimum: 0, description: "AdamW weight decay (default 0)." },
-    maxGradNorm: { type: "number", exclusiveMinimum: 0, description: "Global grad-norm clip (default 1)." },
-    appendEos: { type: "boolean", description: "Train the EOS after each reference (default true)." },
-    seed: { type: "integer", minimum: 0, description: "Batch order seed (default 0)." },
-  },
-};
+export const SFT_OPTIONS_SCHEMA: JSONSchema = schemaOf(SFT_OPTIONS);

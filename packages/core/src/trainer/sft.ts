@@ -13,7 +13,7 @@ import { AdamW, clipCoefficient, globalNorm } from "./optimizer.ts";
 import { DEFAULT_SFT, type SftOptions } from "./sft-options.ts";
 import { yieldToEventLoop } from "./yield.ts";
 
-export { DEFAULT_SFT, SFT_OPTIONS_SCHEMA, type SftOptions } from "./sft-options.ts";
+export { DEFAULT_SFT, SFT_OPTIONS, SFT_OPTIONS_SCHEMA, type SftOptions } from "./sft-options.ts";
 
 /** Trains `policy` in place on (task.prompt → task.reference); returns the loss of every step. */
 export async function sftWarmup(
