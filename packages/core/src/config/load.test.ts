@@ -281,6 +281,34 @@ describe("validateExperiment problems", () => {
     expect(loaded.evaluation.selfJudge).toEqual({ tasks: 8, sftExamples: 0 });
   });
 
+  it("keys the run sets per arm are refused where a block would set them (they would be ignored)", () => {
+    const text = GOOD.replace(
+      "trainer:\n  steps: 5\n",
+      "trainer:\n  steps: 5\n  seed: 3\n  scheduler: { name: uniform }\n  algorithm: grpo\n",
+    )
+      .replace("  mopd:\n", "  mopd:\n    trainer: { algorithm: grpo }\n")
+      .replace("  single:math:\n", "  single:math:\n    trainer: { algorithm: grpo, seed: 1 }\n")
+      .replace("  builtin: tiny\n", "  builtin: tiny\n  sft: { seed: 2, steps: 3 }\n");
+    // (the test host's toy trainer schema knows none of these keys: only the run's own problems are shown here)
+    const own = shown(text).filter((l) => !l.includes("[toy-trainer]") && !l.includes("warning:"));
+    const seed =
+      "each arm's seed derives from the experiment's `seed` (or `seeds`) and the arm id; set those instead";
+    expect(own).toEqual([
+      `5:10 policy.sft.seed ${seed}`,
+      `16:33 arms.single:math.trainer.seed ${seed}`,
+      "23:27 arms.mopd.trainer.algorithm a mopd arm runs 'mopd'; remove 'algorithm'",
+      `26:3 trainer.seed ${seed}`,
+      "27:3 trainer.scheduler the mixing scheduler is a mix arm's `scheduler:` (and its `options:`), not a trainer option",
+      "28:14 trainer.algorithm the algorithm follows each arm's kind (single and mix arms: grpo; mopd arms: mopd); remove it here",
+    ]);
+    // the arm kind's own algorithm is fine where an arm gives it
+    expect(
+      shown(GOOD.replace("  mopd:\n", "  mopd:\n    trainer: { algorithm: mopd }\n")).filter(
+        (l) => !l.includes("[toy-trainer]"),
+      ),
+    ).toEqual([]);
+  });
+
   it("missing required keys point at the enclosing mapping", () => {
     const text = "seed: 1\npolicy:\n  builtin: tiny\ndomains:\n  math: {}\n";
     expect(shown(text)).toEqual([

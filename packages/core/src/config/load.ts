@@ -126,6 +126,7 @@ export function validateExperiment(
   checker.arms();
   checker.imports();
   checker.sections();
+  checker.runFixedKeys();
   checker.evaluation();
   checker.analysis();
   if (
@@ -426,6 +427,52 @@ class Checker {
           message: `unknown domain '${d}'${didYouMean(d, domainIds)}`,
         });
     });
+  }
+
+  /**
+   * Trainer and SFT keys that an experiment sets per arm, refused where a block would set them (they would be
+   * overridden, i.e. accepted and ignored): `seed` (every arm's seed derives from the experiment's `seed` and the arm
+   * id), `scheduler` (a mix arm's `scheduler` / `options` replace it whole), `algorithm` other than the arm kind's
+   * (single and mix arms run GRPO, mopd arms MOPD).
+   */
+  runFixedKeys(): void {
+    const fixed = (block: unknown, at: PathSegment[], algorithm: string | undefined) => {
+      if (!isObj(block)) return;
+      if (block.seed !== undefined)
+        this.problems.push({
+          path: [...at, "seed"],
+          at: "key",
+          message:
+            "each arm's seed derives from the experiment's `seed` (or `seeds`) and the arm id; set those instead",
+        });
+      if (at.at(-1) !== "trainer") return;
+      if (block.scheduler !== undefined)
+        this.problems.push({
+          path: [...at, "scheduler"],
+          at: "key",
+          message:
+            "the mixing scheduler is a mix arm's `scheduler:` (and its `options:`), not a trainer option",
+        });
+      if (block.algorithm !== undefined && block.algorithm !== algorithm)
+        this.problems.push({
+          path: [...at, "algorithm"],
+          at: "value",
+          message:
+            algorithm === undefined
+              ? "the algorithm follows each arm's kind (single and mix arms: grpo; mopd arms: mopd); remove it here"
+              : `a ${algorithm === "mopd" ? "mopd" : "single or mix"} arm runs '${algorithm}'; remove 'algorithm'`,
+        });
+    };
+    const policy = this.raw.policy;
+    if (isObj(policy)) fixed(policy.sft, ["policy", "sft"], undefined);
+    fixed(this.raw.trainer, ["trainer"], undefined);
+    const arms = this.raw.arms;
+    if (!isObj(arms)) return;
+    for (const [id, value] of Object.entries(arms)) {
+      const kind = armKind(id);
+      if (isObj(value) && (kind === "single" || kind === "mix" || kind === "mopd"))
+        fixed(value.trainer, ["arms", id, "trainer"], kind === "mopd" ? "mopd" : "grpo");
+    }
   }
 
   /**
