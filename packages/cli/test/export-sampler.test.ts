@@ -18,9 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportCommand } from "../src/export/command.ts";
 import type { MixPlan } from "../src/export/mix-order.ts";
 import { loadExperimentFile } from "../src/plugins/experiment.ts";
-import { armDomains, armTrainerInput, type TrainedArm } from "../src/run/arm-trainer.ts";
 import { createDomains } from "../src/run/domains.ts";
-import { armSeed } from "../src/run/executors/context.ts";
+import { planExperiment } from "../src/run/plan.ts";
 
 const hasPython = spawnSync("python3", ["--version"]).status === 0;
 const inCi = !!process.env.CI && process.env.CI !== "false";
@@ -72,11 +71,12 @@ async function trainerRows(rowOf: Map<string, number>): Promise<number[][]> {
   const loaded = await loadExperimentFile(experiment);
   const config = loaded.config!;
   const domains = await createDomains(config, loaded.host, tmp);
-  const arm = config.arms.find((a) => a.id === "mix") as TrainedArm;
+  const arm = planExperiment(config).nodes.find((n) => n.id === "mix")!.resolved;
+  if (arm.role !== "rl") throw new Error(arm.role);
   const trainer = new Trainer({
     policy: { params: new Map() } as unknown as Policy,
-    domains: armDomains(arm).map((id) => domains.get(id)!),
-    config: armTrainerInput(config, arm, armSeed(config, "mix")),
+    domains: arm.domains.map((id) => domains.get(id)!),
+    config: arm.trainerInput,
     schedulerRegistry: { get: (name) => loaded.host.registry.mixingSchedulers.find(name) },
   });
   await trainer.init();

@@ -170,4 +170,52 @@ describe("armHash", () => {
     expect(hb.get("sft")).toBe(ha.get("sft"));
     for (const id of ["single:math", "mix", "mopd", "merge:ties"]) expect(hb.get(id)).not.toBe(ha.get(id));
   });
+
+  it("hashes the resolved options: a default written out hashes as the default, a changed default does not", async () => {
+    const { armHash } = await import("../src/run/runner.ts");
+    const hashes = (c: ExperimentConfig) => {
+      const h = new Map<string, string>();
+      for (const n of planExperiment(c).nodes)
+        h.set(
+          n.id,
+          armHash(
+            n,
+            c,
+            n.deps.map((d) => h.get(d)!),
+          ),
+        );
+      return h;
+    };
+    const a = hashes(config(ARMS));
+    // the trainer's and the SFT's defaults, written out: nothing to recompute
+    const explicit = { ...config(ARMS), trainer: { steps: 200, clip: { epsLow: 0.2 } } };
+    explicit.policy = { ...explicit.policy, sft: { steps: 200, batchSize: 32 } };
+    expect(hashes(explicit)).toEqual(a);
+    // the same value on the arm or the experiment: the same resolved arm
+    const onArm = config(ARMS.map((x) => (x.id === "single:math" ? { ...x, trainer: { groupSize: 8 } } : x)));
+    const onExperiment = { ...config(ARMS), trainer: { groupSize: 8 } };
+    expect(hashes(onArm).get("single:math")).toBe(hashes(onExperiment).get("single:math"));
+    expect(hashes(onArm).get("single:math")).not.toBe(a.get("single:math"));
+    // SFT options are the sft arm's: base keeps its hash
+    const sft = { ...config(ARMS), policy: { ...config(ARMS).policy, sft: { steps: 5 } } };
+    expect(hashes(sft).get("base")).toBe(a.get("base"));
+    expect(hashes(sft).get("sft")).not.toBe(a.get("sft"));
+    // every arm's evaluation generates up to the rollouts' maxNewTokens (unless evaluation.maxTokens sets it)
+    const longer = { ...config(ARMS), trainer: { sampling: { maxNewTokens: 32 } } };
+    expect(hashes(longer).get("base")).not.toBe(a.get("base"));
+    const capped = (c: ExperimentConfig) => ({ ...c, evaluation: { ...c.evaluation, maxTokens: 16 } });
+    expect(hashes(capped(longer)).get("base")).toBe(hashes(capped(config(ARMS))).get("base"));
+  });
+
+  it("a plan resolved for one seed refuses to run another seed's arms", async () => {
+    const c = config(ARMS);
+    const plan = planExperiment(c);
+    const none: ArmExecutors = {
+      produce: async () => ({ tokensGenerated: 0, tokensTrained: 0, flops: 0 }),
+      evaluate: async () => ({}),
+    };
+    await expect(
+      runPlan(plan, { ...c, seed: 2 }, new RunStore(join(tmpdir(), "never")), none),
+    ).rejects.toThrow(/resolved for seed 1, the run is for seed 2/);
+  });
 });

@@ -15,6 +15,7 @@ import {
 } from "@m2rl/core";
 import { stringify } from "yaml";
 import { loadExperimentFile } from "../plugins/experiment.ts";
+import type { ResolvedArm } from "../run/arms.ts";
 import { promptFormat } from "../run/chat.ts";
 import { builtinModelConfig, estimateArmCost, formatFlops, parameterCount } from "../run/cost.ts";
 import { RunDisplay } from "../run/display.ts";
@@ -99,7 +100,7 @@ async function runExperiment(
       for (const store of stores) if (await store.readRecord(node.id)) cached++;
       const state =
         cached === stores.length ? "cached" : cached === 0 ? "to run" : `${cached}/${stores.length} cached`;
-      const c = estimateArmCost(node.arm, config, params);
+      const c = estimateArmCost(node.resolved, params);
       total += c.flops;
       if (node.arm.kind === "mix") mixFlops += c.flops;
       if (node.arm.kind === "single") separateFlops += c.flops;
@@ -108,7 +109,7 @@ async function runExperiment(
         : "";
       const deps = node.deps.length ? `  ← ${node.deps.join(", ")}` : "";
       display.line(
-        `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(24)} ${state.padEnd(seeds.length > 1 ? 10 : 7)} ${describe(node.arm, config)}${cost}${deps}`,
+        `  ${String(i + 1).padStart(2)}. ${node.id.padEnd(24)} ${state.padEnd(seeds.length > 1 ? 10 : 7)} ${describe(node.resolved, config)}${cost}${deps}`,
       );
     }
     const ratio =
@@ -214,27 +215,23 @@ async function runExperiment(
   }
 }
 
-function describe(
-  arm: import("@m2rl/core").ArmConfig,
-  config: import("@m2rl/core").ExperimentConfig,
-): string {
-  const steps = (over: Record<string, unknown>) => Number(over.steps ?? config.trainer.steps ?? 0);
-  switch (arm.kind) {
+function describe(arm: ResolvedArm, config: ExperimentConfig): string {
+  switch (arm.role) {
     case "base":
       return config.policy.source === "path"
         ? `model ${config.policy.path}`
         : `tiny policy (${config.policy.builtin})`;
     case "sft":
-      return `SFT ${Number(config.policy.sft?.steps ?? 200)} steps`;
-    case "single":
-      if (arm.checkpoint !== undefined) return `imported checkpoint ${arm.checkpoint}`;
-      return `GRPO on ${arm.domain}, ${steps(arm.trainer)} steps`;
-    case "mix":
-      if (arm.checkpoint !== undefined) return `imported checkpoint ${arm.checkpoint}`;
-      return `GRPO on ${arm.domains.join("+")} (${arm.scheduler}), ${steps(arm.trainer)} steps`;
+      return `SFT ${arm.options.steps} steps`;
+    case "imported":
+      return `imported checkpoint ${arm.checkpoint}`;
+    case "rl":
+      return arm.arm.kind === "single"
+        ? `GRPO on ${arm.domains[0]}, ${arm.trainer.steps} steps`
+        : arm.arm.kind === "mix"
+          ? `GRPO on ${arm.domains.join("+")} (${arm.trainer.scheduler.name}), ${arm.trainer.steps} steps`
+          : `MOPD from ${arm.teachers.length} teachers, ${arm.trainer.steps} steps`;
     case "merge":
       return `${arm.method} of ${arm.domains.map((d) => `single:${d}`).join(", ")}`;
-    case "mopd":
-      return `MOPD from ${arm.domains.length} teachers, ${steps(arm.trainer)} steps`;
   }
 }

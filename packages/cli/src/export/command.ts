@@ -9,17 +9,9 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import {
-  type ArmConfig,
-  type ExperimentConfig,
-  experimentSeeds,
-  formatProblem,
-  resolveTrainerConfig,
-} from "@m2rl/core";
+import { type ArmConfig, type ExperimentConfig, experimentSeeds, formatProblem } from "@m2rl/core";
 import { loadExperimentFile } from "../plugins/experiment.ts";
-import { armDomains, armTrainerInput, isTrainedArm, type TrainedArm } from "../run/arm-trainer.ts";
 import { createDomains } from "../run/domains.ts";
-import { armSeed } from "../run/executors/context.ts";
 import { armFolder, planExperiment } from "../run/plan.ts";
 import { seedRunDir } from "../run/store.ts";
 import { type ExportRow, evalRows, exportRow, maxPromptTokens } from "./arm-data.ts";
@@ -89,12 +81,13 @@ export async function exportJobs(
   const plan = planExperiment(config);
   const wanted = o.arm ? new Set(o.arm) : undefined;
   const skipped: ExportSummary["skipped"] = [];
-  const arms: TrainedArm[] = [];
+  // ids of the RL arms to export (each seed's plan resolves them with its seed)
+  const armIds: string[] = [];
   for (const node of plan.nodes) {
     if (wanted && !wanted.has(node.id)) continue;
     const why = notExported(node.arm, engine);
-    if (why || !isTrainedArm(node.arm)) skipped.push({ arm: node.id, reason: why ?? "not an RL arm" });
-    else arms.push(node.arm);
+    if (why || node.resolved.role !== "rl") skipped.push({ arm: node.id, reason: why ?? "not an RL arm" });
+    else armIds.push(node.id);
   }
   const schedulers = loaded.host.registry.mixingSchedulers;
   const domains = await createDomains(config, loaded.host, loaded.baseDir);
@@ -123,11 +116,11 @@ export async function exportJobs(
   const out = resolve(o.out);
   const jobs: ExportSummary["jobs"] = [];
   for (const seed of seeds) {
-    const seeded: ExperimentConfig = { ...config, seed };
-    for (const arm of arms) {
-      const ids = armDomains(arm);
-      const input = armTrainerInput(seeded, arm, armSeed(seeded, arm.id));
-      const trainer = resolveTrainerConfig(input);
+    const seeded = new Map(planExperiment({ ...config, seed }).nodes.map((n) => [n.id, n.resolved]));
+    for (const id of armIds) {
+      const resolved = seeded.get(id);
+      if (resolved?.role !== "rl") throw new Error(`arm '${id}' is not trained here`);
+      const { arm, domains: ids, trainerInput: input, trainer } = resolved;
       const armDomainList = ids.map((id) => domains.get(id)!);
       const verifierOf = (id: string) => config.domains[id].verifier;
       let train: ExportRow[];

@@ -1,11 +1,10 @@
 /**
- * The trainer config of one RL arm, built one way for everything that reads it (the executor that trains the arm,
- * the dry-run cost estimate): the experiment's `trainer` ⊕ the arm's `trainer` (deep merge: arrays and scalars of
- * the arm replace), then what the arm kind fixes: its seed, the scheduler of a mix arm (replaced whole: one
- * scheduler's options never leak into another's), the algorithm of an MOPD arm.
+ * The trainer options of one RL arm, resolved once per arm by arms.ts (which everything downstream reads): the
+ * experiment's `trainer` ⊕ the arm's `trainer` (deep merge: arrays and scalars of the arm replace), then what the
+ * arm kind fixes: its seed, the scheduler of a mix arm (replaced whole: one scheduler's options never leak into
+ * another's), the algorithm of an MOPD arm.
  */
-import type { ArmConfig, ExperimentConfig, TrainerConfig, TrainerConfigInput } from "@m2rl/core";
-import { resolveTrainerConfig } from "@m2rl/core";
+import type { ArmConfig, ExperimentConfig, TrainerConfigInput } from "@m2rl/core";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -31,14 +30,4 @@ export function armTrainerInput(config: ExperimentConfig, arm: TrainedArm, seed:
   if (arm.kind === "mix") out.scheduler = { name: arm.scheduler, options: arm.options };
   if (arm.kind === "mopd") out.algorithm = "mopd";
   return out as TrainerConfigInput;
-}
-
-/** The arm's resolved trainer config (defaults filled in, cross-field checks done). */
-export function armTrainerConfig(config: ExperimentConfig, arm: TrainedArm, seed: number): TrainerConfig {
-  return resolveTrainerConfig(armTrainerInput(config, arm, seed));
-}
-
-/** The domains an RL arm trains on. */
-export function armDomains(arm: TrainedArm): string[] {
-  return arm.kind === "single" ? [arm.domain] : [...arm.domains];
 }

@@ -4,9 +4,9 @@
  * train (forward + backward); SFT trains only; merges and evaluation are not counted (they are small next to RL), nor
  * imported arms (trained elsewhere).
  */
-import type { ArmConfig, CausalLMConfig, ExperimentConfig } from "@m2rl/core";
-import { CharTokenizer, DEFAULT_SFT, tinyConfig, trainingFlops } from "@m2rl/core";
-import { armTrainerConfig, isTrainedArm } from "./arm-trainer.ts";
+import type { CausalLMConfig } from "@m2rl/core";
+import { CharTokenizer, tinyConfig, trainingFlops } from "@m2rl/core";
+import type { ResolvedArm } from "./arms.ts";
 
 export interface ArmCostEstimate {
   steps: number;
@@ -32,33 +32,38 @@ export function builtinModelConfig(model: Record<string, unknown>): CausalLMConf
 
 const PROMPT_TOKENS = 24;
 
-export function estimateArmCost(arm: ArmConfig, config: ExperimentConfig, params: number): ArmCostEstimate {
-  const none = { steps: 0, tokensGenerated: 0, tokensTrained: 0, flops: 0 };
-  if (arm.kind === "base" || arm.kind === "merge") return none;
-  // An imported checkpoint was trained elsewhere: nothing of it runs here.
-  if ((arm.kind === "single" || arm.kind === "mix") && arm.checkpoint !== undefined) return none;
-  if (arm.kind === "sft") {
-    const sft = { ...DEFAULT_SFT, ...(config.policy.sft ?? {}) };
-    const trained = sft.steps * sft.batchSize * (PROMPT_TOKENS + 8);
-    return {
-      steps: sft.steps,
-      tokensGenerated: 0,
-      tokensTrained: trained,
-      flops: trainingFlops(params, { trained }),
-    };
+/** The a-priori cost of one resolved arm for a policy of `params` parameters. */
+export function estimateArmCost(arm: ResolvedArm, params: number): ArmCostEstimate {
+  switch (arm.role) {
+    // a base is loaded, a merge is small next to RL, an imported checkpoint was trained elsewhere
+    case "base":
+    case "merge":
+    case "imported":
+      return { steps: 0, tokensGenerated: 0, tokensTrained: 0, flops: 0 };
+    case "sft": {
+      const trained = arm.options.steps * arm.options.batchSize * (PROMPT_TOKENS + 8);
+      return {
+        steps: arm.options.steps,
+        tokensGenerated: 0,
+        tokensTrained: trained,
+        flops: trainingFlops(params, { trained }),
+      };
+    }
+    case "rl": {
+      const t = arm.trainer;
+      const samples = t.steps * t.promptsPerStep * t.groupSize;
+      const generated = samples * t.sampling.maxNewTokens;
+      const trained = samples * (PROMPT_TOKENS + t.sampling.maxNewTokens) * t.ppoEpochs;
+      // MOPD also scores every sample under its domain's teacher
+      const scored = samples * (PROMPT_TOKENS + t.sampling.maxNewTokens) * (arm.teachers.length ? 2 : 1);
+      return {
+        steps: t.steps,
+        tokensGenerated: generated,
+        tokensTrained: trained,
+        flops: trainingFlops(params, { generated, scored, trained }),
+      };
+    }
   }
-  if (!isTrainedArm(arm)) return none;
-  const t = armTrainerConfig(config, arm, config.seed);
-  const samples = t.steps * t.promptsPerStep * t.groupSize;
-  const generated = samples * t.sampling.maxNewTokens;
-  const trained = samples * (PROMPT_TOKENS + t.sampling.maxNewTokens) * t.ppoEpochs;
-  const scored = samples * (PROMPT_TOKENS + t.sampling.maxNewTokens) * (arm.kind === "mopd" ? 2 : 1);
-  return {
-    steps: t.steps,
-    tokensGenerated: generated,
-    tokensTrained: trained,
-    flops: trainingFlops(params, { generated, scored, trained }),
-  };
 }
 
 /** "1.2 TFLOP" */

@@ -9,14 +9,18 @@
  *   tau_i = theta_i - theta_SFT, as in the paper).
  * - `mopd` distils the `single:<d>` arms of its domains (one teacher per domain) into a student that starts from
  *   the start point.
+ * Every node carries its arm resolved (arms.ts): what its executor, its cost estimate and its hash read.
  */
 import type { ArmConfig, ExperimentConfig } from "@m2rl/core";
 import { ConfigError } from "@m2rl/core";
+import { type ResolvedArm, resolveArm } from "./arms.ts";
 
 export interface PlanNode {
   /** Arm id as in the experiment (`single:math`, `merge:ties`, ...). */
   id: string;
   arm: ArmConfig;
+  /** The arm resolved against the experiment it was planned from (its seed, its options with defaults). */
+  resolved: ResolvedArm;
   /** Ids of the arms whose outputs this arm needs. */
   deps: string[];
 }
@@ -26,9 +30,14 @@ export interface Plan {
   nodes: PlanNode[];
   /** The arm RL starts from and task vectors are measured against: `sft` or `base`. */
   start: "sft" | "base";
+  /** The experiment seed the arms were resolved with. */
+  seed: number;
 }
 
-/** Builds the arm graph; `base` (and `sft` when asked for) are added when the file does not list them. */
+/**
+ * Builds the arm graph of `config` (for its `seed`); `base` (and `sft` when asked for) are added when the file does
+ * not list them. Throws a ConfigError when an arm's dependencies or its trainer options do not resolve.
+ */
 export function planExperiment(config: ExperimentConfig): Plan {
   const arms = [...config.arms];
   const has = (id: string) => arms.some((a) => a.id === id);
@@ -38,14 +47,15 @@ export function planExperiment(config: ExperimentConfig): Plan {
   const start = wantsSft ? "sft" : "base";
 
   const nodes = new Map<string, PlanNode>();
-  for (const arm of arms) nodes.set(arm.id, { id: arm.id, arm, deps: depsOf(arm, start) });
+  for (const arm of arms)
+    nodes.set(arm.id, { id: arm.id, arm, resolved: resolveArm(arm, config), deps: depsOf(arm, start) });
   for (const node of nodes.values())
     for (const dep of node.deps)
       if (!nodes.has(dep))
         throw new ConfigError(`arm '${node.id}' needs arm '${dep}', which the experiment does not define`, {
           path: `arms.${node.id}`,
         });
-  return { nodes: topoSort([...nodes.values()]), start };
+  return { nodes: topoSort([...nodes.values()]), start, seed: config.seed };
 }
 
 function depsOf(arm: ArmConfig, start: "sft" | "base"): string[] {

@@ -3,8 +3,9 @@
  * re-run after a crash or Ctrl-C continues where it stopped and a finished experiment does no work.
  */
 import { ConfigError, type ExperimentConfig, experimentSeeds, IMPORTS_ONE_SEED, withSeeds } from "@m2rl/core";
+import { evalGeneration, type ResolvedArm } from "./arms.ts";
 import { hashOf } from "./hash.ts";
-import { dependents, type Plan, type PlanNode } from "./plan.ts";
+import { dependents, type Plan, type PlanNode, planExperiment } from "./plan.ts";
 import { type ArmRecord, RunStore, seedRunDir } from "./store.ts";
 
 /** What producing an arm (training, merging, or nothing for `base`) reports. */
@@ -53,14 +54,19 @@ export interface RunOptions {
   now?: () => number;
 }
 
-/** Version of the cache layout: bump to invalidate every cached arm. */
-const CACHE_VERSION = 2;
+/**
+ * Version of the cache layout: bump to invalidate every cached arm. 3: arms hash their resolved options (defaults
+ * filled in) instead of the blocks as written.
+ */
+const CACHE_VERSION = 3;
 
 /**
- * Hash of everything an arm's result depends on: its own config, the parts of the shared config its kind reads, the
- * evaluation settings, and its deps' hashes. `base` and `sft` do not read the RL trainer options, so changing those
- * keeps the (expensive) warm-up cached; merges read only their parameters and their inputs. An imported arm hashes
- * `imported` (its folder's and files' fingerprints) instead of the train data and trainer options.
+ * Hash of everything an arm's result depends on: its resolved arm (the parts of the experiment its role reads, with
+ * every default filled in), the policy, the plugins, the evaluation settings, every domain's eval split, and its
+ * deps' hashes. `base` and `sft` do not read the RL trainer options, so changing those keeps the (expensive) warm-up
+ * cached; an RL arm reads the train splits of its own domains only; merges read only their parameters and their
+ * inputs; an imported arm hashes `imported` (its folder's and files' fingerprints) instead of train data and
+ * trainer options. A default that changes between versions of M2RL changes the hash of the arms it feeds.
  */
 export function armHash(
   node: PlanNode,
@@ -68,36 +74,46 @@ export function armHash(
   depHashes: readonly string[],
   imported?: unknown,
 ): string {
-  const { source: _source, implied: _implied, description: _description, ...own } = node.arm;
-  const kind = node.arm.kind;
-  // An imported arm (`checkpoint`) was trained elsewhere: the train splits and trainer options do not make it.
-  const trained = !("checkpoint" in node.arm && node.arm.checkpoint !== undefined);
-  const {
-    trainer: _t,
-    scheduler: _s,
-    options: _o,
-    domains: _d,
-    ...importedArm
-  } = own as Record<string, unknown>;
-  const arm = trained ? own : importedArm;
-  const usesDomains = kind !== "base" && kind !== "merge" && trained;
-  const usesTrainer = (kind === "single" || kind === "mix" || kind === "mopd") && trained;
+  const { sft: _sft, ...policy } = config.policy;
   return hashOf({
     v: CACHE_VERSION,
-    arm,
-    seed: config.seed,
-    policy: config.policy,
-    domains: usesDomains ? config.domains : undefined,
-    trainer: usesTrainer ? config.trainer : undefined,
-    evaluation: config.evaluation,
+    arm: hashedArm(node.resolved, config),
+    policy,
+    plugins: config.plugins,
+    // the evaluation settings, with the generation limit and stop strings it takes from the rollouts' sampling
+    evaluation: { ...config.evaluation, ...evalGeneration(config) },
     // Evaluation reads every domain's eval split.
     evalDomains: Object.fromEntries(
       Object.entries(config.domains).map(([id, d]) => [id, { ...d, train: undefined }]),
     ),
     deps: depHashes,
-    // Only for arms with imported inputs: every other arm hashes as before (resume of older runs).
     ...(imported === undefined ? {} : { imported }),
   });
+}
+
+/** What an arm's own result depends on, by role (see armHash). */
+function hashedArm(r: ResolvedArm, config: ExperimentConfig): unknown {
+  const own = { id: r.id, kind: r.arm.kind, seed: r.seed, generations: r.generations };
+  const train = (ids: readonly string[]) => Object.fromEntries(ids.map((d) => [d, config.domains[d]]));
+  switch (r.role) {
+    case "base":
+      return own;
+    case "sft":
+      // SFT reads every domain's train references.
+      return { ...own, options: r.options, judgeExamples: r.judgeExamples, train: config.domains };
+    case "rl":
+      return {
+        ...own,
+        domains: r.domains,
+        teachers: r.teachers,
+        trainer: r.trainer,
+        train: train(r.domains),
+      };
+    case "imported":
+      return { ...own, checkpoint: r.checkpoint };
+    case "merge":
+      return { ...own, method: r.method, domains: r.domains, parameters: r.parameters };
+  }
 }
 
 export async function runPlan(
@@ -109,6 +125,8 @@ export async function runPlan(
 ): Promise<ArmRecord[]> {
   const now = options.now ?? (() => performance.now());
   const signal = options.signal ?? new AbortController().signal;
+  if (plan.seed !== config.seed)
+    throw new Error(`the plan was resolved for seed ${plan.seed}, the run is for seed ${config.seed}`);
   const forced = dependents(plan, options.force ?? []);
   const records = new Map<string, ArmRecord>();
   let index = 0;
@@ -203,6 +221,8 @@ export async function runSeeds(
   const runs: SeedRun[] = [];
   for (const [i, seed] of seeds.entries()) {
     const seedConfig = seeds.length > 1 ? withSeeds(config, [seed]) : config;
+    // Each seed's arms are resolved with its seed (the arm seeds derive from it); the graph is the same.
+    const seedPlan = seeds.length > 1 ? planExperiment(seedConfig) : plan;
     const store = new RunStore(seedRunDir(outDir, seed, seeds));
     await options.seedStarted?.({ seed, config: seedConfig, store }, i + 1, seeds.length);
     let produced = 0;
@@ -213,7 +233,10 @@ export async function runSeeds(
         options.events?.armFinished?.(node, record);
       },
     };
-    const records = await runPlan(plan, seedConfig, store, executorsFor(seedConfig), { ...options, events });
+    const records = await runPlan(seedPlan, seedConfig, store, executorsFor(seedConfig), {
+      ...options,
+      events,
+    });
     runs.push({ seed, config: seedConfig, store, records, produced });
   }
   return runs;

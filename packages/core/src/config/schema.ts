@@ -317,7 +317,12 @@ export const experimentSchema: JSONSchema = {
           default: 1,
           description: "Nucleus sampling mass (1: off).",
         },
-        maxTokens: { type: "integer", minimum: 1, description: "Generation limit; default: the policy's." },
+        maxTokens: {
+          type: "integer",
+          minimum: 1,
+          description:
+            "Generation limit per eval sample; default: the rollouts' trainer.sampling.maxNewTokens.",
+        },
         maxParameters: {
           type: "integer",
           minimum: 1,

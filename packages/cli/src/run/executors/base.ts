@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { CausalLM, CharTokenizer } from "@m2rl/core";
 import { builtinModelConfig } from "../cost.ts";
 import type { ArmJob, ArmOutput } from "../runner.ts";
-import { armSeed, type ExecutorContext, saveArm } from "./context.ts";
+import { type ExecutorContext, saveArm } from "./context.ts";
 
 export async function produceBase(ctx: ExecutorContext, job: ArmJob): Promise<ArmOutput> {
   const { config } = ctx;
@@ -16,7 +16,7 @@ export async function produceBase(ctx: ExecutorContext, job: ArmJob): Promise<Ar
     return { tokensGenerated: 0, tokensTrained: 0, flops: 0 };
   }
   const policy = new CausalLM(builtinModelConfig(p.model), new CharTokenizer(), {
-    seed: armSeed(config, "base"),
+    seed: job.node.resolved.seed,
   });
   try {
     await saveArm(job, policy);

@@ -8,7 +8,6 @@ import {
   loadPolicy,
   type PluginHost,
   type Policy,
-  Rng,
   savePolicy,
 } from "@m2rl/core";
 import { atomicDirectory, NodeFileStore } from "@m2rl/io-node";
@@ -30,10 +29,7 @@ export interface ExecutorContext {
 /** Seed of the eval task draw of every run: fixed, so that runs with different seeds share their eval tasks. */
 export const EVAL_TASK_SEED = 0;
 
-/** Seed of one arm: depends only on the experiment seed and the arm id. */
-export function armSeed(config: ExperimentConfig, armId: string): number {
-  return Rng.derive(config.seed, armId).nextUint32();
-}
+export { armSeed } from "../arms.ts";
 
 export function report(ctx: ExecutorContext, id: string, done: number, total: number, unit: string): void {
   ctx.progress?.(id, done, total, unit);

@@ -9,10 +9,9 @@ import {
   evaluatePolicy,
   type Policy,
 } from "@m2rl/core";
+import { evalGeneration } from "../arms.ts";
 import type { ArmJob } from "../runner.ts";
 import { domainList, EVAL_TASK_SEED, type ExecutorContext, loadArm, report } from "./context.ts";
-
-type Obj = Record<string, unknown>;
 
 export async function evaluateArm(ctx: ExecutorContext, job: ArmJob): Promise<Record<string, number>> {
   const { config } = ctx;
@@ -99,20 +98,20 @@ export async function selfJudge(
 }
 
 /**
- * How every evaluation of the experiment samples and scores (final and periodic alike). Token budget:
- * `evaluation.maxTokens`, else the rollouts' `trainer.sampling.maxNewTokens`.
+ * How every evaluation of the experiment samples and scores (final and periodic alike); token budget and stop
+ * strings: `evalGeneration`.
  */
 export function evalOptions(config: ExperimentConfig): Partial<EvalOptions> & { maxNewTokens: number } {
   const ev = config.evaluation;
-  const sampling = config.trainer.sampling as Obj | undefined;
+  const { maxNewTokens, stop } = evalGeneration(config);
   return {
     mode: ev.samples > 1 || ev.temperature > 0 ? "sampled" : "greedy",
     samples: ev.samples,
     k: ev.passAtK,
     temperature: ev.temperature,
     topP: ev.topP,
-    maxNewTokens: ev.maxTokens ?? Number(sampling?.maxNewTokens ?? 64),
-    stop: sampling?.stop as string[] | undefined,
+    maxNewTokens,
+    stop,
     seed: config.seed,
     // Every seed of an experiment is scored on the same eval tasks (drawn with seed 0), so that scores pair task by
     // task across arms and seeds; the run seed varies the sampling.

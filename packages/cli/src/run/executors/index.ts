@@ -3,13 +3,8 @@
  * training with resumable checkpoints (single, mix, mopd), merges through @m2rl/mergers, evaluation with one row per
  * sample. Wired into `runPlan` by the `m2rl run` command.
  */
-import type { ArmConfig } from "@m2rl/core";
-import {
-  evaluateArmOrImported,
-  importedCheckpoint,
-  importedFingerprint,
-  produceImported,
-} from "../imported/index.ts";
+import type { ResolvedArm } from "../arms.ts";
+import { evaluateArmOrImported, importedFingerprint, produceImported } from "../imported/index.ts";
 import type { ArmExecutors, ArmJob, ArmOutput } from "../runner.ts";
 import { produceBase } from "./base.ts";
 import type { ExecutorContext } from "./context.ts";
@@ -24,26 +19,24 @@ export { analysisFields, HELD_OUT_FILE } from "./trained.ts";
 
 type Producer = (ctx: ExecutorContext, job: ArmJob) => Promise<ArmOutput>;
 
-/** The executor of each arm kind. */
-export const PRODUCERS: Readonly<Record<ArmConfig["kind"], Producer>> = {
+/**
+ * The executor of each resolved arm's role: an imported arm (`checkpoint:`) is linked in instead of trained.
+ */
+export const PRODUCERS: Readonly<Record<ResolvedArm["role"], Producer>> = {
   base: produceBase,
   sft: produceSft,
-  single: produceTrained,
-  mix: produceTrained,
-  mopd: produceTrained,
+  rl: produceTrained,
+  imported: produceImported,
   merge: produceMerge,
 };
 
 /**
- * An imported arm (`checkpoint:`) is linked in instead of trained; every arm is scored from its imported
- * `generations` when it has some, else evaluated here when it fits `evaluation.maxParameters`.
+ * Each arm produced by its role's executor; every arm is scored from its imported `generations` when it has some,
+ * else evaluated here when it fits `evaluation.maxParameters`.
  */
 export function createExecutors(ctx: ExecutorContext): ArmExecutors {
   return {
-    produce: (job) =>
-      importedCheckpoint(job.node.arm) !== undefined
-        ? produceImported(ctx, job)
-        : PRODUCERS[job.node.arm.kind](ctx, job),
+    produce: (job) => PRODUCERS[job.node.resolved.role](ctx, job),
     evaluate: (job) => evaluateArmOrImported(ctx, job, evaluateArm),
     fingerprint: (node) => importedFingerprint(node.arm, ctx.baseDir),
   };

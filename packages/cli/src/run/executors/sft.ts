@@ -2,36 +2,29 @@
 import { appendFile, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { judgeSftTasks } from "@m2rl/analysis";
-import {
-  DEFAULT_SFT,
-  policyParameterCount,
-  type SftOptions,
-  sftWarmup,
-  type Task,
-  trainingFlops,
-} from "@m2rl/core";
+import { policyParameterCount, sftWarmup, type Task, trainingFlops } from "@m2rl/core";
 import type { ArmJob, ArmOutput } from "../runner.ts";
-import { armSeed, domainList, type ExecutorContext, loadArm, report, saveArm } from "./context.ts";
+import { domainList, type ExecutorContext, loadArm, report, saveArm } from "./context.ts";
 import { judgeStyle } from "./evaluate.ts";
 
 export async function produceSft(ctx: ExecutorContext, job: ArmJob): Promise<ArmOutput> {
   const { config } = ctx;
+  const arm = job.node.resolved;
+  if (arm.role !== "sft") throw new Error(`not an SFT arm: ${arm.id}`);
+  const { options, judgeExamples, seed } = arm;
   const policy = await loadArm(job, "base");
   try {
     const domains = domainList(ctx);
-    const seed = armSeed(config, "sft");
     const tasks: Task[] = [];
     for (const d of domains) {
       const train = await d.tasks({ split: "train", seed });
       tasks.push(...train);
       // Self-judging: the SFT also teaches the judge format, labelled by the verifier on the train references.
-      const judgeExamples = config.evaluation.selfJudge?.sftExamples ?? 0;
       if (judgeExamples > 0)
         tasks.push(
           ...(await judgeSftTasks(d, train, { count: judgeExamples, seed, style: judgeStyle(config) })),
         );
     }
-    const options: SftOptions = { ...DEFAULT_SFT, ...(config.policy.sft ?? {}), seed };
     const steps = options.steps;
     let tokens = 0;
     for (const t of tasks) tokens += t.prompt.length + (t.reference?.length ?? 0) + 1;

@@ -1,29 +1,19 @@
 /** RL arms (single, mix, MOPD): the GRPO-family trainer with resumable checkpoints, metrics and held-out curves. */
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  isTrainerCheckpoint,
-  measuresKl,
-  type Policy,
-  resolveTrainerConfig,
-  type StepMetrics,
-  Trainer,
-} from "@m2rl/core";
+import { isTrainerCheckpoint, measuresKl, type Policy, type StepMetrics, Trainer } from "@m2rl/core";
 import { NodeFileStore } from "@m2rl/io-node";
-import { armDomains, armTrainerInput, isTrainedArm } from "../arm-trainer.ts";
 import type { ArmJob, ArmOutput } from "../runner.ts";
-import { armSeed, domainList, type ExecutorContext, loadArm, report, saveArm } from "./context.ts";
+import { domainList, type ExecutorContext, loadArm, report, saveArm } from "./context.ts";
 import { evalOptions } from "./evaluate.ts";
 
 type Obj = Record<string, unknown>;
 
 export async function produceTrained(ctx: ExecutorContext, job: ArmJob): Promise<ArmOutput> {
   const { config } = ctx;
-  const arm = job.node.arm;
-  if (!isTrainedArm(arm)) throw new Error(`not a trained arm: ${arm.id}`);
-  const trainerInput = armTrainerInput(config, arm, armSeed(config, arm.id));
-  const trainerConfig = resolveTrainerConfig(trainerInput);
-  const domainIds = armDomains(arm);
+  const resolved = job.node.resolved;
+  if (resolved.role !== "rl") throw new Error(`not an arm trained here: ${resolved.id}`);
+  const { arm, trainerInput, trainer: trainerConfig, domains: domainIds } = resolved;
   const policy = await loadArm(job, job.plan.start);
   const teachers = new Map<string, Policy>();
   // The KL term (kl.coef > 0) and the KL metric (kl.monitor) are measured against the arm's start policy, frozen.
@@ -33,8 +23,9 @@ export async function produceTrained(ctx: ExecutorContext, job: ArmJob): Promise
   const metricsFile = join(dir, "metrics.jsonl");
   const heldOutFile = join(dir, HELD_OUT_FILE);
   try {
-    if (arm.kind === "mopd")
-      for (const d of arm.domains) teachers.set(d, await loadArm(job, `single:${d}`, false));
+    // MOPD: one teacher per domain, the domain's single arm
+    for (const [i, teacher] of resolved.teachers.entries())
+      teachers.set(domainIds[i], await loadArm(job, teacher, false));
     // The resumable state belongs to exactly this arm configuration.
     const stamp = JSON.stringify({ hash: job.hash });
     const stampFile = join(work, "stamp.json");

@@ -29,8 +29,9 @@ export function checkpointKeyPath(arm: ArmConfig): PathSegment[] {
 
 /** Links the imported folder in as the arm's checkpoint: nothing is trained or copied. */
 export async function produceImported(ctx: ExecutorContext, job: ArmJob): Promise<ArmOutput> {
-  const dir = importedCheckpoint(job.node.arm);
-  if (dir === undefined) throw new Error(`arm '${job.node.id}' imports no checkpoint`);
+  const arm = job.node.resolved;
+  if (arm.role !== "imported") throw new Error(`arm '${job.node.id}' imports no checkpoint`);
+  const dir = arm.checkpoint;
   await mkdir(job.store.armDir(job.node.id), { recursive: true });
   await symlink(resolve(ctx.baseDir, dir), job.store.checkpointDir(job.node.id), "dir");
   ctx.log?.(`${job.node.id}: imported ${dir} (trained elsewhere; nothing trained here)`);
