@@ -2,11 +2,15 @@
  * End-to-end check of the built-in experiment (`m2rl run --preset smoke`), run by `npm test` through the nx target
  * `e2e` (not a vitest file: it takes minutes). Runs the built CLI like a user, then checks that the report exists
  * and has a score with its CI for every arm × domain, findings with verdicts, and that a second run does no work.
+ * Behaviour: the run's score digest (every arm's eval rows) must equal the golden digest recorded on this machine
+ * (test/golden/smoke-digests.json, one per CPU and tensor backend: see smoke-digest.ts); on a machine without one
+ * the digest is printed, to record.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { backendOf, GOLDEN_FILE, machineKey, readGolden, runDigest } from "./smoke-digest.ts";
 
 const bin = resolve(import.meta.dirname, "..", "bin", "m2rl.js");
 const dir = mkdtempSync(join(tmpdir(), "m2rl-e2e-"));
@@ -22,7 +26,7 @@ const fail = (msg: string): never => {
 
 try {
   const t0 = Date.now();
-  run();
+  const output = run();
   const seconds = (Date.now() - t0) / 1000;
   const out = join(dir, "runs", "builtin-smoke");
   const md = readFileSync(join(out, "report.md"), "utf8");
@@ -67,6 +71,20 @@ try {
   if (verdicts.length < 4) fail(`report.md gives ${verdicts.length} finding verdicts (expected at least 4)`);
   if (!/_rule:_/.test(findings)) fail("findings do not name the rule that decided them");
   if (!config.includes("builtin-smoke")) fail("config.yaml is not the resolved experiment");
+  // the scores, bitwise, against this machine's golden digest
+  const digest = runDigest(out);
+  const key = machineKey(backendOf(output));
+  const golden = readGolden()[key];
+  if (golden && golden.all !== digest.all) {
+    const changed = Object.keys({ ...golden.arms, ...digest.arms }).filter(
+      (a) => golden.arms[a] !== digest.arms[a],
+    );
+    fail(
+      `the smoke's scores changed on this machine (${key}): arms ${changed.join(", ")} differ from the golden ` +
+        `digest of ${golden.recorded} in ${GOLDEN_FILE}. If the change is intended, re-record it with ` +
+        "test/smoke-digest.ts --record and say why in the commit.",
+    );
+  }
   const t1 = Date.now();
   const again = run();
   if (!/nothing to do/.test(again) || !/report: /.test(again)) fail(`the second run did work:\n${again}`);
@@ -78,6 +96,8 @@ try {
       rerunSeconds: rerun,
       arms: arms.length,
       domains: domains.length,
+      digest: digest.all,
+      golden: golden ? "equal" : `none for this machine (${key})`,
     }),
   );
   console.log(`e2e: 1 passed, 0 failed`);
