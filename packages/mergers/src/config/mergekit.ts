@@ -15,7 +15,7 @@ import {
   type ResolvedMergeParams,
 } from "@m2rl/core/merge";
 import { didYouMean } from "@m2rl/core/plugin";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 import { isMap, isSeq, LineCounter, type Node, parseDocument, stringify as stringifyYaml } from "yaml";
 import { NAMED_CHAT_TEMPLATES } from "../engine/chat-templates.ts";
 import { layerIndex } from "../methods/common.ts";
@@ -28,6 +28,7 @@ import {
   type RawTokenizerBlock,
   type TokenizerSettings,
 } from "./tokenizer-config.ts";
+import { configValidator, paramsValidator } from "./validators.ts";
 
 export type ParamSetting =
   | MergeParamValue
@@ -267,7 +268,7 @@ function resolveMergeConfig(
       );
     }
   }
-  validator ??= new Ajv(AJV_OPTIONS).compile(mergeConfigSchema);
+  validator ??= configValidator(mergeConfigSchema);
   const validate = validator;
   if (!validate(data)) {
     const err = validate.errors![0];
@@ -378,18 +379,7 @@ function resolveMergeConfig(
   };
 }
 
-/**
- * The schemas are M2RL's own (tested), so ajv neither checks them against its meta-schema nor optimises the
- * validators' code: compiling them is ~4x faster (~60 ms instead of ~250 ms of `m2rl merge`'s start-up on a shared
- * 2-core machine), and a config of a few dozen lines validates as fast either way.
- */
-const AJV_OPTIONS = {
-  allErrors: false,
-  strict: false,
-  validateSchema: false,
-  code: { optimize: false },
-} as const;
-const paramsAjv = new Ajv({ ...AJV_OPTIONS, verbose: true });
+/** The validator of each parameters schema (./validators.ts: precompiled for the built-in methods). */
 const paramsValidators = new WeakMap<object, ValidateFunction>();
 
 /**
@@ -407,7 +397,7 @@ function checkParameters(
   const schema = mergeParametersSchema(method.parameters, level);
   let validate = paramsValidators.get(schema);
   if (!validate) {
-    validate = paramsAjv.compile(schema);
+    validate = paramsValidator(schema);
     paramsValidators.set(schema, validate);
   }
   if (validate(params)) return;
