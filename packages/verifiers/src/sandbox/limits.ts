@@ -1,50 +1,45 @@
-/** Resource limits of one sandboxed run. Every field is a hard limit enforced outside the program's control. */
-export interface SandboxLimits {
-  /** Wall-clock limit in milliseconds, enforced by the parent killing the sandbox (process group + PID namespace). */
-  wallMs: number;
-  /** CPU-time limit in seconds (RLIMIT_CPU: SIGXCPU, then SIGKILL). */
-  cpuSeconds: number;
-  /** Memory limit in bytes: RLIMIT_AS for Python, RLIMIT_DATA + V8 heap cap for JavaScript. */
-  memoryBytes: number;
-  /** Largest file the program may write, in bytes (RLIMIT_FSIZE). */
-  fileBytes: number;
-  /** Size of the writable scratch tmpfs, in bytes. */
-  scratchBytes: number;
-  /** Maximum number of processes/threads inside the sandbox (RLIMIT_NPROC, counted per user namespace). */
-  processes: number;
-  /** Maximum open file descriptors (RLIMIT_NOFILE). */
-  openFiles: number;
-  /** Bytes of stdout kept; the run is killed as soon as the program writes more. */
-  stdoutBytes: number;
-  /** Bytes of stderr kept; the run is killed as soon as the program writes more. */
-  stderrBytes: number;
-}
+/**
+ * Resource limits of one sandboxed run, declared once: the `SandboxLimits` type, `DEFAULT_LIMITS` and the JSON
+ * Schema of a partial block (the code domain's `limits` option) derive from `SANDBOX_LIMITS`. Every field is a hard
+ * limit enforced outside the program's control.
+ */
+import { defaultsOf, group, int, type OptionsOf, schemaOf } from "@m2rl/core/plugin";
 
-export const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
-  wallMs: 10_000,
-  cpuSeconds: 5,
-  memoryBytes: 512 * 1024 * 1024,
-  fileBytes: 8 * 1024 * 1024,
-  scratchBytes: 32 * 1024 * 1024,
-  processes: 32,
-  openFiles: 64,
-  stdoutBytes: 1024 * 1024,
-  stderrBytes: 64 * 1024,
+const MiB = 1024 * 1024;
+
+export const SANDBOX_LIMITS = group("Resource limits of one sandboxed run.", {
+  wallMs: int(
+    "Wall-clock limit in milliseconds, enforced by the parent killing the sandbox (process group + PID namespace).",
+    10_000,
+    10,
+    600_000,
+  ),
+  cpuSeconds: int("CPU-time limit in seconds (RLIMIT_CPU: SIGXCPU, then SIGKILL).", 5, 1, 600),
+  memoryBytes: int(
+    "Memory limit in bytes: RLIMIT_AS for Python, RLIMIT_DATA + V8 heap cap for JavaScript.",
+    512 * MiB,
+    16 * MiB,
+  ),
+  fileBytes: int("Largest file the program may write, in bytes (RLIMIT_FSIZE).", 8 * MiB, 0),
+  scratchBytes: int("Size of the writable scratch tmpfs, in bytes.", 32 * MiB, 4096),
+  processes: int(
+    "Maximum number of processes / threads inside the sandbox (RLIMIT_NPROC, counted per user namespace).",
+    32,
+    1,
+    4096,
+  ),
+  openFiles: int("Maximum open file descriptors (RLIMIT_NOFILE).", 64, 8, 65536),
+  stdoutBytes: int("Bytes of stdout kept; the run is killed as soon as the program writes more.", MiB, 1),
+  stderrBytes: int(
+    "Bytes of stderr kept; the run is killed as soon as the program writes more.",
+    64 * 1024,
+    1,
+  ),
 });
 
-/** JSON Schema of a partial `SandboxLimits` (options of the code domain and of the server). */
-export const LIMITS_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    wallMs: { type: "integer", minimum: 10, maximum: 600_000 },
-    cpuSeconds: { type: "integer", minimum: 1, maximum: 600 },
-    memoryBytes: { type: "integer", minimum: 16 * 1024 * 1024 },
-    fileBytes: { type: "integer", minimum: 0 },
-    scratchBytes: { type: "integer", minimum: 4096 },
-    processes: { type: "integer", minimum: 1, maximum: 4096 },
-    openFiles: { type: "integer", minimum: 8, maximum: 65536 },
-    stdoutBytes: { type: "integer", minimum: 1 },
-    stderrBytes: { type: "integer", minimum: 1 },
-  },
-} as const;
+export type SandboxLimits = OptionsOf<typeof SANDBOX_LIMITS>;
+
+export const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze(defaultsOf(SANDBOX_LIMITS));
+
+/** JSON Schema of a partial `SandboxLimits` (every key optional, unknown keys refused). */
+export const LIMITS_SCHEMA = schemaOf(SANDBOX_LIMITS);
