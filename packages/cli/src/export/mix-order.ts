@@ -10,6 +10,7 @@
  * (python/m2rl_curriculum_sampler.py, tested against this trainer on a recorded reward sequence).
  */
 import {
+  CharTokenizer,
   DEFAULT_ADAPTIVE,
   type Domain,
   type MixingSchedulerInfo,
@@ -18,6 +19,7 @@ import {
   Trainer,
   type TrainerConfig,
   type TrainerConfigInput,
+  tinyConfig,
 } from "@m2rl/core";
 
 /** Where a trainer looks schedulers up (the plugin host's registry). */
@@ -25,8 +27,25 @@ export interface SchedulerLookup {
   find(name: string): MixingSchedulerInfo | undefined;
 }
 
+const drawsOnly = (): never => {
+  throw new Error(
+    "the export only draws batches: its stand-in policy cannot generate, score or load weights",
+  );
+};
+
 /** Stand-in policy: the trainer is only asked to draw batches, never to generate, score or update. */
-const NO_POLICY = { params: new Map() } as unknown as Policy;
+const TOKENIZER = new CharTokenizer();
+const NO_POLICY: Policy = {
+  config: tinyConfig({ vocabSize: TOKENIZER.vocabSize, eosId: TOKENIZER.eosId, padId: TOKENIZER.padId }),
+  tokenizer: TOKENIZER,
+  params: new Map(),
+  generate: drawsOnly,
+  score: drawsOnly,
+  lastLogits: drawsOnly,
+  loadWeights: drawsOnly,
+  exportWeights: drawsOnly,
+  dispose: () => {},
+};
 
 /** The tasks of every step, in the order M2RL's trainer draws them for this arm configuration. */
 export async function trainerDrawOrder(

@@ -3,7 +3,7 @@
  * an option is recorded (mapped to engine keys, or dropped with the reason), and the list of every trainer option
  * M2RL has, so that a test can check that none is left out of the manifest.
  */
-import type { EvaluationConfig, TrainerConfig } from "@m2rl/core";
+import type { EvaluationConfig, OptionProps, TrainerConfig } from "@m2rl/core";
 import { TRAINER_OPTIONS } from "@m2rl/core";
 
 export type Engine = "verl" | "openrlhf";
@@ -90,18 +90,16 @@ export class OptionMapper<A> {
   }
 }
 
-type Node = { kind: string; props?: Record<string, Node> };
-
 /** Every trainer option M2RL declares (`TRAINER_OPTIONS`), as dotted paths under `trainer.`. */
 export function trainerOptionPaths(): string[] {
   const out: string[] = [];
-  const walk = (props: Record<string, Node>, prefix: string) => {
+  const walk = (props: OptionProps, prefix: string) => {
     for (const [k, n] of Object.entries(props)) {
-      if (n.kind === "group" && n.props) walk(n.props, `${prefix}${k}.`);
+      if (n.kind === "group") walk(n.props, `${prefix}${k}.`);
       else out.push(`trainer.${prefix}${k}`);
     }
   };
-  walk((TRAINER_OPTIONS as unknown as { props: Record<string, Node> }).props, "");
+  walk(TRAINER_OPTIONS.props, "");
   return out;
 }
 

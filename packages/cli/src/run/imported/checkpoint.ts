@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, readFile, stat, symlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { ArmConfig, PathSegment } from "@m2rl/core";
+import type { ArmConfig, PathSegment, ResolvedConfig } from "@m2rl/core";
 import { Checkpoint, parameterShapes, parseConfig } from "@m2rl/core";
 import { NodeFileStore } from "@m2rl/io-node";
 import type { ExecutorContext } from "../executors/context.ts";
@@ -52,7 +52,7 @@ const ARCHITECTURE_FIELDS = [
   "attention_bias",
   "qk_norm",
   "rope_theta",
-] as const;
+] as const satisfies readonly (keyof ResolvedConfig)[];
 
 /** Tensors a checkpoint may carry that are not parameters. */
 const BUFFER = /\.rotary_emb\.inv_freq$/;
@@ -86,8 +86,8 @@ export async function architectureMismatch(dir: string, policyDir: string): Prom
     return `config.json architectures is [${arch(mine.raw)}], the policy's (policy.path) is [${arch(policy.raw)}]`;
   const fields: string[] = [];
   for (const f of ARCHITECTURE_FIELDS) {
-    const a = (mine.config as unknown as Record<string, unknown>)[f];
-    const b = (policy.config as unknown as Record<string, unknown>)[f];
+    const a = mine.config[f];
+    const b = policy.config[f];
     if (JSON.stringify(a) !== JSON.stringify(b))
       fields.push(`${f} ${JSON.stringify(a)} (policy: ${JSON.stringify(b)})`);
   }
