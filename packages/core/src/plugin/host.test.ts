@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { DomainFactory } from "../domain/types.ts";
 import { PluginError } from "../errors/errors.ts";
-import { definePlugin, registryPlugin } from "./define.ts";
-import { type Plugin, PluginHost } from "./host.ts";
-import { formatPath } from "./problem.ts";
+// the public entry: it installs the options validator (ajv) that PluginHost.validateOptions uses
+import { definePlugin, formatPath, type Plugin, PluginHost, registryPlugin } from "./index.ts";
 
 const echoDomain: DomainFactory = {
   name: "echo",

@@ -9,7 +9,7 @@ import type { Trainer } from "../trainer/trainer.ts";
 import type { PathSegment, Problem } from "./problem.ts";
 import { Registry } from "./registry.ts";
 import type { JSONSchema } from "./schema.ts";
-import { validateWithSchema } from "./validate.ts";
+import { optionsValidation } from "./validation-slot.ts";
 
 /** A plugin: an object (or class instance) with a name and an `apply` that taps the host's hooks. */
 export interface Plugin {
@@ -137,7 +137,9 @@ export class PluginHost {
   /**
    * Validates a plugin's options against its JSON Schema (compiled once, cached). Returns every problem, each with
    * its full JSON path (`jsonPathPrefix` + the path inside `options`) and the plugin's name; an empty array when
-   * the options are valid. Defaults declared in the schema are filled into `options` in place.
+   * the options are valid. Defaults declared in the schema are filled into `options` in place. The validator is
+   * ajv's, installed by `@m2rl/core/plugin` (./validate.ts); a program that imported only `@m2rl/core/plugin/lite`
+   * gets a PluginError instead.
    */
   validateOptions(
     pluginName: string,
@@ -146,7 +148,13 @@ export class PluginHost {
     jsonPathPrefix: readonly PathSegment[] = [],
   ): Problem[] {
     if (schema === undefined) return [];
-    return validateWithSchema(pluginName, schema, options, jsonPathPrefix);
+    const validate = optionsValidation.validate;
+    if (!validate)
+      throw new PluginError(
+        "cannot validate options: the validator (ajv) is not loaded; import '@m2rl/core/plugin', not only '@m2rl/core/plugin/lite'",
+        { plugin: pluginName },
+      );
+    return validate(pluginName, schema, options, jsonPathPrefix);
   }
 }
 

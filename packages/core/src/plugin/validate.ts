@@ -3,6 +3,7 @@ import { PluginError } from "../errors/errors.ts";
 import { type PathSegment, type Problem, pointerToPath } from "./problem.ts";
 import type { JSONSchema } from "./schema.ts";
 import { didYouMean } from "./suggest.ts";
+import { optionsValidation } from "./validation-slot.ts";
 
 /**
  * One ajv instance for every schema of the process: all errors, defaults filled in, the failing schema kept in
@@ -49,6 +50,9 @@ export function validateWithSchema(
   if (fn(value)) return [];
   return ajvErrorsToProblems(fn.errors ?? [], value, prefix, owner);
 }
+
+// PluginHost.validateOptions validates with this (the host module itself does not import ajv)
+optionsValidation.validate = validateWithSchema;
 
 /** Turns ajv errors into readable problems: unknown keys with a did-you-mean, enum values listed, noise dropped. */
 export function ajvErrorsToProblems(
