@@ -1,4 +1,4 @@
-import { type Plugin, registryPlugin } from "@m2rl/core/plugin";
+import { type Plugin, registryPlugin } from "@m2rl/core/plugin/lite";
 import { BUILTIN_METHODS } from "./methods/index.ts";
 
 /** One plugin that registers every built-in merge method in `host.registry.mergeMethods`. */

@@ -3,8 +3,10 @@
  * `--plugin` (paths relative to the working folder, module names resolved from it, as an experiment's `plugins:`
  * list resolves them from the experiment's folder).
  */
-// the plugin subpath only: the package root also loads the policy engine (TensorFlow.js, tokenizers), ~0.3 s
-import { type Plugin, PluginHost } from "@m2rl/core/plugin";
+// the plugin host without options validation: the package root also loads the policy engine (TensorFlow.js,
+// tokenizers), ~0.3 s, and `@m2rl/core/plugin` ajv, ~0.04 s; a merge validates no plugin options (a --plugin
+// module is loaded by ../plugins/load.ts, which imports `@m2rl/core/plugin`)
+import { type Plugin, PluginHost } from "@m2rl/core/plugin/lite";
 import { builtinPlugins } from "@m2rl/mergers";
 
 export interface MergeHost {

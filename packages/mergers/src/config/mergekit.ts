@@ -4,7 +4,6 @@
  * mergekit's `evaluate_setting`). Every error is a ConfigError with file and line.
  */
 import type { DType } from "@m2rl/core/checkpoint";
-import { yamlExpansionProblem, yamlSizeProblem } from "@m2rl/core/config";
 import { ConfigError } from "@m2rl/core/errors";
 import {
   isMergeMethod,
@@ -13,8 +12,11 @@ import {
   type MergeParamDef,
   type MergeParamValue,
   type ResolvedMergeParams,
+  yamlExpansionProblem,
+  yamlSizeProblem,
 } from "@m2rl/core/merge";
-import { didYouMean } from "@m2rl/core/plugin";
+// the plugin helpers without options validation: a merge config is checked by ./validators.ts, not ajv at start-up
+import { didYouMean } from "@m2rl/core/plugin/lite";
 import type { ValidateFunction } from "ajv";
 import { isMap, isSeq, LineCounter, type Node, parseDocument, stringify as stringifyYaml } from "yaml";
 import { NAMED_CHAT_TEMPLATES } from "../engine/chat-templates.ts";

@@ -7,8 +7,9 @@
  * since the file was generated) is compiled by ajv now, with the same options, so a stale file costs time, never
  * correctness; the mergers tests fail while it is stale.
  */
+import { createRequire } from "node:module";
 import type { JSONSchema } from "@m2rl/core/plugin";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { Ajv, ValidateFunction } from "ajv";
 import { CONFIG_AJV_OPTIONS, PARAMS_AJV_OPTIONS, schemaKey } from "./precompile.ts";
 import { PRECOMPILED } from "./validators.generated.ts";
 
@@ -20,11 +21,19 @@ const precompiled = PRECOMPILED as {
 let configAjv: Ajv | undefined;
 let paramsAjv: Ajv | undefined;
 
+/**
+ * ajv's class, loaded when a schema is not precompiled: a merge of the built-in methods never loads ajv (~40 ms of
+ * start-up). ajv is CommonJS, so `require` loads it synchronously, as config validation is.
+ */
+function ajvClass(): typeof Ajv {
+  return (createRequire(import.meta.url)("ajv") as typeof import("ajv")).Ajv;
+}
+
 /** The validator of a config schema (`mergeConfigSchema`): precompiled, else compiled now (CONFIG_AJV_OPTIONS). */
 export function configValidator(schema: JSONSchema): ValidateFunction {
   const found = precompiled.config[schemaKey(schema)];
   if (found) return found;
-  configAjv ??= new Ajv(CONFIG_AJV_OPTIONS);
+  configAjv ??= new (ajvClass())(CONFIG_AJV_OPTIONS);
   return configAjv.compile(schema);
 }
 
@@ -37,6 +46,6 @@ export function configValidator(schema: JSONSchema): ValidateFunction {
 export function paramsValidator(schema: JSONSchema): ValidateFunction {
   const found = precompiled.params[schemaKey(schema)];
   if (found) return found;
-  paramsAjv ??= new Ajv(PARAMS_AJV_OPTIONS);
+  paramsAjv ??= new (ajvClass())(PARAMS_AJV_OPTIONS);
   return paramsAjv.compile(schema);
 }
