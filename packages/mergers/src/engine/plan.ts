@@ -12,7 +12,6 @@ import { openCheckpoint } from "@m2rl/io-node";
 import { type MergeConfig, resolveParams } from "../config/mergekit.ts";
 import { layerIndex } from "../methods/common.ts";
 import { checkOutputConfig, readConfigJson } from "./output-config.ts";
-import { planSlices } from "./plan-slices.ts";
 import { planTokenizer } from "./tokenizer.ts";
 import { planVocabTensor, type RowMap } from "./vocab.ts";
 
@@ -114,7 +113,8 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
       file: options.outDir,
     });
   }
-  if (config.slices) return planSlices(config, config.slices, options);
+  // a sliced config's planner is loaded only for one
+  if (config.slices) return (await import("./plan-slices.ts")).planSlices(config, config.slices, options);
   const method = config.method;
   const warnings: string[] = [];
   const usesBase = method.base !== "none" && config.baseModel !== undefined;

@@ -30,7 +30,6 @@ import {
 import { firstNonFiniteStored } from "./finite.ts";
 import { checkOutputConfig, readConfigJson } from "./output-config.ts";
 import type { MergePlan, TensorPlan } from "./plan.ts";
-import { WorkerPool } from "./pool.ts";
 
 export interface MergeProgress {
   phase: "prepass" | "merge";
@@ -176,16 +175,18 @@ export function workerCount(plan: MergePlan, workers: number, plugins: readonly 
   return builtin || plugins.length > 0 ? workers : 0;
 }
 
-function makeExecutor(
+async function makeExecutor(
   plan: MergePlan,
   workers: number,
   measure: boolean,
   chunkElements: number,
   plugins: readonly string[],
   allowNonFinite: boolean,
-): Executor {
+): Promise<Executor> {
   const seed = plan.config.seed;
   if (workers > 0) {
+    // loaded only for worker threads (with node:worker_threads): an inline merge, the default, needs neither
+    const { WorkerPool } = await import("./pool.ts");
     const builtin = METHODS.get(plan.method.name) === plan.method;
     const pool = new WorkerPool(workers, {
       method: plan.method.name,
@@ -333,7 +334,7 @@ export async function runMerge(plan: MergePlan, options: RunOptions): Promise<Me
   await atomicDirectory(
     options.outDir,
     async (tmp) => {
-      const ex = makeExecutor(plan, workers, measure, chunkElements, plugins, allowNonFinite);
+      const ex = await makeExecutor(plan, workers, measure, chunkElements, plugins, allowNonFinite);
       try {
         const units = mem.units;
         const m = plan.modelPaths.length;
