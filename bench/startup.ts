@@ -1,7 +1,9 @@
 /**
  * Start-up benchmark of the `m2rl` command as a user runs it: the BUILT bin (packages/cli/bin/m2rl.js, which loads
  * dist/), each case in a fresh `node` process, against a bare `node -e 0`. Rebuild first
- * (`npx nx run @m2rl/cli:build`); a warning says when a source file is newer than the build.
+ * (`npx nx run @m2rl/cli:build`); a warning says when a source file is newer than the build. `m2rl merge (tiny)` is
+ * a whole task-arithmetic merge of four two-weight checkpoints (written to a temp folder here): all of it start-up,
+ * config parsing and pre-flight, what `m2rl merge` costs before its first weight.
  *
  *   npm run bench:startup -- [--runs 7]
  *
@@ -9,10 +11,12 @@
  * Prints one JSON object: per case the median and min wall milliseconds and the median's ratio to `node -e 0`.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { availableParallelism, cpus, loadavg } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CheckpointWriter } from "@m2rl/core/checkpoint";
+import { NodeFileStore } from "@m2rl/io-node";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "packages", "cli");
@@ -25,11 +29,41 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error("--runs wants a positiv
 /** Start-up goals: the median of a case at most this many times `node -e 0`. */
 const GOALS: Record<string, number> = { "m2rl --version": 4, "m2rl validate": 8 };
 
+/** base + 3 checkpoints of one two-weight tensor, and a task_arithmetic config over them, in a temp folder. */
+async function tinyMerge(): Promise<{ dir: string; config: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "m2rl-startup-"));
+  for (const [name, w] of [
+    ["base", [1, 1]],
+    ["a", [2, 1]],
+    ["b", [1, 3]],
+    ["c", [1, 4]],
+  ] as const) {
+    mkdirSync(join(dir, name));
+    const store = new NodeFileStore(join(dir, name), { durable: false });
+    const writer = await CheckpointWriter.create(store, [{ name: "w", dtype: "F32", shape: [2] }]);
+    await writer.write("w", new Float32Array(w));
+    await writer.finish();
+  }
+  const config = join(dir, "merge.yml");
+  writeFileSync(
+    config,
+    `merge_method: task_arithmetic\nbase_model: ${join(dir, "base")}\nmodels:\n` +
+      ["a", "b", "c"].map((m) => `  - model: ${join(dir, m)}\n    parameters: {weight: 1}\n`).join(""),
+  );
+  return { dir, config };
+}
+const tiny = await tinyMerge();
+process.on("exit", () => rmSync(tiny.dir, { recursive: true, force: true }));
+
 const CASES: { name: string; args: string[] }[] = [
   { name: "node -e 0", args: ["-e", "0"] },
   { name: "m2rl --version", args: [bin, "--version"] },
   { name: "m2rl --help", args: [bin, "--help"] },
   { name: "m2rl validate", args: [bin, "validate", join(cli, "experiments", "default.yaml")] },
+  {
+    name: "m2rl merge (tiny)",
+    args: [bin, "merge", tiny.config, "--out", join(tiny.dir, "out"), "--overwrite", "--no-fsync", "--json"],
+  },
 ];
 
 /** Newest modification time (ms) of the .ts files under `dir`. */
