@@ -8,9 +8,18 @@ import { optionsValidation } from "./validation-slot.ts";
 /**
  * One ajv instance for every schema of the process: all errors, defaults filled in, the failing schema kept in
  * each error (`verbose`) so that an unknown key can be matched against the known ones. `strict: false` because
- * third-party schemas may carry editor keywords (`markdownDescription`, ...) that ajv does not know.
+ * third-party schemas may carry editor keywords (`markdownDescription`, ...) that ajv does not know. The generated
+ * code is not optimised (`code.optimize: false`): config blocks of a few dozen keys validate as fast either way, and
+ * compiling the experiment's schemas is ~12% of `m2rl validate`'s start-up less (0.58 → 0.51 s, same machine). Schemas
+ * are still checked against the meta-schema, so a plugin's invalid schema is reported.
  */
-const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: false });
+const ajv = new Ajv({
+  allErrors: true,
+  verbose: true,
+  useDefaults: true,
+  strict: false,
+  code: { optimize: false },
+});
 
 /** Compiled validators, one per schema object: each schema is compiled once. */
 const compiled = new WeakMap<object, ValidateFunction>();
