@@ -155,7 +155,7 @@ describe("merge engine end to end", () => {
       ["dare_ties", "parameters: {density: 0.5}\nseed: 7\n"],
       ["sce", ""],
       ["sce", "parameters: {select_topk: 0.3}\n"],
-      ["della", "parameters: {density: 0.5, epsilon: 0.1}\nseed: 7\n"], // not chunkable: merged whole
+      ["della", "parameters: {density: 0.5, epsilon: 0.1}\nseed: 7\n"], // row-aligned chunks (one random stream per row)
     ];
     for (const [k, [method, extra]] of cases.entries()) {
       const base = method === "linear" ? "" : "base_model: base\n";

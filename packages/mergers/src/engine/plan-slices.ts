@@ -15,7 +15,7 @@
  * source layers (MergePlan.configUpdates).
  */
 import { join } from "node:path";
-import { type Checkpoint, DTYPE_SIZE, isFloatDType, numel } from "@m2rl/core/checkpoint";
+import { type Checkpoint, isFloatDType } from "@m2rl/core/checkpoint";
 import { CheckpointError, ConfigError } from "@m2rl/core/errors";
 import type { MergeParamValue } from "@m2rl/core/merge";
 import { type MergeConfig, pickSetting } from "../config/mergekit.ts";
@@ -27,7 +27,7 @@ import {
   type PlanOptions,
   resolvePath,
   type SourceRef,
-  type TensorPlan,
+  TensorList,
   tryOpen,
 } from "./plan.ts";
 import { planTokenizer } from "./tokenizer.ts";
@@ -116,9 +116,7 @@ export async function planSlices(
       }
     }
 
-    const tensors: TensorPlan[] = [];
-    let inputBytes = 0;
-    let outputBytes = 0;
+    const list = new TensorList();
     /** One output tensor: `slice`'s sources, source j's tensor `inName(j)`, at gradient position `t`. */
     const plan = (
       name: string,
@@ -177,11 +175,7 @@ export async function planSlices(
           });
         }
       }
-      const bytes = all.reduce((sum, r) => sum + numel(r.shape) * DTYPE_SIZE[r.dtype], 0);
-      inputBytes += bytes;
-      outputBytes += numel(shape) * DTYPE_SIZE[outDtype];
-      tensors.push({
-        id: tensors.length,
+      list.add({
         name,
         shape,
         outDtype,
@@ -189,7 +183,6 @@ export async function planSlices(
         base,
         models: modelRefs,
         params: { global, perModel },
-        inputBytes: bytes,
       });
     };
 
@@ -218,7 +211,7 @@ export async function planSlices(
     for (const n of nonLayer.filter((x) => !PRE_LAYER.test(x)))
       plan(n, slices.at(-1)!, () => n, 0, out.label);
 
-    const first = tensors.find((x) => x.kind === "merge");
+    const first = list.tensors.find((x) => x.kind === "merge");
     if (method.globalStats && first && method.globalStats.enabled(first.params)) {
       throw new ConfigError(
         `'${method.name}' with these parameters needs a whole-model pre-pass (e.g. ties trim_scope: model), which ranks one set of models over every tensor; the slices of a sliced merge each merge their own sources, so it is not supported (use the per-tensor setting)`,
@@ -231,17 +224,17 @@ export async function planSlices(
     if (out.config)
       await checkOutputConfig(
         { ...out.config, ...configUpdates },
-        new Map(tensors.map((x) => [x.name, x.shape])),
+        new Map(list.tensors.map((x) => [x.name, x.shape])),
         configFile,
       );
-    if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, outputBytes);
+    if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, list.outputBytes);
     return {
       config,
       method,
       modelPaths,
-      tensors,
-      inputBytes,
-      outputBytes,
+      tensors: list.tensors,
+      inputBytes: list.inputBytes,
+      outputBytes: list.outputBytes,
       warnings,
       globalStats: false,
       configUpdates,

@@ -48,6 +48,22 @@ export interface TensorPlan {
   range?: { start: number; count: number };
 }
 
+/** The tensors of a plan being built, with the bytes they read and write (one accounting for every planner). */
+export class TensorList {
+  readonly tensors: TensorPlan[] = [];
+  inputBytes = 0;
+  outputBytes = 0;
+
+  /** Appends a tensor (its id is its position); its input bytes are the sizes of all its sources. */
+  add(t: Omit<TensorPlan, "id" | "inputBytes">): void {
+    const sources = [...(t.base ? [t.base] : []), ...t.models];
+    const bytes = sources.reduce((sum, x) => sum + numel(x.shape) * DTYPE_SIZE[x.dtype], 0);
+    this.inputBytes += bytes;
+    this.outputBytes += numel(t.shape) * DTYPE_SIZE[t.outDtype];
+    this.tensors.push({ ...t, id: this.tensors.length, inputBytes: bytes });
+  }
+}
+
 export interface MergePlan {
   config: MergeConfig;
   method: MergeMethod;
@@ -167,9 +183,7 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
       });
     };
 
-    const tensors: TensorPlan[] = [];
-    let inputBytes = 0;
-    let outputBytes = 0;
+    const list = new TensorList();
     for (const name of ref.names) {
       const refT = ref.tensor(name);
       const srcBase = base ? sourceFor(base, `base_model ${config.baseModel}`, name) : undefined;
@@ -212,20 +226,7 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
       if (!float) warnings.push(`${name}: dtype ${refT.dtype} is not a float type; copied from ${refLabel}`);
       const outDtype = float && config.outDtype ? config.outDtype : refT.dtype;
       const params = resolveParams(config, name, numLayers);
-      const bytes = all.reduce((s, x) => s + numel(x.shape) * DTYPE_SIZE[x.dtype], 0);
-      inputBytes += bytes;
-      outputBytes += numel(shape) * DTYPE_SIZE[outDtype];
-      tensors.push({
-        id: tensors.length,
-        name,
-        shape,
-        outDtype,
-        kind,
-        base: srcBase,
-        models: srcModels,
-        params,
-        inputBytes: bytes,
-      });
+      list.add({ name, shape, outDtype, kind, base: srcBase, models: srcModels, params });
     }
     // Tensors that exist in inputs but not in the reference are not written.
     for (const [i, ck] of models.entries()) {
@@ -242,20 +243,20 @@ export async function planMerge(config: MergeConfig, options: PlanOptions = {}):
     if (configJson)
       await checkOutputConfig(
         { ...configJson, ...configUpdates },
-        new Map(tensors.map((t) => [t.name, t.shape])),
+        new Map(list.tensors.map((t) => [t.name, t.shape])),
         configFile,
       );
-    if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, outputBytes);
-    const first = tensors.find((t) => t.kind === "merge");
+    if (options.outDir && !options.skipDiskCheck) await checkFreeDisk(options.outDir, list.outputBytes);
+    const first = list.tensors.find((t) => t.kind === "merge");
     const globalStats = !!method.globalStats && !!first && method.globalStats.enabled(first.params);
     return {
       config,
       method,
       basePath,
       modelPaths,
-      tensors,
-      inputBytes,
-      outputBytes,
+      tensors: list.tensors,
+      inputBytes: list.inputBytes,
+      outputBytes: list.outputBytes,
       warnings,
       globalStats,
       configUpdates,
