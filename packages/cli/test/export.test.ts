@@ -25,8 +25,8 @@ import { commandWords, shellVar, splitWords } from "../src/export/launch.ts";
 import type { JobManifest } from "../src/export/manifest.ts";
 import { exportedOptionPaths } from "../src/export/options.ts";
 import { loadExperimentFile } from "../src/plugins/experiment.ts";
+import { armSeed } from "../src/run/arms.ts";
 import { createDomains } from "../src/run/domains.ts";
-import { armSeed } from "../src/run/executors/context.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "m2rl-export-"));
 const experiment = join(tmp, "exp.yaml");

@@ -13,13 +13,14 @@
  */
 import {
   type ArmConfig,
-  DEFAULT_TRAINER_CONFIG,
   type ExperimentConfig,
   type GenerationsConfig,
+  type OptionsInput,
   Rng,
   resolveTrainerConfig,
   SFT_OPTIONS,
   type SftOptions,
+  TRAINER_OPTIONS,
   type TrainerConfig,
   type TrainerConfigInput,
   withDefaults,
@@ -87,10 +88,8 @@ export type ResolvedArm = BaseArm | SftArm | RlArm | ImportedArm | MergeArm;
  * trainer's defaults (1024 when the file sets none); the rollouts' stop strings.
  */
 export function evalGeneration(config: ExperimentConfig): { maxNewTokens: number; stop?: string[] } {
-  const sampling = {
-    ...DEFAULT_TRAINER_CONFIG.sampling,
-    ...(config.trainer.sampling as Partial<TrainerConfig["sampling"]> | undefined),
-  };
+  const given = config.trainer.sampling as OptionsInput<typeof TRAINER_OPTIONS.props.sampling> | undefined;
+  const sampling = withDefaults(TRAINER_OPTIONS.props.sampling, given);
   return {
     maxNewTokens: config.evaluation.maxTokens ?? sampling.maxNewTokens,
     ...(sampling.stop ? { stop: sampling.stop } : {}),

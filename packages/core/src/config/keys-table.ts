@@ -42,20 +42,18 @@ function walk(s: JSONSchema, prefix: string, out: KeyRow[], defaults?: Record<st
   for (const [k, v] of Object.entries(props)) {
     const key = `${prefix}${k}`;
     const given = defaults ? defaults[k] : v.default;
-    // a declared group's defaults are shown on its leaves, not as one object on the group
+    // a declared group's defaults are shown on its leaves (walked with them), not as one object on the group
     const group =
-      defaults !== undefined && given !== null && typeof given === "object" && !Array.isArray(given);
+      defaults !== undefined && given !== null && typeof given === "object" && !Array.isArray(given)
+        ? (given as Record<string, unknown>)
+        : undefined;
     out.push({
       key,
       type: typeOf(v),
       default: given === undefined || group ? "" : JSON.stringify(given),
       description: typeof v.description === "string" ? v.description : "",
     });
-    const inner =
-      defaults && given !== null && typeof given === "object"
-        ? (given as Record<string, unknown>)
-        : undefined;
-    walk(v, `${key}.`, out, defaults ? (inner ?? {}) : undefined);
+    walk(v, `${key}.`, out, defaults ? (group ?? {}) : undefined);
   }
   const extra = s.additionalProperties;
   if (extra && typeof extra === "object" && (extra as JSONSchema).properties)

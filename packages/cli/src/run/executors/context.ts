@@ -29,8 +29,6 @@ export interface ExecutorContext {
 /** Seed of the eval task draw of every run: fixed, so that runs with different seeds share their eval tasks. */
 export const EVAL_TASK_SEED = 0;
 
-export { armSeed } from "../arms.ts";
-
 export function report(ctx: ExecutorContext, id: string, done: number, total: number, unit: string): void {
   ctx.progress?.(id, done, total, unit);
 }
